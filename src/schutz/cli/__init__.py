@@ -1,0 +1,1 @@
+"""The `schutz` command line: one module per command group."""

@@ -1,0 +1,50 @@
+"""The `schutz` entry point: global options, sub-command groups, friendly errors."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+
+from schutz.cli import serve
+from schutz.cli.context import CliState
+from schutz.errors import SchutzError
+
+app = typer.Typer(
+    name="schutz",
+    help="Schutz makes a website keep its privacy policy.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+serve.register(app)
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--data-dir", envvar="SCHUTZ_DATA_DIR", help="Data directory (default ./schutz-data)."
+        ),
+    ] = None,
+) -> None:
+    ctx.obj = CliState(data_dir=data_dir)
+
+
+def run() -> None:
+    """Console-script entry: a user mistake prints one line and exits non-zero, no traceback."""
+    try:
+        app(standalone_mode=True)
+    except SchutzError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        typer.echo(f"error: configuration {where}: {first.get('msg')}", err=True)
+        sys.exit(2)

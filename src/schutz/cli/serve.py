@@ -1,0 +1,46 @@
+"""`schutz init` and `schutz serve`: prepare the data directory and run the web server."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from schutz.cli.context import state
+from schutz.db import migrate
+
+
+def init_storage(ctx: typer.Context) -> None:
+    """Create the data directory and bring the schema up to date; safe to run twice."""
+    st = state(ctx)
+    st.settings.data_dir.mkdir(parents=True, exist_ok=True)
+    migrate(st.engine)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def init(ctx: typer.Context) -> None:
+        """Create the data directory and schema (safe to run twice)."""
+        init_storage(ctx)
+        typer.echo(f"ready: {state(ctx).settings.data_dir.resolve()}")
+
+    @app.command()
+    def serve(
+        ctx: typer.Context,
+        host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+        port: Annotated[int, typer.Option(envvar="PORT", help="TCP port.")] = 8000,
+        demo: Annotated[bool, typer.Option(help="Seed a demo shop, staff login and API key.")] = False,
+    ) -> None:
+        """Migrate, then serve the pages and the API."""
+        import uvicorn
+
+        from schutz.web.app import create_app
+
+        init_storage(ctx)
+        st = state(ctx)
+        if demo:
+            from schutz.demo import seed_demo
+
+            seed_demo(st.sessions, st.settings, port=port, echo=typer.echo)
+        typer.echo(f"Schutz on http://{host}:{port}/privacy  (Ctrl+C stops it)")
+        uvicorn.run(create_app(st.settings), host=host, port=port, log_level="warning")

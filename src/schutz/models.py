@@ -1,0 +1,9 @@
+"""Every domain's tables in one metadata, for migrations and test clean-up.
+
+Each domain keeps its tables in its own `models.py`; this module only imports them so that
+Alembic and the tests see the whole schema.
+"""
+
+from schutz.db import Base
+
+metadata = Base.metadata

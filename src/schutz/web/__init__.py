@@ -1,0 +1,1 @@
+"""The HTTP edge: FastAPI routes and server-rendered pages."""

@@ -1,0 +1,41 @@
+"""`create_app(settings)`: the only place the web edge builds engines, sessions and policies."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from schutz import __version__
+from schutz.config import Settings
+from schutz.db import make_engine, make_session_factory
+from schutz.policy.loader import load_policy_set
+from schutz.web.errors import install_error_handlers
+from schutz.web.routes import health
+from schutz.web.security import SecurityHeadersMiddleware
+from schutz.web.templating import TEMPLATE_DIR, make_templates
+
+STATIC_DIR = TEMPLATE_DIR.parent / "static"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    app = FastAPI(
+        title="Schutz",
+        version=__version__,
+        openapi_url="/api/v1/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+    )
+    engine = make_engine(settings.resolved_database_url)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessions = make_session_factory(engine)
+    app.state.policies = load_policy_set(settings.policy)
+    app.state.templates = make_templates()
+
+    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.secure_cookies)
+    install_error_handlers(app)
+    app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+    for module in (health,):
+        app.include_router(module.router)
+    return app

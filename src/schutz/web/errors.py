@@ -1,0 +1,69 @@
+"""Domain errors to status codes: JSON for the API, a friendly page for people; no traces."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from schutz.errors import Conflict, Denied, InvalidInput, NotFound, SchutzError, Unauthenticated
+from schutz.web.templating import render
+
+log = logging.getLogger("schutz.web")
+
+STATUS = {
+    InvalidInput: 422,
+    NotFound: 404,
+    Denied: 403,
+    Unauthenticated: 401,
+    Conflict: 409,
+}
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or "text/html" not in request.headers.get(
+        "accept", ""
+    )
+
+
+def _respond(request: Request, status: int, detail: object, **extra: object) -> Response:
+    if _wants_json(request):
+        return JSONResponse({"detail": detail, **extra}, status_code=status)
+    message = detail if isinstance(detail, str) else None
+    return render(
+        request, "error.html", {"status": status, "message": message}, status_code=status
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(SchutzError)
+    async def domain_error(request: Request, exc: SchutzError) -> Response:
+        status = next((code for cls, code in STATUS.items() if isinstance(exc, cls)), 400)
+        extra = {"reason": exc.reason} if isinstance(exc, Denied) else {}
+        return _respond(request, status, str(exc), **extra)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        response = _respond(request, exc.status_code, exc.detail)
+        for key, value in (exc.headers or {}).items():
+            response.headers[key] = value
+        return response
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        # Pydantic echoes the offending input back; drop it, it may be personal data.
+        errors = [
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+            for e in exc.errors()
+        ]
+        return _respond(request, 422, errors)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        # The type only: messages of unexpected errors may carry personal data.
+        log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path)
+        return _respond(request, 500, "Internal error; it has been logged.")

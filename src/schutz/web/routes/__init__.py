@@ -1,0 +1,1 @@
+"""One router per domain; `schutz.web.app` includes them all."""

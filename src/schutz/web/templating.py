@@ -1,0 +1,42 @@
+"""Jinja2 environment and the one function routes use to render a page in the visitor's language."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi.templating import Jinja2Templates
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+
+from schutz.web.i18n import LANGUAGES, pick_language, translations
+
+TEMPLATE_DIR = Path(__file__).parent / "templates"
+
+
+def make_templates() -> Jinja2Templates:
+    templates = Jinja2Templates(directory=str(TEMPLATE_DIR), extensions=["jinja2.ext.i18n"])
+    templates.env.policies["ext.i18n.trimmed"] = True
+    return templates
+
+
+def render(
+    request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200
+) -> HTMLResponse:
+    """Render `name` with gettext bound to the request's language; `lang` and links keep it."""
+    lang = pick_language(request)
+    trans = translations(lang)
+    ctx: dict[str, Any] = {
+        "lang": lang,
+        "languages": LANGUAGES,
+        "gettext": trans.gettext,
+        "ngettext": trans.ngettext,
+        "_": trans.gettext,
+    }
+    ctx.update(context or {})
+    templates: Jinja2Templates = request.app.state.templates
+    response: HTMLResponse = templates.TemplateResponse(
+        request, name, ctx, status_code=status_code
+    )
+    response.headers["Content-Language"] = lang
+    return response

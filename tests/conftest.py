@@ -1,0 +1,117 @@
+"""Shared fixtures: real databases (SQLite and PostgreSQL), settings in a temporary data dir.
+
+Database tests take the `db_url` fixture, which runs them once on SQLite and once on
+PostgreSQL. Each backend's schema is built once per run by the migrations; after each test
+every table is emptied, which works for in-process sessions, the TestClient and subprocesses
+alike. PostgreSQL runs get a schema of their own, so parallel runs never see each other.
+In CI (CI=true) a missing PostgreSQL fails the run instead of skipping.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
+
+from schutz.config import Settings
+from schutz.db import make_engine, make_session_factory, migrate
+from schutz.models import metadata
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+PG_BASE_URL = os.environ.get(
+    "SCHUTZ_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
+def _pg_available(url: str) -> str | None:
+    try:
+        engine = make_engine(url)
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        engine.dispose()
+    except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"; we report it.
+        return f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
+    return None
+
+
+@pytest.fixture(scope="session")
+def pg_schema_url() -> Iterator[str]:
+    """A URL pointing at a fresh PostgreSQL schema for this test run, dropped afterwards."""
+    problem = _pg_available(PG_BASE_URL)
+    if problem:
+        if IN_CI:
+            pytest.fail(f"PostgreSQL is required in CI and is not reachable: {problem}")
+        pytest.skip(f"PostgreSQL not reachable: {problem}")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(PG_BASE_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in PG_BASE_URL else "?"
+    yield f"{PG_BASE_URL}{sep}options=-csearch_path%3D{schema}"
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'schutz.db'}"
+
+
+_migrated: dict[str, Engine] = {}
+
+
+def _migrated_engine(url: str) -> Engine:
+    if url not in _migrated:
+        engine = make_engine(url)
+        migrate(engine)
+        _migrated[url] = engine
+    return _migrated[url]
+
+
+def _empty_all_tables(engine: Engine) -> None:
+    with engine.begin() as conn:
+        for table in reversed(metadata.sorted_tables):
+            conn.execute(table.delete())
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A migrated database URL, once per backend; every table is emptied after the test."""
+    if request.param == "sqlite":
+        url = request.getfixturevalue("sqlite_url")
+    else:
+        url = request.getfixturevalue("pg_schema_url")
+    engine = _migrated_engine(url)
+    yield url
+    _empty_all_tables(engine)
+
+
+@pytest.fixture
+def engine(db_url: str) -> Engine:
+    return _migrated[db_url]
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    factory = make_session_factory(engine)
+    with factory() as s:
+        yield s
+
+
+@pytest.fixture
+def settings(tmp_path: Path, db_url: str) -> Settings:
+    """Settings for a Schutz instance in a temporary data dir on the test's database."""
+    return Settings(data_dir=tmp_path / "data", database_url=db_url)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _dispose_engines() -> Iterator[None]:
+    yield
+    for engine in _migrated.values():
+        engine.dispose()
