@@ -1,0 +1,30 @@
+# Thin wrappers over scripts/, which .ci/run calls too.
+PORT ?= 8000
+export PORT
+
+.PHONY: run test bench lint i18n clean
+
+run:
+	@scripts/venv.sh
+	.venv/bin/schutz serve --demo --port $(PORT)
+
+test:
+	@scripts/venv.sh test
+	scripts/test.sh
+
+bench:
+	@scripts/venv.sh bench
+	scripts/bench.sh
+
+lint:
+	@scripts/venv.sh lint
+	.venv/bin/ruff check src tests bench
+	.venv/bin/ruff format --check src tests bench
+	.venv/bin/mypy
+
+i18n:
+	@scripts/venv.sh
+	scripts/i18n.sh
+
+clean:
+	rm -rf .venv schutz-data .pytest_cache .mypy_cache .ruff_cache
