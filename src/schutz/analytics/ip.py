@@ -1,0 +1,39 @@
+"""IP truncation: the one place a client address is cut down before anything stores it.
+
+Clause C23 promises that analytics keeps only a shortened address; the consent ledger
+stores the same shortened form as proof context (GDPR Art. 5(1)(c), data minimisation).
+IPv4 keeps its first 24 bits, IPv6 its first 48 (RFC 4291 global routing prefix); an
+IPv4-mapped IPv6 address (RFC 4291 §2.5.5.2, ``::ffff:a.b.c.d``) is treated as the IPv4
+address it carries, so a dual-stack socket cannot leak more than a plain IPv4 one.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+IPV4_PREFIX = 24
+IPV6_PREFIX = 48
+
+
+def truncate_ip(address: str | None) -> str | None:
+    """Return `address` with its host part zeroed, or None when it is missing or not an IP.
+
+    ``"203.0.113.77"`` becomes ``"203.0.113.0"``; ``"2001:db8:abcd:12::1"`` becomes
+    ``"2001:db8:abcd::"``. A scoped IPv6 address loses its zone id. Anything that does not
+    parse yields None, so a forged header can never smuggle free text into storage.
+    """
+    if not address:
+        return None
+    text = address.strip()
+    if text.startswith("[") and text.endswith("]"):
+        text = text[1:-1]
+    text = text.split("%", 1)[0]
+    try:
+        ip = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    prefix = IPV4_PREFIX if ip.version == 4 else IPV6_PREFIX
+    network = ipaddress.ip_network(f"{ip}/{prefix}", strict=False)
+    return str(network.network_address)
