@@ -4,6 +4,8 @@ Each domain keeps its tables in its own `models.py`; this module only imports th
 Alembic and the tests see the whole schema.
 """
 
+import schutz.audit.models
+import schutz.identity.models  # noqa: F401 - imported for its tables
 from schutz.db import Base
 
 metadata = Base.metadata

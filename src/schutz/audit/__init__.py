@@ -1,0 +1,1 @@
+"""The tamper-evident audit log: a SHA-256 hash chain over every state change."""

@@ -1,0 +1,94 @@
+"""Tables of the audit log: the hash-chained entries and the one-row head of the chain."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Dialect, Integer, String, TypeDecorator
+from sqlalchemy.orm import Mapped, mapped_column
+
+from schutz.db import Base
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timestamp that goes in as aware UTC and comes out as aware UTC on every backend.
+
+    SQLite keeps no zone and psycopg answers in the connection's zone; both are normalised
+    here, so a hash computed before the write matches one computed after reading it back.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: pass a timezone-aware UTC time")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class AuditEntry(Base):
+    """One thing that happened. Append-only; `hash` chains it to the entry before.
+
+    `details` holds ids, category names, counts and reasons only, never personal data
+    (no e-mail addresses, names, postal addresses or free text a person typed).
+    """
+
+    __tablename__ = "audit_entry"
+
+    seq: Mapped[int] = mapped_column(
+        BigInteger,
+        primary_key=True,
+        autoincrement=False,
+        comment="Position in the chain, from 1, without gaps.",
+    )
+    at: Mapped[datetime] = mapped_column(UtcDateTime, comment="When it happened (UTC).")
+    actor: Mapped[str] = mapped_column(
+        String(120), comment='Who did it: "apikey:shop-1", "staff:<id>", "cli", "system".'
+    )
+    action: Mapped[str] = mapped_column(
+        String(80), index=True, comment='What happened, dotted: "staff.login", "consent.grant".'
+    )
+    subject_id: Mapped[str | None] = mapped_column(
+        String(64), index=True, comment="The data subject concerned, by opaque id, if any."
+    )
+    purpose: Mapped[str | None] = mapped_column(
+        String(64), comment="The purpose the action served, if any."
+    )
+    details: Mapped[dict[str, Any]] = mapped_column(
+        JSON, comment="Ids, category names and reasons; never personal data."
+    )
+    flagged: Mapped[bool] = mapped_column(
+        Boolean, comment="Set for exception purposes (C9) so the DPO reviews them."
+    )
+    prev_hash: Mapped[str] = mapped_column(
+        String(64), comment="Hash of the entry before (64 zeros for the first)."
+    )
+    hash: Mapped[str] = mapped_column(
+        String(64), comment="SHA-256 over the canonical JSON of this entry and prev_hash."
+    )
+
+
+class AuditHead(Base):
+    """The tip of the chain in one row; writers lock it so the chain never forks.
+
+    It also remembers the last entry, so removing entries from the end is detected.
+    """
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(
+        Integer, primary_key=True, autoincrement=False, comment="Always 1."
+    )
+    seq: Mapped[int] = mapped_column(BigInteger, comment="Seq of the newest entry (0: none).")
+    hash: Mapped[str] = mapped_column(String(64), comment="Hash of the newest entry.")

@@ -1,0 +1,214 @@
+"""Appending to the audit log and checking that nobody has changed, removed or moved entries."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from schutz.audit.models import AuditEntry, AuditHead
+
+GENESIS = "0" * 64
+HEAD_ID = 1
+# A string that looks like an e-mail address is the most likely slip of personal data.
+_EMAIL_LIKE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+def entry_hash(
+    *,
+    seq: int,
+    at: datetime,
+    actor: str,
+    action: str,
+    subject_id: str | None,
+    purpose: str | None,
+    details: dict[str, Any],
+    flagged: bool,
+    prev_hash: str,
+) -> str:
+    """SHA-256 (hex) over a canonical JSON array of the entry's fields and `prev_hash`."""
+    canonical = json.dumps(
+        [
+            seq,
+            at.astimezone(UTC).isoformat(timespec="microseconds"),
+            actor,
+            action,
+            subject_id,
+            purpose,
+            details,
+            flagged,
+            prev_hash,
+        ],
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        allow_nan=False,
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _check_no_email(value: Any) -> None:
+    if isinstance(value, str):
+        if _EMAIL_LIKE.search(value):
+            raise ValueError("audit details must not contain e-mail addresses")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_no_email(key)
+            _check_no_email(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _check_no_email(item)
+
+
+def _lock_head(session: Session) -> AuditHead:
+    """Lock the head of the chain for this transaction and return it.
+
+    The first statement is a write. On SQLite that takes the database's single write lock
+    before anything is read, so no other writer can append between our read and our insert,
+    and a read transaction is never upgraded (which fails at once with SQLITE_BUSY_SNAPSHOT
+    in WAL mode instead of waiting). On PostgreSQL it creates the row if it is missing;
+    SELECT ... FOR UPDATE then makes concurrent writers queue on that row, and, in READ
+    COMMITTED, each sees the head as the one before it left it.
+    """
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    session.execute(
+        insert(AuditHead)
+        .values(id=HEAD_ID, seq=0, hash=GENESIS)
+        .on_conflict_do_nothing(index_elements=["id"])
+    )
+    head = session.scalars(
+        select(AuditHead)
+        .where(AuditHead.id == HEAD_ID)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+    if head.seq == 0:
+        # A head created just now over an existing log (it was lost): continue from the tip.
+        tip = session.execute(
+            select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
+        ).first()
+        if tip is not None:
+            head.seq, head.hash = tip.seq, tip.hash
+    return head
+
+
+def record(
+    session: Session,
+    *,
+    actor: str,
+    action: str,
+    subject_id: str | None = None,
+    purpose: str | None = None,
+    details: dict[str, Any] | None = None,
+    flagged: bool = False,
+    now: datetime,
+) -> AuditEntry:
+    """Append one entry to the chain in the caller's transaction (flushed, not committed).
+
+    Callers pass ids, category names, counts and reasons in `details`, never personal
+    data: the log outlives erasure (Art. 17 GDPR) and must not undo it. Strings that look
+    like e-mail addresses are refused as a last line of defence.
+    """
+    details = dict(details or {})
+    _check_no_email(details)
+    head = _lock_head(session)
+    seq = head.seq + 1
+    entry = AuditEntry(
+        seq=seq,
+        at=now.astimezone(UTC),
+        actor=actor,
+        action=action,
+        subject_id=subject_id,
+        purpose=purpose,
+        details=details,
+        flagged=flagged,
+        prev_hash=head.hash,
+    )
+    entry.hash = entry_hash(
+        seq=seq,
+        at=entry.at,
+        actor=actor,
+        action=action,
+        subject_id=subject_id,
+        purpose=purpose,
+        details=details,
+        flagged=flagged,
+        prev_hash=head.hash,
+    )
+    session.add(entry)
+    head.seq, head.hash = seq, entry.hash
+    session.flush()
+    return entry
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """The outcome of walking the chain; `first_bad_seq` and `problem` say where it broke."""
+
+    ok: bool
+    count: int
+    first_bad_seq: int | None = None
+    problem: str | None = None
+
+
+def verify(session: Session, *, batch_size: int = 1000) -> VerifyResult:
+    """Walk the whole chain and report the first entry that was changed, removed or moved.
+
+    A changed entry no longer matches its hash; a removed one leaves a gap in `seq` (or, at
+    the end, a head that points past the last entry); a moved one breaks `prev_hash`.
+    """
+    count = 0
+    expected_seq = 1
+    prev_hash = GENESIS
+    rows = session.execute(
+        select(AuditEntry).order_by(AuditEntry.seq).execution_options(yield_per=batch_size)
+    ).scalars()
+    for entry in rows:
+        if entry.seq != expected_seq:
+            return VerifyResult(
+                False,
+                count,
+                expected_seq,
+                f"entry is missing (the chain jumps from {expected_seq - 1} to {entry.seq})",
+            )
+        if entry.prev_hash != prev_hash:
+            return VerifyResult(False, count, entry.seq, "it does not follow the entry before it")
+        computed = entry_hash(
+            seq=entry.seq,
+            at=entry.at,
+            actor=entry.actor,
+            action=entry.action,
+            subject_id=entry.subject_id,
+            purpose=entry.purpose,
+            details=entry.details,
+            flagged=entry.flagged,
+            prev_hash=entry.prev_hash,
+        )
+        if computed != entry.hash:
+            return VerifyResult(False, count, entry.seq, "hash does not match its contents")
+        count += 1
+        expected_seq += 1
+        prev_hash = entry.hash
+    head = session.get(AuditHead, HEAD_ID)
+    if head is not None and head.seq > count:
+        return VerifyResult(
+            False, count, count + 1, f"entry is missing (the log should reach {head.seq})"
+        )
+    if head is not None and head.seq == count and count and head.hash != prev_hash:
+        return VerifyResult(False, count, count, "it is not the entry the head points to")
+    return VerifyResult(True, count)
+
+
+def describe(result: VerifyResult) -> str:
+    """One line for people: "intact, N entries" or "broken at entry N: ..."."""
+    if result.ok:
+        return f"intact, {result.count} entries"
+    return f"broken at entry {result.first_bad_seq}: {result.problem}"

@@ -1,0 +1,1 @@
+"""Who may act: staff users with passwords and sessions, and API keys for integrations."""
