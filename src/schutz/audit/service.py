@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -159,45 +160,47 @@ class VerifyResult:
     problem: str | None = None
 
 
+def _first_problem(entry: AuditEntry, expected_seq: int, prev_hash: str) -> tuple[int, str] | None:
+    if entry.seq != expected_seq:
+        gap = f"entry is missing (the chain jumps from {expected_seq - 1} to {entry.seq})"
+        return expected_seq, gap
+    if entry.prev_hash != prev_hash:
+        return entry.seq, "it does not follow the entry before it"
+    computed = entry_hash(
+        seq=entry.seq,
+        at=entry.at,
+        actor=entry.actor,
+        action=entry.action,
+        subject_id=entry.subject_id,
+        purpose=entry.purpose,
+        details=entry.details,
+        flagged=entry.flagged,
+        prev_hash=entry.prev_hash,
+    )
+    if computed != entry.hash:
+        return entry.seq, "hash does not match its contents"
+    return None
+
+
 def verify(session: Session, *, batch_size: int = 1000) -> VerifyResult:
     """Walk the whole chain and report the first entry that was changed, removed or moved.
 
     A changed entry no longer matches its hash; a removed one leaves a gap in `seq` (or, at
     the end, a head that points past the last entry); a moved one breaks `prev_hash`.
     """
-    count = 0
-    expected_seq = 1
-    prev_hash = GENESIS
-    rows = session.execute(
-        select(AuditEntry).order_by(AuditEntry.seq).execution_options(yield_per=batch_size)
-    ).scalars()
-    for entry in rows:
-        if entry.seq != expected_seq:
-            return VerifyResult(
-                False,
-                count,
-                expected_seq,
-                f"entry is missing (the chain jumps from {expected_seq - 1} to {entry.seq})",
-            )
-        if entry.prev_hash != prev_hash:
-            return VerifyResult(False, count, entry.seq, "it does not follow the entry before it")
-        computed = entry_hash(
-            seq=entry.seq,
-            at=entry.at,
-            actor=entry.actor,
-            action=entry.action,
-            subject_id=entry.subject_id,
-            purpose=entry.purpose,
-            details=entry.details,
-            flagged=entry.flagged,
-            prev_hash=entry.prev_hash,
-        )
-        if computed != entry.hash:
-            return VerifyResult(False, count, entry.seq, "hash does not match its contents")
-        count += 1
-        expected_seq += 1
-        prev_hash = entry.hash
-    head = session.get(AuditHead, HEAD_ID)
+    count, prev_hash = 0, GENESIS
+    query = select(AuditEntry).order_by(AuditEntry.seq).execution_options(yield_per=batch_size)
+    # closing(): returning early must release PostgreSQL's server-side cursor at once.
+    with closing(session.execute(query).scalars()) as rows:
+        for entry in rows:
+            found = _first_problem(entry, count + 1, prev_hash)
+            if found is not None:
+                return VerifyResult(False, count, *found)
+            count += 1
+            prev_hash = entry.hash
+    head = session.execute(
+        select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == HEAD_ID)
+    ).first()
     if head is not None and head.seq > count:
         return VerifyResult(
             False, count, count + 1, f"entry is missing (the log should reach {head.seq})"
