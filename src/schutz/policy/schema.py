@@ -100,7 +100,13 @@ class LegalBasis(StrEnum):
     @property
     def article(self) -> str:
         """The citation, e.g. `Art. 6(1)(b) GDPR`."""
+        return self.citation("en")
+
+    def citation(self, lang: str = "en") -> str:
+        """The citation in `lang`: `Art. 6(1)(f) GDPR` or `Art. 6 Abs. 1 lit. f DSGVO`."""
         letter = "abcdef"[list(LegalBasis).index(self)]
+        if lang == "de":
+            return f"Art. 6 Abs. 1 lit. {letter} DSGVO"
         return f"Art. 6(1)({letter}) GDPR"
 
 
