@@ -1,0 +1,479 @@
+"""The vault's operations: intake, look-up, purpose-checked reads, rectification.
+
+Every function takes the session, flushes and never commits; every read and write adds an
+audit entry in the same transaction (Art. 5(2) GDPR, accountability). Allow and deny come
+from the policy's decision engine; this module only applies its answers to stored fields.
+Erasure, restriction and holds live in `schutz.vault.erasure`, key rotation in
+`schutz.vault.rotation`; both are re-exported here for other domains.
+"""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypedDict
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from schutz.audit import service as audit
+from schutz.errors import Conflict, Denied, InvalidInput, NotFound
+from schutz.policy.engine import Engine, SubjectState
+from schutz.vault.crypto import FieldCipher, IntegrityCheckError, new_data_key
+from schutz.vault.erasure import (
+    ErasureResult,
+    erase_subject,
+    lift_restriction,
+    restrict_subject,
+    run_retention,
+)
+from schutz.vault.holds import place_hold
+from schutz.vault.keys import Keyring
+from schutz.vault.models import PersonalField, Subject
+from schutz.vault.rotation import pending_rewraps, rewrap_keys
+from schutz.vault.validation import normalise_email, normalise_fields
+
+__all__ = [
+    "ErasureResult",
+    "IntakeResult",
+    "SubjectData",
+    "erase_subject",
+    "find_subject",
+    "intake",
+    "lift_restriction",
+    "pending_rewraps",
+    "place_hold",
+    "read_subject",
+    "rectify",
+    "restrict_subject",
+    "reveal_justification",
+    "rewrap_keys",
+    "run_retention",
+]
+
+JUSTIFICATION_FIELD = "audit.justification"
+
+
+@dataclass(frozen=True, slots=True)
+class IntakeResult:
+    """What an intake did: the subject, the fields written, and whether it is new."""
+
+    subject_id: str
+    stored: tuple[str, ...]
+    created: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SubjectData:
+    """The fields of one subject a read was allowed to see, flat (`postal_address.city`)."""
+
+    subject_id: str
+    purpose: str
+    data: dict[str, str]
+    flagged: bool
+
+
+def _cipher(keyring: Keyring, subject: Subject) -> FieldCipher:
+    """The subject's field cipher: its data key unwrapped once for the whole request."""
+    if subject.wrapped_key is None or subject.master_key_id is None:
+        raise NotFound(f"subject {subject.id} has been erased")
+    data_key = keyring.unwrap(
+        subject.wrapped_key, subject_id=subject.id, key_id=subject.master_key_id
+    )
+    return FieldCipher(data_key, subject_id=subject.id, key_version=subject.key_version)
+
+
+def _live_subject(session: Session, subject_id: str) -> Subject:
+    subject = session.get(Subject, subject_id)
+    if subject is None or subject.erased_at is not None:
+        raise NotFound("no such subject")
+    return subject
+
+
+def _find_by_email(session: Session, keyring: Keyring, email: str) -> Subject | None:
+    indexes = keyring.blind_indexes(email)
+    return session.scalars(select(Subject).where(Subject.email_index.in_(indexes))).first()
+
+
+def _check_intake(rules: Engine, source: str, purposes: list[str], fields: Iterable[str]) -> None:
+    """C1: the source must serve every purpose named, and bring only what they need."""
+    spec = rules.policy.sources.get(source)  # type: ignore[call-overload]
+    if spec is None:
+        known = ", ".join(sorted(str(s) for s in rules.policy.sources))
+        raise InvalidInput(f"source {source!r} is not in the policy; known sources: {known}")
+    if not purposes:
+        raise InvalidInput("purposes: name at least one purpose the data is collected for")
+    foreign = [p for p in purposes if p not in spec.purposes]
+    if foreign:
+        raise InvalidInput(
+            f"source {source!r} does not collect data for {', '.join(sorted(foreign))}"
+            f" (C1); it serves {', '.join(spec.purposes)}"
+        )
+    allowed = rules.intake_fields(source, purposes)
+    refused = sorted(set(fields) - allowed)
+    if refused:
+        raise InvalidInput(
+            f"fields not allowed for source {source!r} and purposes {', '.join(purposes)}:"
+            f" {', '.join(refused)} (C1); nothing was stored"
+        )
+
+
+def intake(
+    session: Session,
+    rules: Engine,
+    keyring: Keyring,
+    *,
+    source: str,
+    purposes: list[str],
+    data: Mapping[str, str],
+    actor: str,
+    now: datetime,
+) -> IntakeResult:
+    """Store what `source` collected for `purposes`, encrypted under the subject's key.
+
+    C1 / Art. 5(1)(b)-(c) GDPR: fields that no named purpose needs are refused before
+    anything is written. A known e-mail address (found through the blind index) returns
+    the same subject; the new values replace the old ones (accuracy, Art. 5(1)(d)) and the
+    purposes are added to each field's purposes.
+    """
+    purposes = list(dict.fromkeys(purposes))
+    _check_intake(rules, source, purposes, data)
+    values = normalise_fields(data)
+    fields_map = rules.policy.fields
+    email = values.get("email")
+
+    subject = _find_by_email(session, keyring, email) if email is not None else None
+    created = subject is None
+    if subject is None:
+        subject_id = uuid.uuid4().hex
+        data_key = new_data_key()
+        key_id, wrapped = keyring.wrap(data_key, subject_id=subject_id)
+        subject = Subject(
+            id=subject_id,
+            created_at=now,
+            wrapped_key=wrapped,
+            master_key_id=key_id,
+            key_version=1,
+            email_index=keyring.blind_index(email) if email is not None else None,
+        )
+        session.add(subject)
+        cipher = FieldCipher(data_key, subject_id=subject_id, key_version=1)
+        existing: dict[str, tuple[int, list[str]]] = {}
+    else:
+        cipher = _cipher(keyring, subject)
+        rows = session.execute(
+            select(PersonalField.field, PersonalField.id, PersonalField.purposes).where(
+                PersonalField.subject_id == subject.id, PersonalField.field.in_(list(values))
+            )
+        )
+        existing = {row.field: (row.id, row.purposes) for row in rows}
+        if email is not None and subject.email_index != keyring.blind_index(email):
+            subject.email_index = keyring.blind_index(email)  # indexed under a retired key
+
+    new_rows: list[dict[str, Any]] = []
+    changed: list[dict[str, Any]] = []
+    for name, value in values.items():
+        category = fields_map[name]  # type: ignore[index]
+        blob = cipher.encrypt(name, category, value)
+        if name in existing:
+            row_id, had = existing[name]
+            merged = had + [p for p in purposes if p not in had]
+            changed.append(
+                {
+                    "id": row_id,
+                    "ciphertext": blob,
+                    "key_version": cipher.key_version,
+                    "category": category,
+                    "purposes": merged,
+                    "updated_at": now,
+                }
+            )
+        else:
+            new_rows.append(
+                {
+                    "subject_id": subject.id,
+                    "field": name,
+                    "category": category,
+                    "key_version": cipher.key_version,
+                    "ciphertext": blob,
+                    "source": source,
+                    "purposes": purposes,
+                    "policy_version": rules.policy.version,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+    session.flush()
+    if new_rows:
+        session.execute(insert(PersonalField), new_rows)
+    if changed:
+        session.execute(update(PersonalField), changed)
+    stored = tuple(values)
+    audit.record(
+        session,
+        actor=actor,
+        action="vault.intake",
+        subject_id=subject.id,
+        details={
+            "source": source,
+            "purposes": purposes,
+            "fields": list(stored),
+            "created": created,
+            "policy_version": rules.policy.version,
+        },
+        now=now,
+    )
+    return IntakeResult(subject.id, stored, created)
+
+
+def find_subject(
+    session: Session, keyring: Keyring, email: str, *, actor: str, now: datetime
+) -> str:
+    """The id of the subject with this e-mail address, found by its blind index only."""
+    try:
+        normalised = normalise_email(email)
+    except InvalidInput:
+        normalised = None
+    subject = _find_by_email(session, keyring, normalised) if normalised else None
+    audit.record(
+        session,
+        actor=actor,
+        action="vault.lookup",
+        subject_id=subject.id if subject else None,
+        details={"found": subject is not None},
+        now=now,
+    )
+    if subject is None:
+        raise NotFound("no subject with this e-mail address")
+    return subject.id
+
+
+class _Who(TypedDict):
+    actor: str
+    subject_id: str
+    purpose: str
+    now: datetime
+
+
+def _refuse(
+    session: Session,
+    *,
+    actor: str,
+    subject_id: str,
+    purpose: str,
+    rule: str,
+    reason: str,
+    flagged: bool,
+    now: datetime,
+) -> Denied:
+    audit.record(
+        session,
+        actor=actor,
+        action="vault.read_denied",
+        subject_id=subject_id,
+        purpose=purpose,
+        details={"rule": rule, "reason": reason},
+        flagged=flagged,
+        now=now,
+    )
+    return Denied(f"reading this subject for {purpose!r} is not allowed", reason)
+
+
+def read_subject(
+    session: Session,
+    rules: Engine,
+    keyring: Keyring,
+    subject_id: str,
+    purpose: str,
+    *,
+    actor: str,
+    role: str,
+    justification: str | None = None,
+    consented: Iterable[str] = (),
+    objected: Iterable[str] = (),
+    now: datetime,
+) -> SubjectData:
+    """Decrypt exactly the fields the engine allows `role` to use for `purpose` (C9).
+
+    Purpose binding (Art. 5(1)(b) GDPR): a field is returned only if it was collected for
+    `purpose`, or the subject consented to it, or `purpose` is one of the exception
+    purposes of C9; those need a written justification and are flagged for the DPO. Every
+    read, allowed or refused, is audited; the refusal's entry survives the refusal. A field
+    that fails its integrity check is audited, flagged and raised, never returned.
+    """
+    subject = _live_subject(session, subject_id)
+    consented = frozenset(consented)
+    state = SubjectState.of(
+        consented=consented, objected=objected, restricted=subject.restricted_at is not None
+    )
+    decision = rules.check(role, purpose, state)
+    common = _Who(actor=actor, subject_id=subject_id, purpose=purpose, now=now)
+    if not decision.allowed:
+        raise _refuse(session, rule=decision.rule, reason=decision.reason, flagged=False, **common)
+    justification = (justification or "").strip()
+    if decision.needs_justification and not justification:
+        raise _refuse(
+            session,
+            rule="justification",
+            reason=f"{purpose!r} is an exception purpose (C9): a written justification is"
+            " required (X-Schutz-Justification)",
+            flagged=True,
+            **common,
+        )
+    readable = rules.readable_fields(role, purpose, state)
+    bound = decision.needs_justification or purpose in consented
+    rows = session.execute(
+        select(
+            PersonalField.field,
+            PersonalField.category,
+            PersonalField.ciphertext,
+            PersonalField.key_version,
+            PersonalField.purposes,
+        ).where(PersonalField.subject_id == subject_id, PersonalField.field.in_(list(readable)))
+    ).all()
+    rows = [r for r in rows if bound or purpose in r.purposes]
+    if not rows:
+        raise _refuse(
+            session,
+            rule="purpose_binding",
+            reason=f"none of this subject's data was collected for {purpose!r}"
+            " (purpose binding, Art. 5(1)(b) GDPR, C9)",
+            flagged=False,
+            **common,
+        )
+    cipher = _cipher(keyring, subject)
+    data: dict[str, str] = {}
+    try:
+        for row in rows:
+            data[row.field] = cipher.decrypt(
+                row.field, row.category, row.ciphertext, row.key_version
+            )
+    except IntegrityCheckError as exc:
+        audit.record(
+            session,
+            action="vault.integrity_failure",
+            details={"field": row.field, "category": row.category},
+            flagged=True,
+            **common,
+        )
+        raise exc from None
+    details: dict[str, Any] = {"role": role, "fields": sorted(data), "rule": decision.rule}
+    if decision.needs_justification:
+        # The justification is free text and may name people: it goes into the log
+        # encrypted under the subject's key, readable by the DPO and shredded on erasure.
+        sealed = cipher.encrypt(JUSTIFICATION_FIELD, JUSTIFICATION_FIELD, justification)
+        details["justification"] = base64.b64encode(sealed).decode("ascii")
+    audit.record(
+        session,
+        action="vault.read",
+        details=details,
+        flagged=decision.needs_justification,
+        **common,
+    )
+    return SubjectData(subject_id, purpose, data, decision.needs_justification)
+
+
+def reveal_justification(session: Session, keyring: Keyring, subject_id: str, sealed: str) -> str:
+    """The plaintext of a justification kept in an audit entry (for the DPO's review)."""
+    cipher = _cipher(keyring, _live_subject(session, subject_id))
+    blob = base64.b64decode(sealed)
+    return cipher.decrypt(JUSTIFICATION_FIELD, JUSTIFICATION_FIELD, blob, cipher.key_version)
+
+
+def rectify(
+    session: Session,
+    rules: Engine,
+    keyring: Keyring,
+    subject_id: str,
+    data: Mapping[str, str],
+    *,
+    actor: str,
+    now: datetime,
+) -> tuple[str, ...]:
+    """Correct fields (Art. 16 GDPR, first sentence) or add missing ones (second sentence).
+
+    A corrected field keeps its source and purposes. A new field is accepted only if a
+    source the subject's data came from may bring it for the purposes already held (C1);
+    otherwise 422 names it and nothing changes.
+    """
+    subject = _live_subject(session, subject_id)
+    values = normalise_fields(data)
+    rows = session.execute(
+        select(
+            PersonalField.id, PersonalField.field, PersonalField.source, PersonalField.purposes
+        ).where(PersonalField.subject_id == subject_id)
+    ).all()
+    have = {row.field: row for row in rows}
+    sources: dict[str, list[str]] = {}
+    for row in rows:
+        held = sources.setdefault(row.source, [])
+        held.extend(p for p in row.purposes if p not in held)
+    additions: dict[str, tuple[str, list[str]]] = {}
+    refused = []
+    for name in values:
+        if name in have:
+            continue
+        origin = next((s for s, ps in sources.items() if name in rules.intake_fields(s, ps)), None)
+        if origin is None:
+            refused.append(name)
+        else:
+            additions[name] = (origin, sources[origin])
+    if refused:
+        raise InvalidInput(
+            f"fields not covered by the purposes this subject's data was collected for:"
+            f" {', '.join(sorted(refused))} (C1); nothing was changed"
+        )
+    cipher = _cipher(keyring, subject)
+    fields_map = rules.policy.fields
+    changed, new_rows = [], []
+    for name, value in values.items():
+        category = fields_map[name]  # type: ignore[index]
+        blob = cipher.encrypt(name, category, value)
+        if name in have:
+            changed.append(
+                {
+                    "id": have[name].id,
+                    "ciphertext": blob,
+                    "category": category,
+                    "key_version": cipher.key_version,
+                    "updated_at": now,
+                }
+            )
+        else:
+            origin, purposes = additions[name]
+            new_rows.append(
+                {
+                    "subject_id": subject_id,
+                    "field": name,
+                    "category": category,
+                    "key_version": cipher.key_version,
+                    "ciphertext": blob,
+                    "source": origin,
+                    "purposes": purposes,
+                    "policy_version": rules.policy.version,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+    if "email" in values:
+        other = _find_by_email(session, keyring, values["email"])
+        if other is not None and other.id != subject_id:
+            raise Conflict("another subject already has this e-mail address")
+        subject.email_index = keyring.blind_index(values["email"])
+    session.flush()
+    if changed:
+        session.execute(update(PersonalField), changed)
+    if new_rows:
+        session.execute(insert(PersonalField), new_rows)
+    audit.record(
+        session,
+        actor=actor,
+        action="vault.rectify",
+        subject_id=subject_id,
+        details={"rectified": sorted(set(values) & set(have)), "completed": sorted(additions)},
+        now=now,
+    )
+    return tuple(values)

@@ -1,0 +1,46 @@
+"""Typed builders for vault tests: a fixed clock, a complete customer, an order intake."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from schutz.policy.engine import Engine
+from schutz.vault import service
+from schutz.vault.keys import Keyring
+
+NOW = datetime(2026, 11, 15, 10, 0, tzinfo=UTC)
+POLICY_VERSION = "2026-11"
+
+CUSTOMER: dict[str, str] = {
+    "email": "Ada.Lovelace@Example.org",
+    "name": "Ada Lovelace",
+    "phone": "+49 30 1234567",
+    "postal_address.street": "Hansaallee 299",
+    "postal_address.postal_code": "40549",
+    "postal_address.city": "Düsseldorf",
+    "postal_address.country": "DE",
+}
+
+
+def customer(**overrides: str) -> dict[str, str]:
+    """A complete customer record, as an order brings it (flattened field names)."""
+    return {**CUSTOMER, **overrides}
+
+
+def take_order(
+    session: Session, rules: Engine, keyring: Keyring, data: dict[str, str] | None = None, **kw: Any
+) -> service.IntakeResult:
+    """Intake from the shop's order source for order processing and billing."""
+    return service.intake(
+        session,
+        rules,
+        keyring,
+        source=kw.pop("source", "order"),
+        purposes=kw.pop("purposes", ["order_processing", "billing"]),
+        data=customer() if data is None else data,
+        actor=kw.pop("actor", "apikey:shop"),
+        now=kw.pop("now", NOW),
+    )
