@@ -5,9 +5,15 @@ from __future__ import annotations
 import re
 from datetime import date
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+)
 
 from schutz.policy.taxonomy import known_categories
 
@@ -269,13 +275,16 @@ class Purpose(Model):
     requires_consent: bool = False
     exception: bool = False
     survives_restriction: bool = False
+    kind: str = "processing"
 
-    @model_validator(mode="before")
+    @field_validator("kind")
     @classmethod
-    def _refuse_selling_kind(cls, data: Any) -> Any:
-        if isinstance(data, dict) and is_selling(str(data.get("kind", ""))):
-            raise ValueError(f"{C7_MESSAGE}: a purpose of kind {data['kind']!r} cannot exist")
-        return data
+    def _refuse_selling_kind(cls, kind: str) -> str:
+        if is_selling(kind):
+            raise ValueError(f"{C7_MESSAGE}: a purpose of kind {kind!r} cannot exist")
+        if kind != "processing":
+            raise ValueError(f"purpose kind {kind!r} is not allowed; only 'processing'")
+        return kind
 
 
 class Recipient(Model):
@@ -288,13 +297,14 @@ class Recipient(Model):
     categories: tuple[Category, ...] = Field(min_length=1)
     payload: tuple[PayloadField, ...] = Field(min_length=1)
 
-    @model_validator(mode="after")
-    def _only_processors(self) -> Recipient:
-        if is_selling(self.kind):
-            raise ValueError(f"{C7_MESSAGE}: a recipient of kind {self.kind!r} cannot exist")
-        if self.kind != "processor":
-            raise ValueError(f"recipient kind {self.kind!r} is not allowed; only 'processor'")
-        return self
+    @field_validator("kind")
+    @classmethod
+    def _only_processors(cls, kind: str) -> str:
+        if is_selling(kind):
+            raise ValueError(f"{C7_MESSAGE}: a recipient of kind {kind!r} cannot exist")
+        if kind != "processor":
+            raise ValueError(f"recipient kind {kind!r} is not allowed; only 'processor'")
+        return kind
 
 
 class Cookie(Model):
