@@ -1,0 +1,1 @@
+"""The consent ledger: grants, confirmations, withdrawals and objections, append-only."""

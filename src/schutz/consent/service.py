@@ -1,0 +1,281 @@
+"""Recording consents and objections, and reading a subject's current state from the ledger.
+
+Every change is a new `ConsentEvent` plus an audit entry in the caller's transaction;
+nothing is updated or deleted. The state the decision engine reads is derived here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from schutz.analytics.ip import truncate_ip
+from schutz.audit import service as audit
+from schutz.consent.models import ConsentAction, ConsentChannel, ConsentEvent
+from schutz.errors import Conflict, InvalidInput
+from schutz.policy.engine import SubjectState
+from schutz.policy.schema import Policy
+
+USER_AGENT_MAX = 400
+
+
+class ConsentState(StrEnum):
+    """Where one purpose stands for one subject, derived from the events."""
+
+    GRANTED = "granted"
+    """Agreed; for a double opt-in purpose this means "signed up, not yet confirmed"."""
+    CONFIRMED = "confirmed"
+    WITHDRAWN = "withdrawn"
+    OBJECTED = "objected"
+
+
+@dataclass(frozen=True)
+class PurposeState:
+    """The state of one purpose and the event that set it."""
+
+    state: ConsentState
+    since: datetime
+    event_id: int
+
+
+def wording_hash(wording: str) -> str:
+    """SHA-256 (hex) of the consent wording exactly as shown, for proof under Art. 7(1)."""
+    return hashlib.sha256(wording.encode("utf-8")).hexdigest()
+
+
+def needs_confirmation(policy: Policy, purpose: str) -> bool:
+    """True when consent to `purpose` counts only once confirmed (double opt-in, UWG §7)."""
+    newsletter = policy.newsletter
+    return newsletter is not None and newsletter.double_opt_in and newsletter.purpose == purpose
+
+
+def _direct_marketing(policy: Policy) -> frozenset[str]:
+    return frozenset(k for k, p in policy.purposes.items() if p.direct_marketing)
+
+
+def _events(
+    session: Session, *, subject_id: str | None, visitor_id: str | None
+) -> Sequence[ConsentEvent]:
+    query = select(ConsentEvent).order_by(ConsentEvent.at, ConsentEvent.id)
+    if subject_id is not None:
+        query = query.where(ConsentEvent.subject_id == subject_id)
+    else:
+        query = query.where(ConsentEvent.visitor_id == visitor_id)
+    return session.scalars(query).all()
+
+
+def derive_state(policy: Policy, events: Iterable[ConsentEvent]) -> dict[str, PurposeState]:
+    """Fold events (oldest first) into the state of each purpose.
+
+    Consent and objection are tracked apart. A grant after a confirmation keeps it
+    confirmed; a withdrawal ends any consent (Art. 7(3)) but never an objection. An
+    objection to one direct-marketing purpose is an objection to direct marketing as such
+    and covers every direct-marketing purpose of the policy (Art. 21(2) and 21(3) GDPR);
+    only a later grant of a purpose lifts it, for that purpose alone. A purpose under
+    objection reads as objected, whatever its consent says.
+    """
+    marketing = _direct_marketing(policy)
+    consent: dict[str, PurposeState] = {}
+    objections: dict[str, PurposeState] = {}
+    for event in events:
+        action = ConsentAction(event.action)
+        current = consent.get(event.purpose)
+        if action is ConsentAction.GRANT:
+            objections.pop(event.purpose, None)
+            keep = current is not None and current.state is ConsentState.CONFIRMED
+            state = ConsentState.CONFIRMED if keep else ConsentState.GRANTED
+            consent[event.purpose] = PurposeState(state, event.at, event.id)
+        elif action is ConsentAction.CONFIRM:
+            consent[event.purpose] = PurposeState(ConsentState.CONFIRMED, event.at, event.id)
+        elif action is ConsentAction.WITHDRAW:
+            consent[event.purpose] = PurposeState(ConsentState.WITHDRAWN, event.at, event.id)
+        else:
+            objected = PurposeState(ConsentState.OBJECTED, event.at, event.id)
+            covered = marketing if event.purpose in marketing else {event.purpose}
+            for purpose in covered | {event.purpose}:
+                objections[purpose] = objected
+    return consent | objections
+
+
+def _identify(subject_id: str | None, visitor_id: str | None) -> None:
+    if (subject_id is None) == (visitor_id is None):
+        raise InvalidInput("a consent belongs to either a subject or a visitor, not both")
+    if visitor_id is not None and not 8 <= len(visitor_id) <= 64:
+        raise InvalidInput("a visitor id must have 8 to 64 characters")
+    if subject_id is not None and not 1 <= len(subject_id) <= 32:
+        raise InvalidInput("a subject id must have 1 to 32 characters")
+
+
+def _parse(value: str, kind: type[StrEnum], what: str) -> StrEnum:
+    try:
+        return kind(value)
+    except ValueError:
+        allowed = ", ".join(v.value for v in kind)
+        raise InvalidInput(f"unknown {what} {value!r}; use one of: {allowed}") from None
+
+
+def record_consent(
+    session: Session,
+    policy: Policy,
+    *,
+    subject_id: str | None = None,
+    visitor_id: str | None = None,
+    purpose: str,
+    action: str,
+    channel: str,
+    evidence: str | None = None,
+    policy_version: str | None = None,
+    wording: str | None = None,
+    wording_version: str | None = None,
+    ip: str | None = None,
+    user_agent: str | None = None,
+    actor: str,
+    now: datetime,
+) -> ConsentEvent:
+    """Append one grant, confirmation, withdrawal or objection, and audit it.
+
+    The event keeps what proves it (Art. 7(1) GDPR): channel, policy version, a hash of the
+    wording shown, the truncated address and user agent, and the evidence reference of a
+    letter or fax. A withdrawal or objection is always accepted, through any channel, so
+    that taking consent back is as easy as giving it (Art. 7(3)). A confirmation needs an
+    unconfirmed grant before it. After an objection to direct marketing (absolute under
+    Art. 21(3)) only a grant that documents the subject's own new statement (`wording` or
+    `evidence`) lifts it, so no one can switch marketing back on for the subject.
+    Raises `InvalidInput` for an unknown purpose, action or channel and `Conflict` for a
+    confirmation with nothing to confirm; nothing is written then.
+    """
+    _identify(subject_id, visitor_id)
+    if purpose not in policy.purposes:
+        raise InvalidInput(f"{purpose!r} is not a purpose of the privacy policy")
+    act = ConsentAction(_parse(action, ConsentAction, "action"))
+    chan = ConsentChannel(_parse(channel, ConsentChannel, "channel"))
+    current = derive_state(
+        policy, _events(session, subject_id=subject_id, visitor_id=visitor_id)
+    ).get(purpose)
+    if act is ConsentAction.CONFIRM:
+        if current is not None and current.state is ConsentState.OBJECTED:
+            raise Conflict(f"the subject objected to {purpose!r}; there is nothing to confirm")
+        if current is not None and current.state is ConsentState.CONFIRMED:
+            raise Conflict(f"consent to {purpose!r} is already confirmed")
+        if current is None or current.state is not ConsentState.GRANTED:
+            raise Conflict(f"there is no consent to {purpose!r} waiting for confirmation")
+    if (
+        act is ConsentAction.GRANT
+        and current is not None
+        and current.state is ConsentState.OBJECTED
+        and policy.purposes[purpose].direct_marketing
+        and not (wording or evidence)
+    ):
+        raise Conflict(
+            f"the subject objected to direct marketing (Art. 21(3) GDPR); {purpose!r} can be"
+            " granted again only with the wording shown or evidence of the subject's statement"
+        )
+    event = ConsentEvent(
+        subject_id=subject_id,
+        visitor_id=visitor_id,
+        purpose=purpose,
+        action=act.value,
+        channel=chan.value,
+        policy_version=policy_version or policy.version,
+        wording_hash=wording_hash(wording) if wording is not None else None,
+        wording_version=wording_version,
+        ip_truncated=truncate_ip(ip),
+        user_agent=user_agent[:USER_AGENT_MAX] if user_agent else None,
+        evidence=evidence or None,
+        recorded_by=actor,
+        at=now,
+    )
+    session.add(event)
+    session.flush()
+    details: dict[str, object] = {
+        "event_id": event.id,
+        "channel": chan.value,
+        "policy_version": event.policy_version,
+        "anonymous": visitor_id is not None,
+    }
+    if wording_version:
+        details["wording_version"] = wording_version
+    audit.record(
+        session,
+        actor=actor,
+        action=f"consent.{act.value}",
+        subject_id=subject_id,
+        purpose=purpose,
+        details=details,
+        now=now,
+    )
+    return event
+
+
+def current_state(
+    session: Session,
+    policy: Policy,
+    subject_id: str | None = None,
+    *,
+    visitor_id: str | None = None,
+) -> dict[str, ConsentState]:
+    """The state of every purpose the subject (or visitor) has said something about."""
+    _identify(subject_id, visitor_id)
+    states = derive_state(policy, _events(session, subject_id=subject_id, visitor_id=visitor_id))
+    return {purpose: s.state for purpose, s in states.items()}
+
+
+def state_for_engine(
+    policy: Policy,
+    states: dict[str, ConsentState],
+    *,
+    restricted: bool = False,
+    erased: bool = False,
+) -> SubjectState:
+    """The decision engine's view of derived consent states.
+
+    A purpose counts as consented when granted, or confirmed where double opt-in applies;
+    withdrawn and merely signed-up consents do not count (Art. 7(3); UWG §7).
+    """
+    consented = {
+        purpose
+        for purpose, state in states.items()
+        if state is ConsentState.CONFIRMED
+        or (state is ConsentState.GRANTED and not needs_confirmation(policy, purpose))
+    }
+    objected = {purpose for purpose, state in states.items() if state is ConsentState.OBJECTED}
+    return SubjectState.of(
+        consented=consented, objected=objected, restricted=restricted, erased=erased
+    )
+
+
+def subject_state(
+    session: Session,
+    policy: Policy,
+    subject_id: str | None = None,
+    *,
+    visitor_id: str | None = None,
+    restricted: bool = False,
+    erased: bool = False,
+) -> SubjectState:
+    """The `SubjectState` the decision engine needs for one subject, read from the ledger.
+
+    `restricted` and `erased` come from the vault's markers (Art. 18, Art. 17 GDPR); the
+    consent and objection sets come from here. An objected direct-marketing purpose is denied
+    by the engine whatever else is set (Art. 21(3)).
+    """
+    return state_for_engine(
+        policy,
+        current_state(session, policy, subject_id, visitor_id=visitor_id),
+        restricted=restricted,
+        erased=erased,
+    )
+
+
+def history(
+    session: Session, subject_id: str | None = None, *, visitor_id: str | None = None
+) -> Sequence[ConsentEvent]:
+    """Every event of the subject (or visitor), oldest first: the proof of Art. 7(1)."""
+    _identify(subject_id, visitor_id)
+    return _events(session, subject_id=subject_id, visitor_id=visitor_id)

@@ -1,0 +1,298 @@
+"""Putting deliveries into the outbox and taking them out: enqueue in a transaction, deliver after.
+
+Writers call `enqueue_mail` (or `enqueue`) inside the transaction that causes the message;
+nothing leaves before that transaction commits. Workers call `deliver_due`, which claims due
+rows under a lease, delivers them with no database lock held, and records the outcome.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from schutz.config import Settings
+from schutz.db import transaction
+from schutz.errors import InvalidInput
+from schutz.mail.models import OutboxKind, OutboxMessage, OutboxStatus
+from schutz.mail.transport import (
+    Delivery,
+    PermanentDeliveryError,
+    Sender,
+    describe_failure,
+    email_sender,
+)
+
+MAX_ATTEMPTS = 8
+"""Attempts before a row is given up as dead (about four hours of back-off in all)."""
+FIRST_RETRY = timedelta(minutes=1)
+LONGEST_WAIT = timedelta(hours=2)
+LEASE = timedelta(minutes=5)
+"""How long a worker owns a claimed row; a row whose worker died is claimed again after it."""
+
+# RFC 5322 §3.6.8: a field name is printable ASCII except the colon.
+_FIELD_NAME = re.compile(r"[!-9;-~]+")
+_RESERVED_HEADERS = frozenset({"to", "subject", "date", "message-id", "cc", "bcc"})
+
+
+def backoff(attempts: int) -> timedelta:
+    """The wait after `attempts` failed attempts: 1, 2, 4, ... minutes, at most two hours."""
+    return min(FIRST_RETRY * (1 << min(max(attempts - 1, 0), 16)), LONGEST_WAIT)
+
+
+def enqueue(
+    session: Session,
+    *,
+    kind: OutboxKind,
+    payload: dict[str, Any],
+    idempotency_key: str,
+    now: datetime,
+) -> OutboxMessage:
+    """Add a delivery to the outbox in the caller's transaction (flushed, not committed).
+
+    The same `idempotency_key` twice returns the row already there and adds nothing, so a
+    retried request never mails or calls out twice.
+    """
+    if not idempotency_key or len(idempotency_key) > 200:
+        raise InvalidInput("an outbox idempotency key must have 1 to 200 characters")
+    existing = session.scalars(
+        select(OutboxMessage).where(OutboxMessage.idempotency_key == idempotency_key)
+    ).first()
+    if existing is not None:
+        return existing
+    row = OutboxMessage(
+        id=secrets.token_hex(16),
+        kind=kind.value,
+        idempotency_key=idempotency_key,
+        payload=payload,
+        status=OutboxStatus.PENDING.value,
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def _check_header_value(name: str, value: str) -> None:
+    if "\r" in value or "\n" in value:
+        # Header injection: a line break would let a value add headers or recipients.
+        raise InvalidInput(f"mail header {name} must be a single line")
+
+
+def enqueue_mail(
+    session: Session,
+    *,
+    to: str,
+    subject: str,
+    body: str,
+    headers: dict[str, str] | None = None,
+    idempotency_key: str,
+    now: datetime,
+) -> OutboxMessage:
+    """Queue one plain-text e-mail to one address; it is sent only after the caller commits.
+
+    `headers` adds fields such as `List-Unsubscribe` and `List-Unsubscribe-Post`
+    (RFC 2369, RFC 8058) or `From`; To, Subject, Date and Message-ID are Schutz's to set.
+    """
+    try:
+        address = validate_email(to, check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise InvalidInput("the e-mail address is not valid") from exc
+    _check_header_value("Subject", subject)
+    extra = dict(headers or {})
+    for name, value in extra.items():
+        if not _FIELD_NAME.fullmatch(name) or name.lower() in _RESERVED_HEADERS:
+            raise InvalidInput(f"mail header {name!r} may not be set here")
+        _check_header_value(name, value)
+    return enqueue(
+        session,
+        kind=OutboxKind.EMAIL,
+        payload={"to": address, "subject": subject, "body": body, "headers": extra},
+        idempotency_key=idempotency_key,
+        now=now,
+    )
+
+
+@dataclass
+class DeliveryReport:
+    """What one `deliver_due` pass did, by outbox id."""
+
+    sent: list[str] = field(default_factory=list)
+    retrying: list[str] = field(default_factory=list)
+    dead: list[str] = field(default_factory=list)
+
+
+def _due(kind: OutboxKind, now: datetime) -> Any:
+    return and_(
+        OutboxMessage.kind == kind.value,
+        or_(
+            OutboxMessage.status == OutboxStatus.PENDING.value,
+            OutboxMessage.status == OutboxStatus.SENDING.value,  # a lease that ran out
+        ),
+        OutboxMessage.next_attempt_at <= now,
+    )
+
+
+def _claim(
+    factory: sessionmaker[Session], kind: OutboxKind, now: datetime, limit: int, lease: timedelta
+) -> tuple[str, list[Delivery]]:
+    """Lease up to `limit` due rows to this pass and return them.
+
+    PostgreSQL: `SELECT ... FOR UPDATE SKIP LOCKED`, so parallel workers take different rows.
+    SQLite: one UPDATE first, which takes the database's write lock before anything is read,
+    so two workers never claim the same row and no read transaction needs upgrading.
+    """
+    token = secrets.token_hex(16)
+    claimed = {
+        "status": OutboxStatus.SENDING.value,
+        "lease_token": token,
+        "attempts": OutboxMessage.attempts + 1,
+        "next_attempt_at": now + lease,
+    }
+    with transaction(factory) as session:
+        if session.get_bind().dialect.name == "postgresql":
+            ids = list(
+                session.scalars(
+                    select(OutboxMessage.id)
+                    .where(_due(kind, now))
+                    .order_by(OutboxMessage.next_attempt_at)
+                    .limit(limit)
+                    .with_for_update(skip_locked=True)
+                )
+            )
+            if ids:
+                session.execute(
+                    update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(**claimed)
+                )
+        else:
+            pick = (
+                select(OutboxMessage.id)
+                .where(_due(kind, now))
+                .order_by(OutboxMessage.next_attempt_at)
+                .limit(limit)
+                .scalar_subquery()
+            )
+            session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(pick), _due(kind, now))
+                .values(**claimed)
+                .execution_options(synchronize_session=False)
+            )
+        rows = session.execute(
+            select(
+                OutboxMessage.id,
+                OutboxMessage.idempotency_key,
+                OutboxMessage.payload,
+                OutboxMessage.attempts,
+            )
+            .where(OutboxMessage.lease_token == token)
+            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.created_at)
+        ).all()
+    deliveries = [
+        Delivery(
+            id=r.id,
+            idempotency_key=r.idempotency_key,
+            payload=r.payload,
+            attempt=r.attempts,
+            now=now,
+        )
+        for r in rows
+    ]
+    return token, deliveries
+
+
+def _settle(
+    factory: sessionmaker[Session], token: str, row_id: str, values: dict[str, Any]
+) -> None:
+    """Record an outcome, but only while this pass still holds the row's lease."""
+    with transaction(factory) as session:
+        session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.id == row_id,
+                OutboxMessage.lease_token == token,
+                OutboxMessage.status == OutboxStatus.SENDING.value,
+            )
+            .values(lease_token=None, **values)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def deliver_due(
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+    *,
+    now: datetime,
+    limit: int = 50,
+    kind: OutboxKind = OutboxKind.EMAIL,
+    send: Sender | None = None,
+    max_attempts: int = MAX_ATTEMPTS,
+    lease: timedelta = LEASE,
+) -> DeliveryReport:
+    """Deliver up to `limit` rows of `kind` that are due at `now`; commit each outcome.
+
+    E-mail goes over SMTP when `settings.smtp_url` is set and into `<data_dir>/outbox/<id>.eml`
+    otherwise; other kinds pass their own `send`. A failure waits `backoff(attempts)` and is
+    tried again; a permanent refusal (SMTP 5yz) or the `max_attempts`-th failure makes the row
+    dead. A row is marked `sending` under a lease before it goes out and `sent` right after,
+    so no pass sends it again; the .eml file is written once per row id whatever happens.
+    """
+    if send is None:
+        if kind is not OutboxKind.EMAIL:
+            raise InvalidInput(f"no sender given for outbox kind {kind.value!r}")
+        send = email_sender(settings)
+    report = DeliveryReport()
+    token, deliveries = _claim(session_factory, kind, now, limit, lease)
+    for delivery in deliveries:
+        try:
+            send(delivery)
+        except Exception as exc:
+            # Any failure is recorded and retried, never raised: one bad row must not stop
+            # the others in this pass.
+            permanent = isinstance(exc, PermanentDeliveryError)
+            if permanent or delivery.attempt >= max_attempts:
+                values: dict[str, Any] = {"status": OutboxStatus.DEAD.value}
+                report.dead.append(delivery.id)
+            else:
+                values = {
+                    "status": OutboxStatus.PENDING.value,
+                    "next_attempt_at": now + backoff(delivery.attempt),
+                }
+                report.retrying.append(delivery.id)
+            values["last_error"] = describe_failure(exc)[:500]
+            _settle(session_factory, token, delivery.id, values)
+        else:
+            _settle(
+                session_factory,
+                token,
+                delivery.id,
+                {"status": OutboxStatus.SENT.value, "sent_at": now, "last_error": None},
+            )
+            report.sent.append(delivery.id)
+    return report
+
+
+def purge_finished(session: Session, *, older_than: timedelta, now: datetime) -> int:
+    """Delete sent and dead rows created before `now - older_than`; return how many.
+
+    Their payloads hold e-mail addresses; keeping them past their use would break storage
+    limitation (Art. 5(1)(e) GDPR).
+    """
+    result = session.execute(
+        delete(OutboxMessage)
+        .where(
+            OutboxMessage.status.in_([OutboxStatus.SENT.value, OutboxStatus.DEAD.value]),
+            OutboxMessage.created_at < now - older_than,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    session.flush()
+    return int(getattr(result, "rowcount", 0) or 0)
