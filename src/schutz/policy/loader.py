@@ -50,8 +50,11 @@ def load_policy(path: Path | str) -> Policy:
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise PolicyError(path, None, "no such policy file or directory") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise PolicyError(path, None, f"cannot read policy file: {exc.__class__.__name__}") from exc
+        reason = getattr(exc, "strerror", None) or exc.__class__.__name__
+        raise PolicyError(path, None, f"cannot read policy file: {reason}") from None
     return parse_policy(text, path)
 
 
