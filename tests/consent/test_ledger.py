@@ -17,6 +17,7 @@ from schutz.consent.service import (
     current_state,
     history,
     record_consent,
+    states_for_purpose,
     subject_state,
     wording_hash,
 )
@@ -284,3 +285,25 @@ def test_a_rolled_back_transaction_leaves_no_event_and_no_audit(
     say(session, policy, "grant", wording=WORDING)
     session.rollback()
     assert counts(session) == (0, 0)
+
+
+def test_states_for_a_purpose_stream_every_subject_once(session: Session, policy: Policy) -> None:
+    ben, cleo, dora = "b2" * 16, "c3" * 16, "d4" * 16
+    for subject in (ANNA, ben, cleo):
+        say(session, policy, "grant", subject_id=subject, wording=WORDING)
+    say(session, policy, "confirm", subject_id=ANNA)
+    say(session, policy, "confirm", subject_id=ben)
+    say(session, policy, "withdraw", subject_id=ben, at=NOW + timedelta(days=1))
+    say(session, policy, "object", "direct_marketing", subject_id=cleo, channel="fax")
+    say(session, policy, "grant", "service_improvement", subject_id=dora)
+
+    newsletter = dict(states_for_purpose(session, policy, "newsletter", batch_size=2))
+    assert newsletter == {
+        ANNA: ConsentState.CONFIRMED,
+        ben: ConsentState.WITHDRAWN,
+        cleo: ConsentState.OBJECTED,
+    }
+    marketing = dict(states_for_purpose(session, policy, "direct_marketing"))
+    assert marketing == {cleo: ConsentState.OBJECTED}
+    with pytest.raises(InvalidInput):
+        list(states_for_purpose(session, policy, "reselling"))

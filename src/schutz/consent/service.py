@@ -7,12 +7,13 @@ nothing is updated or deleted. The state the decision engine reads is derived he
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from itertools import groupby
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from schutz.analytics.ip import truncate_ip
@@ -279,3 +280,37 @@ def history(
     """Every event of the subject (or visitor), oldest first: the proof of Art. 7(1)."""
     _identify(subject_id, visitor_id)
     return _events(session, subject_id=subject_id, visitor_id=visitor_id)
+
+
+def states_for_purpose(
+    session: Session, policy: Policy, purpose: str, *, batch_size: int = 5000
+) -> Iterator[tuple[str, ConsentState]]:
+    """Stream `(subject_id, state)` for every subject with a say about `purpose`, by id.
+
+    For audiences: a newsletter goes to `confirmed` subjects only, direct marketing to anyone
+    not `objected` (Art. 21(3) GDPR). Only the events that can matter are read (those for
+    `purpose`, and objections to any direct-marketing purpose when it is one), in batches,
+    so memory stays flat however many subjects there are.
+    """
+    if purpose not in policy.purposes:
+        raise InvalidInput(f"{purpose!r} is not a purpose of the privacy policy")
+    marketing = _direct_marketing(policy)
+    relevant = ConsentEvent.purpose == purpose
+    if purpose in marketing:
+        relevant = or_(
+            relevant,
+            and_(
+                ConsentEvent.action == ConsentAction.OBJECT.value,
+                ConsentEvent.purpose.in_(sorted(marketing)),
+            ),
+        )
+    rows = session.scalars(
+        select(ConsentEvent)
+        .where(ConsentEvent.subject_id.is_not(None), relevant)
+        .order_by(ConsentEvent.subject_id, ConsentEvent.at, ConsentEvent.id)
+        .execution_options(yield_per=batch_size)
+    )
+    for subject_id, events in groupby(rows, key=lambda e: e.subject_id):
+        state = derive_state(policy, events).get(purpose)
+        if subject_id is not None and state is not None:
+            yield subject_id, state.state
