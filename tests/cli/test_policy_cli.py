@@ -89,3 +89,13 @@ def test_diff_of_an_unknown_version_fails_cleanly():
     result = runner.invoke(app, ["diff", "2013-06", "1999-01"])
     assert result.exit_code == 1
     assert result.stderr.strip() == "error: no policy version '1999-01'"
+
+
+def test_ropa_lists_every_purpose_with_its_recipients():
+    result = runner.invoke(app, ["ropa", "--version", "2013-06"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("# Records of processing: Gigaset Communications GmbH")
+    billing = next(line for line in result.stdout.splitlines() if "(`billing`)" in line)
+    assert "Payment service providers, Banks" in billing
+    analytics = next(line for line in result.stdout.splitlines() if "(`web_analytics`)" in line)
+    assert "Google Inc." in analytics

@@ -1,4 +1,4 @@
-"""`schutz policy`: check, show, render and compare policy versions."""
+"""`schutz policy`: check, show, render and compare policy versions; records of processing."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from schutz.policy.loader import (
     policy_files,
 )
 from schutz.policy.render import describe_duration, render_markdown
+from schutz.policy.ropa import render_ropa_markdown
 from schutz.policy.schema import Policy
 
 app = typer.Typer(
@@ -129,6 +130,13 @@ def render(ctx: typer.Context, version: Version = None, lang: Lang = "en") -> No
     """Print a policy version as Markdown."""
     lang = _check_lang(lang)
     typer.echo(render_markdown(_pick(_load_set(ctx), version), lang), nl=False)
+
+
+@app.command()
+def ropa(ctx: typer.Context, version: Version = None, lang: Lang = "en") -> None:
+    """Print the records of processing activities (Art. 30 GDPR) as Markdown."""
+    lang = _check_lang(lang)
+    typer.echo(render_ropa_markdown(_pick(_load_set(ctx), version), lang), nl=False)
 
 
 @app.command()
