@@ -55,14 +55,12 @@ def rewrap_keys(
     )
     if not subjects:
         return 0
-    emails = dict(
-        session.execute(
-            select(PersonalField.subject_id, PersonalField).where(
-                PersonalField.subject_id.in_([s.id for s in subjects]),
-                PersonalField.field == "email",
-            )
-        ).tuples()
+    rows = session.execute(
+        select(PersonalField.subject_id, PersonalField).where(
+            PersonalField.subject_id.in_([s.id for s in subjects]), PersonalField.field == "email"
+        )
     )
+    emails = {subject_id: row for subject_id, row in rows}
     moved_from: dict[str, int] = {}
     unindexed: list[str] = []
     for subject in subjects:
