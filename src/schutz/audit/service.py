@@ -215,3 +215,13 @@ def describe(result: VerifyResult) -> str:
     if result.ok:
         return f"intact, {result.count} entries"
     return f"broken at entry {result.first_bad_seq}: {result.problem}"
+
+
+def recent_entries(
+    session: Session, *, limit: int = 50, flagged_only: bool = False
+) -> list[AuditEntry]:
+    """The newest entries first, optionally only those flagged for the DPO's review."""
+    query = select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(limit)
+    if flagged_only:
+        query = query.where(AuditEntry.flagged.is_(True))
+    return list(session.scalars(query))

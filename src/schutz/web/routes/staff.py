@@ -1,0 +1,164 @@
+"""The staff console's door: sign-in, sign-out, the dashboard, and the audit log page."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Query
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Match
+
+from schutz.audit.service import recent_entries, verify
+from schutz.clock import utcnow
+from schutz.errors import Unauthenticated
+from schutz.identity.service import (
+    LockedOut,
+    authenticate_staff,
+    end_session,
+    session_for_token,
+    start_session,
+)
+from schutz.web.auth import (
+    SESSION_COOKIE,
+    StaffContext,
+    StaffDep,
+    check_login_csrf,
+    clear_login_csrf_cookie,
+    clear_session_cookie,
+    issue_login_csrf,
+    require_staff,
+    safe_next,
+    set_login_csrf_cookie,
+    set_session_cookie,
+)
+from schutz.web.deps import SessionDep, SettingsDep
+from schutz.web.templating import render
+
+router = APIRouter(prefix="/staff", include_in_schema=False)
+
+# What the console offers, and to whom. A section is a link once its page exists.
+SECTIONS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
+    ("/staff/requests", "Requests", "Data-subject requests and their deadlines.",
+     ("support", "dpo", "admin")),
+    ("/staff/objections", "Objections", "Enter objections received by post or fax.",
+     ("support", "marketing", "dpo", "admin")),
+    ("/staff/disclosures", "Disclosures", "What each recipient received, and why.",
+     ("fulfilment", "dpo", "admin")),
+    ("/staff/analytics", "Analytics", "Page views and visitors, without personal data.",
+     ("marketing", "dpo", "admin")),
+    ("/staff/ropa", "Records of processing", "The Art. 30 GDPR records, from the policy.",
+     ("dpo", "admin")),
+    ("/staff/audit", "Audit log", "Check the chain and review flagged entries.",
+     ("dpo", "admin")),
+)  # fmt: skip
+
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def _login_page(
+    request: Request, settings: SettingsDep, *, next_path: str, error: str | None, status: int
+) -> Response:
+    nonce, token = issue_login_csrf(request)
+    response = render(
+        request,
+        "staff/login.html",
+        {"csrf_token": token, "next": next_path, "error": error},
+        status_code=status,
+    )
+    set_login_csrf_cookie(response, nonce, settings)
+    response.headers.update(NO_STORE)
+    return response
+
+
+@router.get("/login")
+def login_form(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    next_path: Annotated[str, Query(alias="next")] = "",
+) -> Response:
+    if session_for_token(session, request.cookies.get(SESSION_COOKIE, ""), now=utcnow()):
+        return RedirectResponse(safe_next(next_path), status_code=303)
+    return _login_page(request, settings, next_path=safe_next(next_path), error=None, status=200)
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    email: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    csrf_token: Annotated[str, Form()] = "",
+    next_path: Annotated[str, Form(alias="next")] = "",
+) -> Response:
+    next_path = safe_next(next_path)
+    if not check_login_csrf(request, csrf_token):
+        error = "expired"
+        return _login_page(request, settings, next_path=next_path, error=error, status=403)
+    try:
+        user = authenticate_staff(session, email, password, utcnow())
+    except LockedOut:
+        session.commit()  # the refusal is audited
+        error = "locked"
+        return _login_page(request, settings, next_path=next_path, error=error, status=429)
+    except Unauthenticated:
+        session.commit()  # the failure counts towards the lock-out and is audited
+        error = "wrong"
+        return _login_page(request, settings, next_path=next_path, error=error, status=401)
+    _, token = start_session(
+        session, user, now=utcnow(), replaces=request.cookies.get(SESSION_COOKIE)
+    )
+    session.commit()
+    response = RedirectResponse(next_path, status_code=303)
+    set_session_cookie(response, token, settings)
+    clear_login_csrf_cookie(response, settings)
+    return response
+
+
+@router.post("/logout")
+def logout(
+    request: Request, session: SessionDep, settings: SettingsDep, staff: StaffDep
+) -> Response:
+    end_session(session, request.cookies.get(SESSION_COOKIE, ""), now=utcnow())
+    session.commit()
+    response = RedirectResponse("/staff/login", status_code=303)
+    clear_session_cookie(response, settings)
+    return response
+
+
+def _has_page(request: Request, path: str) -> bool:
+    """Whether some router of the app answers GET `path` (features add their pages later)."""
+    scope = {"type": "http", "method": "GET", "path": path, "root_path": "", "path_params": {}}
+    return any(route.matches(scope)[0] is Match.FULL for route in request.app.routes)
+
+
+@router.get("/")
+def dashboard(request: Request, staff: StaffDep) -> Response:
+    sections = [
+        {"path": path, "title": title, "text": text, "live": _has_page(request, path)}
+        for path, title, text, roles in SECTIONS
+        if staff.actor.role in roles
+    ]
+    response = render(request, "staff/dashboard.html", {"staff": staff, "sections": sections})
+    response.headers.update(NO_STORE)
+    return response
+
+
+@router.get("/audit")
+def audit_log(
+    request: Request,
+    session: SessionDep,
+    staff: Annotated[StaffContext, Depends(require_staff("dpo", "admin"))],
+    flagged: bool = False,
+) -> Response:
+    result = verify(session)
+    entries = recent_entries(session, limit=100, flagged_only=flagged)
+    response = render(
+        request,
+        "staff/audit.html",
+        {"staff": staff, "result": result, "entries": entries, "flagged": flagged},
+    )
+    response.headers.update(NO_STORE)
+    return response
