@@ -63,12 +63,17 @@ def rewrap_keys(
     emails = {subject_id: row for subject_id, row in rows}
     moved_from: dict[str, int] = {}
     unindexed: list[str] = []
+    unwrappable: list[str] = []
     for subject in subjects:
         if subject.wrapped_key is None or subject.master_key_id is None:
             continue  # erased meanwhile; the query filtered these out
-        data_key = keyring.unwrap(
-            subject.wrapped_key, subject_id=subject.id, key_id=subject.master_key_id
-        )
+        try:
+            data_key = keyring.unwrap(
+                subject.wrapped_key, subject_id=subject.id, key_id=subject.master_key_id
+            )
+        except IntegrityCheckError:
+            unwrappable.append(subject.id)  # left under its old key, reported below
+            continue
         moved_from[subject.master_key_id] = moved_from.get(subject.master_key_id, 0) + 1
         subject.master_key_id, subject.wrapped_key = keyring.wrap(data_key, subject_id=subject.id)
         email = emails.get(subject.id)
@@ -89,12 +94,13 @@ def rewrap_keys(
         actor=actor,
         action="vault.keys_rewrapped",
         details={
-            "count": len(subjects),
+            "count": len(subjects) - len(unwrappable),
             "to": active.key_id,
             "from": moved_from,
             "index_not_renewed": unindexed,
+            "key_fails_check": unwrappable,
         },
-        flagged=bool(unindexed),
+        flagged=bool(unindexed or unwrappable),
         now=now,
     )
-    return len(subjects)
+    return len(subjects) - len(unwrappable)

@@ -1,0 +1,43 @@
+"""`schutz retention run`: finish the erasures that legal holds held back, once they lapse.
+
+Run it daily (cron or a systemd timer). Erasure requests made while an invoice or a
+commercial letter had to be kept (HGB §257, AO §147) restricted the data instead; on the
+day the hold lapses this erases it (Art. 17(1)(a) GDPR: no longer necessary).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from schutz.cli.context import state
+from schutz.clock import utcnow
+from schutz.db import migrate
+from schutz.policy.loader import load_policy_set
+from schutz.vault.erasure import run_retention
+
+app = typer.Typer(help="Retention periods and legal holds.", no_args_is_help=True)
+
+
+@app.callback()
+def retention() -> None:
+    """Retention periods and legal holds."""
+
+
+@app.command("run")
+def run_command(
+    ctx: typer.Context,
+    limit: Annotated[int | None, typer.Option(min=1, help="Erase at most this many.")] = None,
+) -> None:
+    """Erase every subject whose held-back erasure is due today."""
+    st = state(ctx)
+    migrate(st.engine)
+    now = utcnow()
+    policy = load_policy_set(st.settings.policy).in_force(now.date())
+    with st.sessions() as session, session.begin():
+        done = run_retention(session, policy, actor="system:retention", now=now, limit=limit)
+    erased = sum(1 for result in done if result.erased)
+    typer.echo(f"erased {erased} subjects whose legal hold has lapsed")
+    if erased < len(done):
+        typer.echo(f"kept {len(done) - erased} whose data a newer legal hold still covers")
