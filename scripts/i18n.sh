@@ -16,7 +16,7 @@ for lang in ${LANGUAGES:-de}; do
     fi
 done
 "$PYBABEL" update -i "$LOCALE_DIR/messages.pot" -d "$LOCALE_DIR" -D messages \
-    --no-location --no-wrap --no-fuzzy-matching --ignore-obsolete
+    --no-wrap --no-fuzzy-matching --ignore-obsolete
 echo "catalogues updated; untranslated entries:"
 "${PYTHON:-.venv/bin/python}" - "$LOCALE_DIR" <<'PY'
 import sys

@@ -7,37 +7,14 @@ wiring lands; once `create_app` mounts them this adds nothing.
 
 from __future__ import annotations
 
-import jinja2
 from fastapi import FastAPI
-from fastapi.templating import Jinja2Templates
 
-from schutz.web import app as app_module
+from schutz.web.app import create_app
 from schutz.web.routes import meta, policy_api, policy_pages
-from schutz.web.templating import TEMPLATE_DIR, make_templates
-
-
-def _templates_with_env() -> Jinja2Templates:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
-        autoescape=jinja2.select_autoescape(),
-        extensions=["jinja2.ext.i18n"],
-    )
-    env.policies["ext.i18n.trimmed"] = True
-    return Jinja2Templates(env=env)
-
-
-def _ensure_templates_build() -> None:
-    # Starlette 1.0 dropped Jinja2Templates(**env_options); until templating.py passes
-    # env= itself, build the same environment here.
-    try:
-        make_templates()
-    except TypeError:
-        app_module.make_templates = _templates_with_env
 
 
 def make_app() -> FastAPI:
-    _ensure_templates_build()
-    app = app_module.create_app()
+    app = create_app()
     mounted = {getattr(route, "path", "") for route in app.routes}
     for module in (policy_pages, policy_api, meta):
         paths = {getattr(route, "path", "") for route in module.router.routes}

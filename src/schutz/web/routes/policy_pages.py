@@ -218,9 +218,9 @@ class PolicyFormat:
         return self.gettext(text), f"Art. {article} {law}" if article else ""
 
     def categories(self, policy: Policy, keys: tuple[str, ...]) -> str:
-        """The human names of taxonomy categories, as one list (`Name, City and Country`)."""
-        names = [policy.category_name(key, self.lang) for key in keys]
-        return format_list(names, locale=self.locale) if names else ""
+        """The human names of taxonomy categories, as one list (`Name, City, Country`)."""
+        # Commas only: names such as "Payment reference and amount" hold an "and" already.
+        return ", ".join(policy.category_name(key, self.lang) for key in keys)
 
     def words(self, items: list[str], style: ListStyle = "standard") -> str:
         """Items as one list in this language's manner."""
