@@ -1,0 +1,261 @@
+"""`/api/v1/subjects`: intake (C1), e-mail look-up, purpose-checked reads (C9), rectification.
+
+Each route turns HTTP into one vault call and commits. Refusals that the vault audited
+(a denied read, an unknown address, a failed integrity check) are committed too, so the
+audit entry survives the error answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Response
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from schutz.clock import utcnow
+from schutz.errors import Conflict, Denied, NotFound
+from schutz.identity.actor import Actor
+from schutz.policy.engine import Engine
+from schutz.vault import service
+from schutz.vault.crypto import IntegrityCheckError
+from schutz.vault.keys import Keyring, load_keyring
+from schutz.web.auth import require_role
+from schutz.web.deps import PoliciesDep, PolicyDep, SessionDep, SettingsDep
+
+router = APIRouter(prefix="/api/v1/subjects", tags=["subjects"])
+
+JUSTIFICATION_HEADER = "X-Schutz-Justification"
+ADDRESS_PREFIX = "postal_address."
+
+
+def get_keyring(settings: SettingsDep) -> Keyring:
+    return load_keyring(settings)
+
+
+def get_rules(policies: PoliciesDep, policy: PolicyDep) -> Engine:
+    return policies.engine(policy.version)
+
+
+KeyringDep = Annotated[Keyring, Depends(get_keyring)]
+RulesDep = Annotated[Engine, Depends(get_rules)]
+AnyKey = Annotated[Actor, Depends(require_role())]
+Writer = Annotated[Actor, Depends(require_role("shop", "support", "dpo", "admin"))]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PostalAddress(_Strict):
+    street: str | None = None
+    postal_code: str | None = None
+    city: str | None = None
+    country: str | None = Field(default=None, description="ISO 3166 code or English name.")
+
+
+class PersonalData(_Strict):
+    """The personal fields of the API; each maps to a taxonomy category in the policy."""
+
+    email: str | None = None
+    name: str | None = None
+    postal_address: PostalAddress | None = None
+    phone: str | None = Field(default=None, description="International or national format.")
+
+    def flat(self) -> dict[str, str]:
+        """`{"email": ..., "postal_address.city": ...}`: the names the policy uses."""
+        out = {
+            k: v for k, v in self.model_dump(exclude={"postal_address"}).items() if v is not None
+        }
+        if self.postal_address is not None:
+            for key, value in self.postal_address.model_dump().items():
+                if value is not None:
+                    out[ADDRESS_PREFIX + key] = value
+        return out
+
+    @classmethod
+    def from_flat(cls, data: dict[str, str]) -> PersonalData:
+        nested: dict[str, Any] = {}
+        for key, value in data.items():
+            if key.startswith(ADDRESS_PREFIX):
+                nested.setdefault("postal_address", {})[key.removeprefix(ADDRESS_PREFIX)] = value
+            else:
+                nested[key] = value
+        return cls.model_validate(nested)
+
+
+class SubjectCreate(_Strict):
+    source: str = Field(examples=["order"], description="Where the data comes from (C1).")
+    purposes: list[str] = Field(examples=[["order_processing", "billing"]], min_length=1)
+    data: PersonalData
+
+
+class SubjectStored(BaseModel):
+    subject_id: str
+    stored: list[str] = Field(description="Fields written, by their policy names.")
+
+
+class SubjectLookup(_Strict):
+    email: str
+
+
+class SubjectRef(BaseModel):
+    subject_id: str
+
+
+class SubjectPublic(BaseModel):
+    subject_id: str
+    purpose: str
+    data: PersonalData = Field(description="Only the fields the policy allows for the purpose.")
+    flagged: bool = Field(description="Read under an exception purpose (C9), flagged for the DPO.")
+
+
+class SubjectPatch(_Strict):
+    data: PersonalData
+
+
+class Refusal(BaseModel):
+    detail: str
+    reason: str
+
+
+@contextmanager
+def _keep_audit_on(session: Session, *errors: type[Exception]) -> Iterator[None]:
+    """Commit the audit entry of a refusal before the refusal becomes an error answer."""
+    try:
+        yield
+    except errors:
+        session.commit()
+        raise
+
+
+def _decode_header(value: str | None) -> str | None:
+    # HTTP headers arrive as Latin-1; clients sending UTF-8 (umlauts) get it back intact.
+    if value is None:
+        return None
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return value
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=SubjectStored,
+    responses={200: {"model": SubjectStored, "description": "Known e-mail: the same subject."}},
+)
+def create_subject(
+    body: SubjectCreate,
+    response: Response,
+    session: SessionDep,
+    rules: RulesDep,
+    keyring: KeyringDep,
+    actor: AnyKey,
+) -> SubjectStored:
+    """Store what a source collected; fields the purposes do not need are refused (422, C1)."""
+    try:
+        result = service.intake(
+            session,
+            rules,
+            keyring,
+            source=body.source,
+            purposes=body.purposes,
+            data=body.data.flat(),
+            actor=actor.label,
+            now=utcnow(),
+        )
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        raise Conflict("a concurrent request stored this subject; send it again") from None
+    if not result.created:
+        response.status_code = 200
+    return SubjectStored(subject_id=result.subject_id, stored=list(result.stored))
+
+
+@router.post("/lookup", response_model=SubjectRef, responses={404: {"description": "Unknown."}})
+def lookup_subject(
+    body: SubjectLookup, session: SessionDep, keyring: KeyringDep, actor: AnyKey
+) -> SubjectRef:
+    """Find a subject by e-mail through the blind index (a POST: no address in any URL)."""
+    with _keep_audit_on(session, NotFound):
+        subject_id = service.find_subject(
+            session, keyring, body.email, actor=actor.label, now=utcnow()
+        )
+    session.commit()
+    return SubjectRef(subject_id=subject_id)
+
+
+@router.get(
+    "/{subject_id}",
+    response_model=SubjectPublic,
+    response_model_exclude_none=True,
+    responses={403: {"model": Refusal}, 404: {"description": "Unknown or erased."}},
+)
+def read_subject(
+    subject_id: str,
+    session: SessionDep,
+    rules: RulesDep,
+    keyring: KeyringDep,
+    actor: AnyKey,
+    purpose: Annotated[str, Query(description="Why the data is read (C9).")],
+    justification: Annotated[
+        str | None,
+        Header(
+            alias=JUSTIFICATION_HEADER,
+            description="Required for the exception purposes of C9; kept encrypted in the audit.",
+        ),
+    ] = None,
+) -> SubjectPublic:
+    """Exactly the fields the policy allows for `purpose` and the key's role; audited."""
+    try:
+        with _keep_audit_on(session, Denied):
+            found = service.read_subject(
+                session,
+                rules,
+                keyring,
+                subject_id,
+                purpose,
+                actor=actor.label,
+                role=actor.role,
+                justification=_decode_header(justification),
+                now=utcnow(),
+            )
+    except IntegrityCheckError:
+        session.commit()
+        raise HTTPException(
+            500, "stored data failed its integrity check; the incident is in the audit log"
+        ) from None
+    session.commit()
+    return SubjectPublic(
+        subject_id=found.subject_id,
+        purpose=found.purpose,
+        data=PersonalData.from_flat(found.data),
+        flagged=found.flagged,
+    )
+
+
+@router.patch("/{subject_id}", response_model=SubjectStored)
+def patch_subject(
+    subject_id: str,
+    body: SubjectPatch,
+    session: SessionDep,
+    rules: RulesDep,
+    keyring: KeyringDep,
+    actor: Writer,
+) -> SubjectStored:
+    """Rectify or complete fields (Art. 16 GDPR) within the purposes already collected for."""
+    try:
+        changed = service.rectify(
+            session, rules, keyring, subject_id, body.data.flat(), actor=actor.label, now=utcnow()
+        )
+    except IntegrityCheckError:
+        raise HTTPException(
+            500, "stored data failed its integrity check; the incident is in the audit log"
+        ) from None
+    session.commit()
+    return SubjectStored(subject_id=subject_id, stored=list(changed))
