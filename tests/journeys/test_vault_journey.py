@@ -21,6 +21,7 @@ from schutz.audit.service import verify
 from schutz.clock import utcnow
 from schutz.config import Settings
 from schutz.identity.service import create_api_key
+from schutz.policy.loader import load_policy_set
 from schutz.vault import service
 from schutz.vault.models import Tombstone
 from schutz.web.app import create_app
@@ -100,9 +101,8 @@ def test_customer_journey_from_intake_to_erasure(
     assert denied.json()["reason"] == "role 'support' may not process data for 'direct_marketing'"
 
     # The erasure request itself is handled by the requests domain; it ends in this call.
-    service.erase_subject(
-        session, service_policy(client), subject_id, actor="staff:dpo", now=utcnow()
-    )
+    policy = load_policy_set(settings.policy).in_force(utcnow().date())
+    service.erase_subject(session, policy, subject_id, actor="staff:dpo", now=utcnow())
     session.commit()
 
     lookup = client.post("/api/v1/subjects/lookup", json={"email": CUSTOMER["email"]}, headers=shop)
