@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
-from schutz.cli import audit, identity, policy, serve
+from schutz.cli import audit, identity, policy, serve, worker
 from schutz.cli.context import CliState
 from schutz.errors import SchutzError
 
@@ -21,6 +21,7 @@ app = typer.Typer(
     add_completion=False,
 )
 serve.register(app)
+worker.register(app)
 app.add_typer(policy.app, name="policy")
 app.add_typer(audit.app, name="audit")
 app.add_typer(identity.staff_app, name="staff")

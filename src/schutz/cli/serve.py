@@ -30,6 +30,12 @@ def register(app: typer.Typer) -> None:
         host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
         port: Annotated[int, typer.Option(envvar="PORT", help="TCP port.")] = 8000,
         demo: Annotated[bool, typer.Option(help="Seed a demo shop, staff login and API key.")] = False,
+        embedded_worker: Annotated[
+            bool,
+            typer.Option(
+                "--worker/--no-worker", help="Deliver the outbox from inside this process."
+            ),
+        ] = True,
     ) -> None:
         """Migrate, then serve the pages and the API."""
         import uvicorn
@@ -42,5 +48,9 @@ def register(app: typer.Typer) -> None:
             from schutz.demo import seed_demo
 
             seed_demo(st.sessions, st.settings, port=port, echo=typer.echo)
+        if embedded_worker:
+            from schutz.worker import start_in_thread
+
+            start_in_thread(st.sessions, st.settings)
         typer.echo(f"Schutz on http://{host}:{port}/privacy  (Ctrl+C stops it)")
         uvicorn.run(create_app(st.settings), host=host, port=port, log_level="warning")

@@ -1,0 +1,64 @@
+"""The outbox worker: delivers due e-mails and webhooks, in `schutz worker` or inside `serve`."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from schutz.clock import utcnow
+from schutz.config import Settings
+from schutz.mail.models import OutboxKind
+from schutz.mail.service import DeliveryReport, deliver_due
+from schutz.mail.transport import Sender, email_sender
+
+log = logging.getLogger("schutz.worker")
+
+SenderFactory = Callable[[Settings], Sender]
+
+# One sender per outbox kind; a domain that queues another kind adds its factory here.
+SENDERS: dict[OutboxKind, SenderFactory] = {OutboxKind.EMAIL: email_sender}
+
+
+def run_once(
+    sessions: sessionmaker[Session], settings: Settings, *, limit: int = 100
+) -> dict[OutboxKind, DeliveryReport]:
+    """One pass over every kind: deliver what is due now; commit each outcome."""
+    reports = {}
+    for kind, factory in SENDERS.items():
+        reports[kind] = deliver_due(
+            sessions, settings, now=utcnow(), limit=limit, kind=kind, send=factory(settings)
+        )
+    return reports
+
+
+def run_forever(
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    *,
+    stop: threading.Event,
+    interval: float = 1.0,
+) -> None:
+    """Deliver until `stop` is set; a pass that found work is followed at once by another."""
+    while not stop.is_set():
+        try:
+            reports = run_once(sessions, settings)
+        except Exception as exc:  # noqa: BLE001 - keep delivering; the type says what broke.
+            log.error("worker pass failed: %s", type(exc).__name__)
+            stop.wait(interval * 5)
+            continue
+        busy = any(r.sent or r.retrying or r.dead for r in reports.values())
+        if not busy:
+            stop.wait(interval)
+
+
+def start_in_thread(sessions: sessionmaker[Session], settings: Settings) -> threading.Event:
+    """The embedded default's worker: a daemon thread inside `serve`; set the event to stop."""
+    stop = threading.Event()
+    threading.Thread(
+        target=run_forever, args=(sessions, settings), kwargs={"stop": stop}, daemon=True,
+        name="schutz-worker",
+    ).start()
+    return stop
