@@ -79,8 +79,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     }
     log = data_dir / "uvicorn.log"
     argv = [
-        sys.executable, "-m", "uvicorn", "--factory", "live_app:make_app",
-        "--app-dir", str(Path(__file__).parent),
+        sys.executable, "-m", "uvicorn", "--factory", "schutz.web.app:create_app",
         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
     ]  # fmt: skip
     with log.open("wb") as out:

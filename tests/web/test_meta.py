@@ -1,0 +1,91 @@
+"""Site-wide endpoints: the front door, the GPC statement and the API reference page."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from schutz.config import Settings
+from schutz.db import make_engine, migrate
+from schutz.web.app import create_app
+from schutz.web.routes.meta import list_operations
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[TestClient]:
+    settings = Settings(data_dir=tmp_path, database_url=f"sqlite:///{tmp_path}/s.db")
+    engine = make_engine(settings.resolved_database_url)
+    migrate(engine)
+    engine.dispose()
+    with TestClient(create_app(settings), follow_redirects=False) as test_client:
+        yield test_client
+
+
+def test_root_redirects_to_the_privacy_policy(client: TestClient) -> None:
+    response = client.get("/")
+
+    assert response.status_code == 303
+    assert response.headers["location"] == "/privacy"
+
+
+def test_root_keeps_a_chosen_language(client: TestClient) -> None:
+    assert client.get("/?lang=de").headers["location"] == "/privacy?lang=de"
+
+
+def test_gpc_statement_is_dated_by_the_policy_in_force(client: TestClient) -> None:
+    response = client.get("/.well-known/gpc.json")
+
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+    assert response.json() == {"gpc": True, "lastUpdate": "2026-11-01"}
+
+
+def test_api_docs_list_every_operation_of_the_openapi_document(client: TestClient) -> None:
+    schema = client.get("/api/v1/openapi.json").json()
+    page = client.get("/api/docs", headers={"Accept": "text/html"})
+
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    assert 'href="/api/v1/openapi.json"' in page.text
+    for path, item in schema["paths"].items():
+        for method in item:
+            assert re.search(
+                rf"{method.upper()}</span></td>\s*<td><code>{re.escape(path)}</code>", page.text
+            ), f"{method.upper()} {path} missing"
+
+
+def test_api_docs_load_nothing_from_a_cdn(client: TestClient) -> None:
+    page = client.get("/api/docs").text
+
+    assert "<script" not in page
+    assert "swagger" not in page.lower()
+    assert not re.search(r"(src|href)=\"(https?:)?//", page)
+
+
+def test_list_operations_sorts_by_tag_path_and_method() -> None:
+    schema = {
+        "paths": {
+            "/b": {"post": {"summary": "make b", "tags": ["x"], "security": [{"k": []}]}},
+            "/a": {
+                "post": {"summary": "make a", "tags": ["x"]},
+                "get": {"operationId": "read_a", "tags": ["x"]},
+            },
+            "/z": {"get": {"summary": "zed"}},
+        }
+    }
+
+    ops = list_operations(schema)
+
+    assert [(o.tag, o.method, o.path) for o in ops] == [
+        ("other", "GET", "/z"),
+        ("x", "GET", "/a"),
+        ("x", "POST", "/a"),
+        ("x", "POST", "/b"),
+    ]
+    assert ops[1].summary == "read_a"
+    assert ops[3].public is False
+    assert ops[2].public is True
