@@ -37,19 +37,25 @@ from schutz.web.templating import render
 
 router = APIRouter(prefix="/staff", include_in_schema=False)
 
+
+def N_(message: str) -> str:  # noqa: N802 - gettext's name for "mark for extraction only"
+    """Mark `message` for pybabel; the template translates it when the page is rendered."""
+    return message
+
+
 # What the console offers, and to whom. A section is a link once its page exists.
 SECTIONS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
-    ("/staff/requests", "Requests", "Data-subject requests and their deadlines.",
+    ("/staff/requests", N_("Requests"), N_("Data-subject requests and their deadlines."),
      ("support", "dpo", "admin")),
-    ("/staff/objections", "Objections", "Enter objections received by post or fax.",
+    ("/staff/objections", N_("Objections"), N_("Enter objections received by post or fax."),
      ("support", "marketing", "dpo", "admin")),
-    ("/staff/disclosures", "Disclosures", "What each recipient received, and why.",
+    ("/staff/disclosures", N_("Disclosures"), N_("What each recipient received, and why."),
      ("fulfilment", "dpo", "admin")),
-    ("/staff/analytics", "Analytics", "Page views and visitors, without personal data.",
+    ("/staff/analytics", N_("Analytics"), N_("Page views and visitors, without personal data."),
      ("marketing", "dpo", "admin")),
-    ("/staff/ropa", "Records of processing", "The Art. 30 GDPR records, from the policy.",
+    ("/staff/ropa", N_("Records of processing"), N_("The Art. 30 GDPR records, from the policy."),
      ("dpo", "admin")),
-    ("/staff/audit", "Audit log", "Check the chain and review flagged entries.",
+    ("/staff/audit", N_("Audit log"), N_("Check the chain and review flagged entries."),
      ("dpo", "admin")),
 )  # fmt: skip
 
