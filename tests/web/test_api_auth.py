@@ -2,52 +2,19 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterator
 from typing import Annotated
 
-import jinja2
 import pytest
 from fastapi import APIRouter, Depends, FastAPI
-from fastapi.templating import Jinja2Templates
+from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from schutz.clock import utcnow
 from schutz.config import Settings
 from schutz.identity.service import create_api_key, revoke_api_key
-from schutz.web import app as web_app
-from schutz.web import templating
 from schutz.web.app import create_app
 from schutz.web.auth import Actor, require_role
-
-with warnings.catch_warnings():
-    # Starlette 1.x asks for httpx2 under its TestClient; httpx still works. Remove this
-    # once the test extras install httpx2.
-    warnings.simplefilter("ignore", UserWarning)
-    from fastapi.testclient import TestClient
-
-
-@pytest.fixture(autouse=True)
-def _templates_on_starlette_1(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Temporary: Starlette 1.x's Jinja2Templates takes no `extensions`; pass an env instead.
-
-    A no-op once schutz.web.templating.make_templates works on the installed Starlette.
-    """
-    try:
-        templating.make_templates()
-    except TypeError:
-
-        def make_templates() -> Jinja2Templates:
-            env = jinja2.Environment(
-                loader=jinja2.FileSystemLoader(templating.TEMPLATE_DIR),
-                autoescape=True,
-                extensions=["jinja2.ext.i18n"],
-            )
-            env.policies["ext.i18n.trimmed"] = True
-            return Jinja2Templates(env=env)
-
-        monkeypatch.setattr(web_app, "make_templates", make_templates)
-
 
 probe = APIRouter()
 

@@ -4,56 +4,24 @@ from __future__ import annotations
 
 import re
 import stat
-import warnings
 from collections.abc import Iterator
 from datetime import timedelta
 
-import jinja2
 import pytest
 from fastapi import FastAPI
-from fastapi.templating import Jinja2Templates
-from httpx import Response
+from fastapi.testclient import TestClient
+from httpx2 import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from starlette.routing import Match
 
 from schutz.audit.models import AuditEntry
 from schutz.clock import utcnow
 from schutz.config import Settings
 from schutz.identity.models import StaffSession
 from schutz.identity.service import add_staff
-from schutz.web import app as web_app
-from schutz.web import templating
 from schutz.web.app import create_app
 from schutz.web.routes import staff
-
-with warnings.catch_warnings():
-    # Starlette 1.x asks for httpx2 under its TestClient; httpx still works. Remove this
-    # once the test extras install httpx2.
-    warnings.simplefilter("ignore", UserWarning)
-    from fastapi.testclient import TestClient
-
-
-@pytest.fixture(autouse=True)
-def _templates_on_starlette_1(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Temporary: Starlette 1.x's Jinja2Templates takes no `extensions`; pass an env instead.
-
-    A no-op once schutz.web.templating.make_templates works on the installed Starlette.
-    """
-    try:
-        templating.make_templates()
-    except TypeError:
-
-        def make_templates() -> Jinja2Templates:
-            env = jinja2.Environment(
-                loader=jinja2.FileSystemLoader(templating.TEMPLATE_DIR),
-                autoescape=True,
-                extensions=["jinja2.ext.i18n"],
-            )
-            env.policies["ext.i18n.trimmed"] = True
-            return Jinja2Templates(env=env)
-
-        monkeypatch.setattr(web_app, "make_templates", make_templates)
-
 
 EMAIL = "dora.dpo@shop.example"
 PASSWORD = "a long enough secret"
@@ -61,8 +29,9 @@ PASSWORD = "a long enough secret"
 
 def build_app(settings: Settings) -> FastAPI:
     app = create_app(settings)
-    if not any(getattr(r, "path", "") == "/staff/login" for r in app.routes):
-        app.include_router(staff.router)
+    scope = {"type": "http", "method": "GET", "path": "/staff/login", "root_path": ""}
+    if not any(route.matches(scope)[0] is Match.FULL for route in app.routes):
+        app.include_router(staff.router)  # until schutz.web.app includes it
     return app
 
 
