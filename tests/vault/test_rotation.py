@@ -56,3 +56,16 @@ def test_rotation_rewraps_in_batches_and_everything_stays_readable(
     wrapped = session.scalars(select(Subject.master_key_id)).all()
     assert set(wrapped) == {ring.active.key_id}
     assert verify(session).ok
+
+
+def test_intake_during_a_rotation_finds_a_subject_indexed_under_the_old_key(
+    session: Session, rules: Engine, keyring: Keyring, settings: Settings
+) -> None:
+    first = take_order(session, rules, keyring)
+    ring = add_master_key(settings)
+    again = take_order(session, rules, ring)
+    assert again.subject_id == first.subject_id
+    assert not again.created
+    subject = session.get(Subject, first.subject_id)
+    assert subject is not None
+    assert subject.email_index == ring.blind_index("ada.lovelace@example.org")

@@ -60,7 +60,7 @@ def rewrap_keys(
             PersonalField.subject_id.in_([s.id for s in subjects]), PersonalField.field == "email"
         )
     )
-    emails = {subject_id: row for subject_id, row in rows}
+    emails: dict[str, PersonalField] = {subject_id: row for subject_id, row in rows}  # noqa: C416 - rows are Row objects, dict(rows) loses the types
     moved_from: dict[str, int] = {}
     unindexed: list[str] = []
     unwrappable: list[str] = []

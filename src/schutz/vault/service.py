@@ -14,9 +14,11 @@ import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypedDict
+from typing import Any, TypedDict, cast
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from schutz.audit import service as audit
@@ -55,6 +57,8 @@ __all__ = [
 ]
 
 JUSTIFICATION_FIELD = "audit.justification"
+SUBJECTS = cast(Table, Subject.__table__)
+FIELDS = cast(Table, PersonalField.__table__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,9 +97,18 @@ def _live_subject(session: Session, subject_id: str) -> Subject:
     return subject
 
 
-def _find_by_email(session: Session, keyring: Keyring, email: str) -> Subject | None:
+def _id_by_email(session: Session, keyring: Keyring, email: str) -> str | None:
+    """The subject id under the address's blind index (any key of the keyring)."""
     indexes = keyring.blind_indexes(email)
-    return session.scalars(select(Subject).where(Subject.email_index.in_(indexes))).first()
+    match = (
+        Subject.email_index == indexes[0] if len(indexes) == 1 else Subject.email_index.in_(indexes)
+    )
+    return session.scalar(select(Subject.id).where(match))
+
+
+def _find_by_email(session: Session, keyring: Keyring, email: str) -> Subject | None:
+    subject_id = _id_by_email(session, keyring, email)
+    return None if subject_id is None else session.get(Subject, subject_id)
 
 
 def _check_intake(rules: Engine, source: str, purposes: list[str], fields: Iterable[str]) -> None:
@@ -145,33 +158,55 @@ def intake(
     fields_map = rules.policy.fields
     email = values.get("email")
 
-    subject = _find_by_email(session, keyring, email) if email is not None else None
-    created = subject is None
-    if subject is None:
+    connection = session.connection()
+    found = None
+    if email is not None and len(keyring.keys) > 1:
+        # A rotation is under way: the address may be indexed under the old key.
+        found = _id_by_email(session, keyring, email)
+    existing: dict[str, tuple[int, list[str]]] = {}
+    if found is None:
+        # New subjects go in with Core statements (no unit of work for rows we never
+        # reload); ON CONFLICT on the blind index finds a known address in the same trip.
         subject_id = uuid.uuid4().hex
         data_key = new_data_key()
         key_id, wrapped = keyring.wrap(data_key, subject_id=subject_id)
-        subject = Subject(
-            id=subject_id,
-            created_at=now,
-            wrapped_key=wrapped,
-            master_key_id=key_id,
-            key_version=1,
-            email_index=keyring.blind_index(email) if email is not None else None,
-        )
-        session.add(subject)
+        row = {
+            "id": subject_id,
+            "created_at": now,
+            "wrapped_key": wrapped,
+            "master_key_id": key_id,
+            "key_version": 1,
+            "email_index": keyring.blind_index(email) if email is not None else None,
+        }
+        if email is None:
+            connection.execute(insert(SUBJECTS).values(row))
+        else:
+            dialect_insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+            inserted = connection.execute(
+                dialect_insert(SUBJECTS)
+                .values(row)
+                .on_conflict_do_nothing(index_elements=["email_index"])
+                .returning(SUBJECTS.c.id)
+            ).first()
+            if inserted is None:
+                found = _id_by_email(session, keyring, email)
+                if found is None:  # erased between the two statements
+                    raise Conflict("this subject changed meanwhile; send the request again")
         cipher = FieldCipher(data_key, subject_id=subject_id, key_version=1)
-        existing: dict[str, tuple[int, list[str]]] = {}
-    else:
+    created = found is None
+    if found is not None:
+        subject_id = found
+        subject = _live_subject(session, subject_id)
         cipher = _cipher(keyring, subject)
         rows = session.execute(
             select(PersonalField.field, PersonalField.id, PersonalField.purposes).where(
-                PersonalField.subject_id == subject.id, PersonalField.field.in_(list(values))
+                PersonalField.subject_id == subject_id, PersonalField.field.in_(list(values))
             )
         )
         existing = {row.field: (row.id, row.purposes) for row in rows}
         if email is not None and subject.email_index != keyring.blind_index(email):
             subject.email_index = keyring.blind_index(email)  # indexed under a retired key
+            session.flush()
 
     new_rows: list[dict[str, Any]] = []
     changed: list[dict[str, Any]] = []
@@ -194,7 +229,7 @@ def intake(
         else:
             new_rows.append(
                 {
-                    "subject_id": subject.id,
+                    "subject_id": subject_id,
                     "field": name,
                     "category": category,
                     "key_version": cipher.key_version,
@@ -206,9 +241,8 @@ def intake(
                     "updated_at": now,
                 }
             )
-    session.flush()
     if new_rows:
-        session.execute(insert(PersonalField), new_rows)
+        connection.execute(insert(FIELDS), new_rows)
     if changed:
         session.execute(update(PersonalField), changed)
     stored = tuple(values)
@@ -216,7 +250,7 @@ def intake(
         session,
         actor=actor,
         action="vault.intake",
-        subject_id=subject.id,
+        subject_id=subject_id,
         details={
             "source": source,
             "purposes": purposes,
@@ -226,7 +260,7 @@ def intake(
         },
         now=now,
     )
-    return IntakeResult(subject.id, stored, created)
+    return IntakeResult(subject_id, stored, created)
 
 
 def find_subject(
