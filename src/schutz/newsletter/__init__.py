@@ -1,0 +1,1 @@
+"""The newsletter: double opt-in sign-up, confirmation, issues, one-click unsubscribe (C18, C19)."""
