@@ -68,6 +68,7 @@ def test_2026_policy_describes_what_schutz_does(bundled):
     assert {c.name for c in policy.cookies} == {
         "schutz_vid",
         "schutz_session",
+        "schutz_login_csrf",
         "schutz_consent",
         "schutz_optout",
     }
