@@ -20,8 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from schutz.audit.models import UtcDateTime
-from schutz.db import Base
+from schutz.db import Base, UtcDateTime
 
 RowId = BigInteger().with_variant(Integer(), "sqlite")
 
