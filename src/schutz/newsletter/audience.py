@@ -70,6 +70,58 @@ def _candidates(
         yield subject_id, said_now in (ConsentState.GRANTED, ConsentState.CONFIRMED)
 
 
+def check_audience(rules: Engine, purpose: str, role: str) -> None:
+    """Raise `InvalidInput` unless `purpose` has an audience, `Denied` unless `role` may use it."""
+    if purpose not in rules.policy.purposes:
+        raise InvalidInput(f"{purpose!r} is not a purpose of the privacy policy")
+    if purpose not in AUDIENCE_PURPOSES:
+        allowed = ", ".join(AUDIENCE_PURPOSES)
+        raise InvalidInput(f"{purpose!r} has no audience; audiences exist for: {allowed}")
+    if rules.check(role, purpose).rule == "role":
+        raise Denied(f"role {role!r} may not process data for {purpose!r}", reason="role")
+
+
+def audience_batches(
+    session: Session,
+    rules: Engine,
+    keyring: Keyring,
+    purpose: str,
+    *,
+    actor: str,
+    role: str,
+    now: datetime,
+    batch_size: int = BATCH,
+    reader: Session | None = None,
+) -> Iterator[list[tuple[str, str]]]:
+    """`audience`, a batch at a time, so that the caller can commit between batches.
+
+    The candidates are streamed through `reader` (default `session`); pass a second session
+    to commit `session` between batches while the candidates' cursor stays open.
+    """
+    check_audience(rules, purpose, role)
+    candidates = _candidates(reader or session, rules, purpose, batch_size)
+    while batch := list(islice(candidates, batch_size)):
+        found: list[tuple[str, str]] = []
+        for subject_id, consented in batch:
+            try:
+                data = vault.read_subject(
+                    session,
+                    rules,
+                    keyring,
+                    subject_id,
+                    purpose,
+                    actor=actor,
+                    role=role,
+                    consented=(purpose,) if consented else (),
+                    now=now,
+                ).data
+            except (Denied, NotFound):
+                continue
+            if data.get("email"):
+                found.append((subject_id, data["email"]))
+        yield found
+
+
 def audience(
     session: Session,
     rules: Engine,
@@ -83,34 +135,12 @@ def audience(
 ) -> Iterator[tuple[str, str]]:
     """Stream `(subject_id, email)` of everyone `role` may write to for `purpose` now.
 
-    Raises `InvalidInput` for a purpose that is not a marketing audience. Each address is a
-    purpose-checked, audited read; a subject the engine refuses (restricted, erased, objected
-    in the meantime) is left out. The caller commits, e.g. after each batch.
+    Raises `InvalidInput` for a purpose that is not a marketing audience and `Denied` for a
+    role that may not use it. Each address is a purpose-checked, audited read; a subject the
+    engine refuses (restricted, erased, objected in the meantime) is left out. The caller
+    commits.
     """
-    if purpose not in rules.policy.purposes:
-        raise InvalidInput(f"{purpose!r} is not a purpose of the privacy policy")
-    if purpose not in AUDIENCE_PURPOSES:
-        allowed = ", ".join(AUDIENCE_PURPOSES)
-        raise InvalidInput(f"{purpose!r} has no audience; audiences exist for: {allowed}")
-    if rules.check(role, purpose).rule == "role":
-        raise Denied(f"role {role!r} may not process data for {purpose!r}", reason="role")
-    candidates = _candidates(session, rules, purpose, batch_size)
-    while batch := list(islice(candidates, batch_size)):
-        for subject_id, consented in batch:
-            try:
-                found = vault.read_subject(
-                    session,
-                    rules,
-                    keyring,
-                    subject_id,
-                    purpose,
-                    actor=actor,
-                    role=role,
-                    consented=(purpose,) if consented else (),
-                    now=now,
-                )
-            except (Denied, NotFound):
-                continue
-            email = found.data.get("email")
-            if email:
-                yield subject_id, email
+    for batch in audience_batches(
+        session, rules, keyring, purpose, actor=actor, role=role, now=now, batch_size=batch_size
+    ):
+        yield from batch

@@ -135,7 +135,7 @@ def sign_up(
     mail = confirmation_mail(
         lang,
         site=policy.controller.name,
-        link=links.url("/newsletter/confirm", token),
+        link=links.url("/newsletter/confirm", token) + (f"&lang={lang}" if lang != "en" else ""),
         controller=_controller_line(policy),
     )
     enqueue_mail(

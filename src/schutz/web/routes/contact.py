@@ -1,0 +1,146 @@
+"""`/contact`: the contact form on every page (C12), routing a question, an objection or a
+data-subject request.
+
+A question goes to support through the outbox. An objection to marketing or to market
+research is written to the consent ledger (channel web) when the address belongs to a known
+subject (C8). A data-subject request goes to support too, until the request workflow takes
+it over. The answer is the same in every case, so the form never tells anyone whether an
+address is known.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Form
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+
+from schutz.clock import utcnow
+from schutz.config import Settings
+from schutz.consent.service import record_consent
+from schutz.errors import InvalidInput, NotFound
+from schutz.mail.service import enqueue_mail
+from schutz.mail.transport import sender_domain
+from schutz.newsletter import tokens
+from schutz.policy.schema import Policy
+from schutz.vault import service as vault
+from schutz.vault.validation import normalise_email
+from schutz.web.deps import PolicyDep, SessionDep, SettingsDep
+from schutz.web.routes.newsletter import NO_STORE, secret_of
+from schutz.web.routes.subjects import KeyringDep, RulesDep
+from schutz.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+FORM = "contact"
+VISITOR = "subject"
+MESSAGE_MAX = 5000
+OBJECTIONS = {"object_marketing": "direct_marketing", "object_research": "market_research"}
+KINDS = ("question", *OBJECTIONS, "data_request")
+
+
+def support_address(policy: Policy, settings: Settings) -> str:
+    """Where queries go: the controller's address from the policy, else support@ our domain."""
+    return policy.controller.email or f"support@{sender_domain(settings)}"
+
+
+def _form(
+    request: Request, *, error: str | None = None, values: dict[str, str] | None = None,
+    status: int = 200,
+) -> HTMLResponse:  # fmt: skip
+    ctx = {
+        "form_token": tokens.form_token(secret_of(request), FORM),
+        "error": error,
+        "values": values or {"kind": "question"},
+        "kinds": KINDS,
+    }
+    response = render(request, "contact/form.html", ctx, status_code=status)
+    response.headers.update(NO_STORE)
+    return response
+
+
+@router.get("/contact")
+def contact_form(request: Request) -> Response:
+    return _form(request)
+
+
+def _forward(
+    policy: Policy, settings: Settings, *, kind: str, email: str, name: str, message: str
+) -> dict[str, object]:
+    body = (
+        f"Kind: {kind}\n"
+        f"From: {name or '-'} <{email}>\n"
+        "Received through the contact form. Reply to the sender's address.\n"
+        "\n"
+        f"{message}\n"
+    )
+    return {
+        "to": support_address(policy, settings),
+        "subject": f"Contact form: {kind.replace('_', ' ')}",
+        "body": body,
+        "headers": {"Reply-To": email},
+    }
+
+
+@router.post("/contact")
+def send(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    policy: PolicyDep,
+    rules: RulesDep,
+    keyring: KeyringDep,
+    kind: Annotated[str, Form(max_length=40)] = "question",
+    email: Annotated[str, Form(max_length=320)] = "",
+    name: Annotated[str, Form(max_length=200)] = "",
+    message: Annotated[str, Form(max_length=MESSAGE_MAX)] = "",
+    form_token: Annotated[str, Form(max_length=400)] = "",
+) -> Response:
+    values = {"kind": kind, "email": email, "name": name, "message": message}
+    try:
+        tokens.check_form_token(secret_of(request), FORM, form_token)
+    except InvalidInput:
+        return _form(request, error="expired", values=values, status=400)
+    if kind not in KINDS:
+        return _form(request, error="kind", values=values, status=422)
+    try:
+        address = normalise_email(email)
+    except InvalidInput:
+        return _form(request, error="email", values=values, status=422)
+    if kind not in OBJECTIONS and not message.strip():
+        return _form(request, error="message", values=values, status=422)
+    now = utcnow()
+    if kind in OBJECTIONS:
+        try:
+            subject_id = vault.find_subject(session, keyring, address, actor=VISITOR, now=now)
+        except NotFound:
+            subject_id = None  # nothing to object to; the answer does not say so
+        if subject_id is not None:
+            record_consent(
+                session, policy, subject_id=subject_id, purpose=OBJECTIONS[kind],
+                action="object", channel="web", evidence="contact-form", actor=VISITOR, now=now,
+            )  # fmt: skip
+    else:
+        if kind == "question":
+            data = {"email": address} | ({"name": name.strip()} if name.strip() else {})
+            try:
+                vault.intake(
+                    session, rules, keyring, source="contact_form", purposes=["answer_queries"],
+                    data=data, actor=VISITOR, now=now,
+                )  # fmt: skip
+            except InvalidInput:
+                session.rollback()
+                return _form(request, error="name", values=values, status=422)
+        mail = _forward(policy, settings, kind=kind, email=address, name=name.strip(),
+                        message=message.strip())  # fmt: skip
+        enqueue_mail(
+            session, to=str(mail["to"]), subject=str(mail["subject"]), body=str(mail["body"]),
+            headers=mail["headers"],  # type: ignore[arg-type]
+            idempotency_key=f"contact.{uuid.uuid4().hex}", now=now,
+        )  # fmt: skip
+    session.commit()
+    response = render(request, "contact/sent.html", {"kind": kind})
+    response.headers.update(NO_STORE)
+    return response

@@ -1,0 +1,271 @@
+"""Newsletter pages (sign-up, confirm, unsubscribe) and `POST /api/v1/newsletter/issues`.
+
+Every form works without JavaScript and without cookies (C16): public forms carry a signed,
+timed token instead of a cookie-bound CSRF token. Confirming is a button on the page the mail
+links to, so a mail scanner that fetches links cannot confirm for anyone. Unsubscribing
+follows RFC 8058: a POST of `List-Unsubscribe=One-Click` with no cookie unsubscribes at once.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Query
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+
+from schutz.clock import utcnow
+from schutz.config import Settings
+from schutz.errors import Conflict, InvalidInput
+from schutz.identity.actor import Actor
+from schutz.newsletter import service, tokens
+from schutz.newsletter.service import Links
+from schutz.web.auth import load_or_create_secret, require_role
+from schutz.web.deps import LangDep, PolicyDep, SessionDep, SettingsDep
+from schutz.web.i18n import translations
+from schutz.web.routes.subjects import KeyringDep, RulesDep
+from schutz.web.templating import render
+
+router = APIRouter(tags=["newsletter"])
+
+SUBSCRIBER = "subject"
+FORM = "newsletter"
+WORDING_VERSION = "newsletter-signup-2026-11"
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def N_(message: str) -> str:  # noqa: N802 - gettext's name for "mark for extraction only"
+    return message
+
+
+WORDING = N_(
+    "I would like to receive the newsletter by e-mail. My address is used for nothing else"
+    " and passed to no one. I can unsubscribe at any time, with the link in every newsletter."
+)
+
+
+def secret_of(request: Request) -> bytes:
+    """The instance's signing secret, read once from the data directory."""
+    secret: bytes | None = getattr(request.app.state, "public_secret", None)
+    if secret is None:
+        settings: Settings = request.app.state.settings
+        secret = load_or_create_secret(settings.data_dir)
+        request.app.state.public_secret = secret
+    return secret
+
+
+def get_links(request: Request, settings: SettingsDep) -> Links:
+    return Links(base_url=settings.base_url, secret=secret_of(request))
+
+
+LinksDep = Annotated[Links, Depends(get_links)]
+Marketing = Annotated[Actor, Depends(require_role("marketing"))]
+
+
+def client_ip(request: Request, settings: Settings) -> str | None:
+    """The visitor's address: the peer, or the first `X-Forwarded-For` hop if the peer is a
+    trusted proxy. Only ever stored truncated."""
+    peer = request.client.host if request.client else None
+    forwarded = request.headers.get("x-forwarded-for", "")
+    if peer in settings.trusted_proxy_set and forwarded:
+        candidate = forwarded.split(",")[0].strip()
+        try:
+            return str(ipaddress.ip_address(candidate))
+        except ValueError:
+            return peer
+    return peer
+
+
+def _page(request: Request, name: str, ctx: dict[str, object], status: int = 200) -> HTMLResponse:
+    response = render(request, f"newsletter/{name}", ctx, status_code=status)
+    response.headers.update(NO_STORE)
+    return response
+
+
+def _signup_form(
+    request: Request, lang: str, *, error: str | None = None, email: str = "", status: int = 200
+) -> HTMLResponse:
+    ctx: dict[str, object] = {
+        "form_token": tokens.form_token(secret_of(request), FORM),
+        "wording": translations(lang).gettext(WORDING),
+        "error": error,
+        "email": email,
+    }
+    return _page(request, "signup.html", ctx, status)
+
+
+def _link_error(request: Request, exc: InvalidInput | Conflict) -> HTMLResponse:
+    if isinstance(exc, tokens.TokenExpired):
+        problem, status = "expired", 410
+    elif isinstance(exc, Conflict):
+        problem, status = "used", 409
+    else:
+        problem, status = "invalid", 400
+    return _page(request, "link_error.html", {"problem": problem}, status)
+
+
+@router.get("/newsletter", include_in_schema=False)
+def signup_form(request: Request, lang: LangDep) -> Response:
+    return _signup_form(request, lang)
+
+
+@router.post("/newsletter", include_in_schema=False)
+def signup(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    rules: RulesDep,
+    keyring: KeyringDep,
+    links: LinksDep,
+    lang: LangDep,
+    email: Annotated[str, Form(max_length=320)] = "",
+    form_token: Annotated[str, Form(max_length=400)] = "",
+) -> Response:
+    try:
+        tokens.check_form_token(links.secret, FORM, form_token)
+    except InvalidInput:
+        return _signup_form(request, lang, error="expired", email=email, status=400)
+    try:
+        service.sign_up(
+            session,
+            rules,
+            keyring,
+            links,
+            email=email,
+            wording=translations(lang).gettext(WORDING),
+            wording_version=f"{WORDING_VERSION}/{lang}",
+            form_url=request.url.path,
+            ip=client_ip(request, settings),
+            user_agent=request.headers.get("user-agent"),
+            lang=lang,
+            actor=SUBSCRIBER,
+            now=utcnow(),
+        )
+    except InvalidInput:
+        session.rollback()
+        return _signup_form(request, lang, error="email", email=email, status=422)
+    session.commit()
+    # The same answer whether the address was new, pending or already confirmed.
+    return _page(request, "check_inbox.html", {})
+
+
+@router.get("/newsletter/confirm", include_in_schema=False)
+def confirm_page(request: Request, links: LinksDep, token: str = "") -> Response:
+    try:
+        tokens.load(links.secret, tokens.CONFIRM, token, max_age=tokens.CONFIRM_MAX_AGE)
+    except InvalidInput as exc:
+        return _link_error(request, exc)
+    return _page(request, "confirm.html", {"token": token})
+
+
+@router.post("/newsletter/confirm", include_in_schema=False)
+def confirm(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    policy: PolicyDep,
+    links: LinksDep,
+    token: Annotated[str, Query()] = "",
+) -> Response:
+    try:
+        service.confirm(
+            session,
+            policy,
+            links,
+            token=token,
+            ip=client_ip(request, settings),
+            user_agent=request.headers.get("user-agent"),
+            actor=SUBSCRIBER,
+            now=utcnow(),
+        )
+    except (InvalidInput, Conflict) as exc:
+        session.rollback()
+        return _link_error(request, exc)
+    session.commit()
+    unsubscribe = service.unsubscribe_token(links, _subject(links, token))
+    return _page(request, "confirmed.html", {"unsubscribe_token": unsubscribe})
+
+
+def _subject(links: Links, token: str) -> str:
+    subject_id = tokens.load(links.secret, tokens.CONFIRM, token).get("s")
+    return str(subject_id)
+
+
+@router.get("/newsletter/unsubscribe", include_in_schema=False)
+def unsubscribe_page(request: Request, links: LinksDep, token: str = "") -> Response:
+    try:
+        service.subject_of_unsubscribe(links, token)
+    except InvalidInput as exc:
+        return _link_error(request, exc)
+    return _page(request, "unsubscribe.html", {"token": token})
+
+
+@router.post("/newsletter/unsubscribe", include_in_schema=False)
+def unsubscribe(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    policy: PolicyDep,
+    links: LinksDep,
+    token: Annotated[str, Query()] = "",
+    list_unsubscribe: Annotated[str, Form(alias="List-Unsubscribe", max_length=40)] = "",
+) -> Response:
+    """RFC 8058 §3.1: the body `List-Unsubscribe=One-Click` means the mail program's button;
+    answer at once, no redirect. Anything else is the button on our own page."""
+    one_click = list_unsubscribe == "One-Click"
+    try:
+        service.unsubscribe(
+            session,
+            policy,
+            links,
+            token=token,
+            how="one-click" if one_click else "page",
+            ip=client_ip(request, settings),
+            user_agent=request.headers.get("user-agent"),
+            actor=SUBSCRIBER,
+            now=utcnow(),
+        )
+    except InvalidInput as exc:
+        session.rollback()
+        return _link_error(request, exc)
+    session.commit()
+    return _page(request, "unsubscribed.html", {})
+
+
+class IssueCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    subject: str = Field(min_length=1, max_length=service.SUBJECT_MAX, examples=["Our news"])
+    body: str = Field(min_length=1, max_length=service.BODY_MAX, description="Plain text.")
+
+
+class IssueQueued(BaseModel):
+    issue_id: str
+    recipients: int = Field(description="Confirmed subscribers a mail was queued for.")
+
+
+@router.post("/api/v1/newsletter/issues", status_code=202, response_model=IssueQueued)
+def send_issue(
+    body: IssueCreate,
+    session: SessionDep,
+    rules: RulesDep,
+    keyring: KeyringDep,
+    links: LinksDep,
+    actor: Marketing,
+) -> IssueQueued:
+    """Queue the issue for confirmed subscribers only; each mail has a one-click unsubscribe."""
+    result = service.send_issue(
+        session,
+        rules,
+        keyring,
+        links,
+        subject=body.subject,
+        body=body.body,
+        actor=actor.label,
+        role=actor.role,
+        now=utcnow(),
+    )
+    session.commit()
+    return IssueQueued(issue_id=result.issue_id, recipients=result.recipients)
