@@ -6,6 +6,7 @@ Alembic and the tests see the whole schema.
 
 import schutz.audit.models
 import schutz.consent.models
+import schutz.disclosures.models
 import schutz.identity.models
 import schutz.mail.models
 import schutz.vault.models  # noqa: F401 - imported for its tables

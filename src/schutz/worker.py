@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from schutz.clock import utcnow
 from schutz.config import Settings
+from schutz.disclosures.webhook import webhook_sender
 from schutz.mail.models import OutboxKind
 from schutz.mail.service import DeliveryReport, deliver_due
 from schutz.mail.transport import Sender, email_sender
@@ -20,6 +21,7 @@ SenderFactory = Callable[[Settings], Sender]
 
 # One sender per outbox kind; a domain that queues another kind adds its factory here.
 SENDERS: dict[OutboxKind, SenderFactory] = {OutboxKind.EMAIL: email_sender}
+SENDERS[OutboxKind.WEBHOOK] = webhook_sender
 
 
 def run_once(
