@@ -10,6 +10,8 @@ import json
 import os
 import secrets
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -18,6 +20,9 @@ from schutz.clock import utcnow
 from schutz.config import Settings
 from schutz.db import transaction
 from schutz.identity.service import add_staff, create_api_key
+from schutz.policy.loader import load_policy_set
+from schutz.vault.keys import load_keyring
+from schutz.vault.service import intake
 
 DEMO_STAFF = ("admin", "dpo", "support", "marketing", "fulfilment")
 DEMO_DOMAIN = "demo.schutz.example"
@@ -82,5 +87,52 @@ def seed_demo(
     return creds
 
 
-def seed_story(session: Session, settings: Settings, *, now: object) -> None:
-    """Customers, consents and history for the demo; grows with every capability."""
+@dataclass(frozen=True)
+class DemoIntake:
+    source: str
+    purposes: tuple[str, ...]
+    data: dict[str, str]
+
+
+_ERIKA = {
+    "email": "erika.mustermann@example.org",
+    "name": "Erika Mustermann",
+    "postal_address.street": "Heidestraße 17",
+    "postal_address.postal_code": "51147",
+    "postal_address.city": "Köln",
+    "postal_address.country": "DE",
+}
+_MAX = {
+    "email": "max.schmidt@example.org",
+    "name": "Max Schmidt",
+    "postal_address.street": "Lindenallee 5",
+    "postal_address.postal_code": "40549",
+    "postal_address.city": "Düsseldorf",
+    "postal_address.country": "DE",
+}
+DEMO_INTAKES = (
+    DemoIntake("registration", ("information_access", "service_improvement"), _ERIKA),
+    DemoIntake("order", ("order_processing", "billing"), _ERIKA),
+    DemoIntake("registration", ("information_access", "direct_marketing"), _MAX),
+    DemoIntake(
+        "contact_form", ("answer_queries",), {"email": "jane.doe@example.org", "name": "Jane Doe"}
+    ),
+)
+
+
+def seed_story(session: Session, settings: Settings, *, now: datetime) -> None:
+    """Customers in the vault, encrypted like any other; later capabilities add their part."""
+    policies = load_policy_set(settings.policy)
+    rules = policies.engine(policies.in_force(now.date()).version)
+    keyring = load_keyring(settings)
+    for step in DEMO_INTAKES:
+        intake(
+            session,
+            rules,
+            keyring,
+            source=step.source,
+            purposes=list(step.purposes),
+            data=step.data,
+            actor="demo",
+            now=now,
+        )
