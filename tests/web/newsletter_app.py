@@ -19,7 +19,7 @@ from schutz.web.routes import audiences, consents, contact, newsletter, staff_pa
 with warnings.catch_warnings():
     # Starlette 1.x asks for httpx2 under its TestClient; httpx still works.
     warnings.simplefilter("ignore", UserWarning)
-    from fastapi.testclient import TestClient  # noqa: F401 - re-exported for the tests
+    from fastapi.testclient import TestClient
 
 Headers = Callable[[str], dict[str, str]]
 MODULES: tuple[ModuleType, ...] = (subjects, consents, audiences, newsletter, contact, staff_paper)
@@ -47,3 +47,23 @@ def api_keys(engine: Engine) -> Headers:
         return {"Authorization": f"Bearer {keys[role]}"}
 
     return headers
+
+
+def sign_in_staff(client: TestClient, engine: Engine, role: str) -> str:
+    """Create a staff member with `role`, sign `client` in, return the console's CSRF token."""
+    import re
+
+    from schutz.identity.service import add_staff
+
+    email, password = f"{role}.tester@shop.example", "a long enough secret"
+    with transaction(make_session_factory(engine)) as session:
+        add_staff(session, email=email, role=role, password=password, actor="cli", now=utcnow())
+    page = client.get("/staff/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert token is not None
+    data = {"email": email, "password": password, "csrf_token": token.group(1)}
+    client.post("/staff/login", data=data, follow_redirects=False)
+    dashboard = client.get("/staff/")
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', dashboard.text)
+    assert csrf is not None, dashboard.text
+    return csrf.group(1)

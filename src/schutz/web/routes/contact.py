@@ -42,8 +42,15 @@ KINDS = ("question", *OBJECTIONS, "data_request")
 
 
 def support_address(policy: Policy, settings: Settings) -> str:
-    """Where queries go: the controller's address from the policy, else support@ our domain."""
-    return policy.controller.email or f"support@{sender_domain(settings)}"
+    """Where queries go: the controller's address from the policy, else support@ our domain.
+
+    An installation on a bare host or IP (the embedded demo) gets `support@localhost.localdomain`:
+    its mail stays in the .eml outbox, where `/staff/mail` shows it.
+    """
+    if policy.controller.email:
+        return policy.controller.email
+    domain = sender_domain(settings)
+    return f"support@{domain if '.' in domain else 'localhost.localdomain'}"
 
 
 def _form(

@@ -1,0 +1,96 @@
+"""`/contact`: a question reaches support, an objection reaches the ledger, and the answer
+never tells whether an address is known."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from newsletter_app import Headers, TestClient, api_keys, app_with_routes
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from schutz.config import Settings
+from schutz.consent.models import ConsentEvent
+from schutz.mail.models import OutboxMessage
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    app = app_with_routes(settings)
+    with TestClient(app) as test_client:
+        yield test_client
+    app.state.engine.dispose()
+
+
+@pytest.fixture
+def auth(engine: Engine) -> Headers:
+    return api_keys(engine)
+
+
+def send(client: TestClient, **fields: str) -> tuple[int, str]:
+    page = client.get("/contact")
+    token = re.search(r'name="form_token" value="([^"]+)"', page.text)
+    assert token is not None
+    answer = client.post("/contact", data={"form_token": token.group(1), **fields})
+    return answer.status_code, answer.text
+
+
+def rows(engine: Engine, model: type) -> list:  # type: ignore[type-arg]
+    with Session(engine) as session:
+        return list(session.scalars(select(model)))
+
+
+def test_objection_reaches_the_ledger_and_answers_like_an_unknown_address(
+    client: TestClient, auth: Headers, engine: Engine
+) -> None:
+    body = {"source": "registration", "purposes": ["direct_marketing"],
+            "data": {"email": "known@example.org"}}  # fmt: skip
+    client.post("/api/v1/subjects", json=body, headers=auth("shop"))
+
+    known = send(client, kind="object_marketing", email="known@example.org")
+    unknown = send(client, kind="object_marketing", email="unknown@example.org")
+
+    assert known == unknown
+    assert known[0] == 200
+    [event] = rows(engine, ConsentEvent)
+    assert (event.action, event.channel, event.purpose) == ("object", "web", "direct_marketing")
+
+
+def test_question_goes_to_support_through_the_outbox(client: TestClient, engine: Engine) -> None:
+    status, _ = send(client, kind="question", email="ada@example.org", name="Ada",
+                        message="Where is my order?")  # fmt: skip
+    assert status == 200
+    [mail] = rows(engine, OutboxMessage)
+    assert "Where is my order?" in mail.payload["body"]
+    assert mail.payload["headers"]["Reply-To"] == "ada@example.org"
+    assert "ada@example.org" not in mail.payload["subject"]
+
+
+def test_data_request_is_forwarded_not_stored(client: TestClient, engine: Engine) -> None:
+    status, _ = send(client, kind="data_request", email="ada@example.org", message="Access please")
+    assert status == 200
+    [mail] = rows(engine, OutboxMessage)
+    assert mail.payload["subject"] == "Contact form: data request"
+
+
+@pytest.mark.parametrize(
+    ("fields", "status"),
+    [
+        ({"kind": "question", "email": "not an address", "message": "x"}, 422),
+        ({"kind": "question", "email": "a@example.org", "message": "  "}, 422),
+        ({"kind": "bribe", "email": "a@example.org", "message": "x"}, 422),
+    ],
+)
+def test_bad_input_changes_nothing(
+    client: TestClient, engine: Engine, fields: dict[str, str], status: int
+) -> None:
+    assert send(client, **fields)[0] == status
+    assert client.post("/contact", data={**fields, "form_token": "forged"}).status_code == 400
+    assert rows(engine, OutboxMessage) == []
+    assert rows(engine, ConsentEvent) == []
+
+
+def test_the_form_sets_no_cookie(client: TestClient) -> None:
+    assert "set-cookie" not in client.get("/contact").headers

@@ -1,0 +1,104 @@
+"""`/staff/objections` (post, fax, phone) and `/staff/mail` (the embedded outbox)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from newsletter_app import Headers, TestClient, api_keys, app_with_routes, sign_in_staff
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from schutz.config import Settings
+from schutz.consent.models import ConsentEvent
+from schutz.db import make_session_factory
+from schutz.worker import run_once
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    app = app_with_routes(settings)
+    with TestClient(app, follow_redirects=False) as test_client:
+        yield test_client
+    app.state.engine.dispose()
+
+
+@pytest.fixture
+def auth(engine: Engine) -> Headers:
+    return api_keys(engine)
+
+
+def customer(client: TestClient, auth: Headers) -> str:
+    body = {"source": "registration", "purposes": ["direct_marketing"],
+            "data": {"email": "fax.sender@example.org"}}  # fmt: skip
+    return str(
+        client.post("/api/v1/subjects", json=body, headers=auth("shop")).json()["subject_id"]
+    )
+
+
+def test_fax_objection_is_recorded_with_its_evidence(
+    client: TestClient, auth: Headers, engine: Engine
+) -> None:
+    subject_id = customer(client, auth)
+    csrf = sign_in_staff(client, engine, "support")
+    assert client.get("/staff/objections").status_code == 200
+    answer = client.post(
+        "/staff/objections",
+        data={"csrf_token": csrf, "email": "fax.sender@example.org", "channel": "fax",
+              "evidence": "FAX-2026-117", "purposes": ["direct_marketing", "market_research"]},
+    )  # fmt: skip
+    assert answer.status_code == 200
+    assert subject_id in answer.text
+    with Session(engine) as session:
+        events = session.scalars(select(ConsentEvent)).all()
+    assert {(e.purpose, e.channel, e.evidence) for e in events} == {
+        ("direct_marketing", "fax", "FAX-2026-117"),
+        ("market_research", "fax", "FAX-2026-117"),
+    }
+
+
+def test_unknown_address_missing_evidence_and_missing_csrf_change_nothing(
+    client: TestClient, auth: Headers, engine: Engine
+) -> None:
+    customer(client, auth)
+    csrf = sign_in_staff(client, engine, "support")
+    base = {"csrf_token": csrf, "email": "fax.sender@example.org", "channel": "fax",
+            "evidence": "F-1", "purposes": ["direct_marketing"]}  # fmt: skip
+    assert (
+        client.post("/staff/objections", data={**base, "email": "x@example.org"}).status_code == 404
+    )
+    assert client.post("/staff/objections", data={**base, "evidence": ""}).status_code == 422
+    assert client.post("/staff/objections", data={**base, "channel": "web"}).status_code == 422
+    assert (
+        client.post("/staff/objections", data={**base, "purposes": ["billing"]}).status_code == 422
+    )
+    assert client.post("/staff/objections", data={**base, "csrf_token": "x"}).status_code == 403
+    with Session(engine) as session:
+        assert session.scalars(select(ConsentEvent)).all() == []
+
+
+def test_marketing_staff_may_not_enter_paper_objections(client: TestClient, engine: Engine) -> None:
+    sign_in_staff(client, engine, "fulfilment")
+    assert client.get("/staff/objections").status_code == 403
+
+
+def test_sent_mail_lists_eml_files_with_clickable_links(
+    client: TestClient, engine: Engine, settings: Settings
+) -> None:
+    page = client.get("/newsletter")
+    token = re.search(r'name="form_token" value="([^"]+)"', page.text)
+    assert token is not None
+    client.post("/newsletter", data={"email": "ada@example.org", "form_token": token.group(1)})
+    run_once(make_session_factory(engine), settings)
+    sign_in_staff(client, engine, "support")
+
+    listing = client.get("/staff/mail")
+    assert listing.status_code == 200
+    mail_id = re.search(r'href="/staff/mail/([0-9a-f]{32})', listing.text)
+    assert mail_id is not None
+    message = client.get(f"/staff/mail/{mail_id.group(1)}")
+    assert message.status_code == 200
+    assert '<a href="http://127.0.0.1:8000/newsletter/confirm?token=' in message.text
+    assert client.get("/staff/mail/../../etc").status_code == 404
+    assert client.get("/staff/mail/" + "0" * 32).status_code == 404
