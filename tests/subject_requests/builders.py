@@ -1,0 +1,61 @@
+"""Typed builders for request tests: customers in the vault, and the mails they get."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from schutz.mail.models import OutboxMessage
+from schutz.policy.engine import Engine
+from schutz.vault import service as vault
+from schutz.vault.keys import Keyring
+
+from .conftest import NOW
+
+ADA = {
+    "email": "ada.lovelace@example.org",
+    "name": "Ada Lovelace",
+    "phone": "+49 30 1234567",
+    "postal_address.street": "Hansaallee 299",
+    "postal_address.postal_code": "40549",
+    "postal_address.city": "Düsseldorf",
+    "postal_address.country": "DE",
+}
+GRACE = {"email": "grace.hopper@example.org", "name": "Grace Hopper"}
+
+
+def customer(
+    session: Session,
+    rules: Engine,
+    keyring: Keyring,
+    data: dict[str, str] | None = None,
+    *,
+    now: datetime = NOW,
+) -> str:
+    result = vault.intake(
+        session,
+        rules,
+        keyring,
+        source="order",
+        purposes=["order_processing", "billing"],
+        data=ADA if data is None else data,
+        actor="apikey:shop",
+        now=now,
+    )
+    return result.subject_id
+
+
+def mails_to(session: Session, address: str) -> list[dict[str, str]]:
+    rows = session.scalars(select(OutboxMessage).order_by(OutboxMessage.created_at)).all()
+    return [r.payload for r in rows if r.payload.get("to") == address]
+
+
+def link_token(body: str, path: str) -> str:
+    from urllib.parse import unquote
+
+    marker = f"{path}?token="
+    start = body.index(marker) + len(marker)
+    end = min(i for i in (body.find("\n", start), len(body)) if i >= 0)
+    return unquote(body[start:end].strip())
