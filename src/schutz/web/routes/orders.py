@@ -1,0 +1,184 @@
+"""`/api/v1/orders`: order intake with its disclosures (C3), and what each recipient received.
+
+Each route turns HTTP into one disclosures call and commits. A refusal the services audited
+(a denied read, a recipient the policy does not allow) is committed too, so the audit entry
+survives the error answer; nothing of the order is written before such a refusal.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Response
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.exc import IntegrityError
+
+from schutz.clock import utcnow
+from schutz.disclosures import service
+from schutz.disclosures.payloads import OrderFacts, OrderItem
+from schutz.errors import Denied
+from schutz.identity.actor import Actor
+from schutz.vault.crypto import IntegrityCheckError
+from schutz.web.auth import require_role
+from schutz.web.deps import SessionDep
+from schutz.web.routes.subjects import KeyringDep, RulesDep
+
+router = APIRouter(prefix="/api/v1/orders", tags=["orders"])
+
+Shop = Annotated[Actor, Depends(require_role("shop", "admin"))]
+Reader = Annotated[Actor, Depends(require_role("shop", "fulfilment", "support", "dpo", "admin"))]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Item(_Strict):
+    sku: str = Field(min_length=1, max_length=64, examples=["CL390"])
+    name: str = Field(min_length=1, max_length=200, examples=["Gigaset CL390"])
+    quantity: int = Field(ge=1, le=10_000)
+    unit_price: Decimal = Field(ge=0, max_digits=12, decimal_places=2, examples=["39.99"])
+
+
+class Payment(_Strict):
+    method: str = Field(examples=["card"], description="A short lower-case name.")
+    reference: str = Field(examples=["PAY-7F3A-2291"], description="The payment's reference.")
+
+
+class OrderCreate(_Strict):
+    subject_id: str = Field(description="From POST /api/v1/subjects with source `order`.")
+    order_ref: str = Field(examples=["GS-100231"], description="Unique; requests are idempotent.")
+    items: list[Item] = Field(min_length=1)
+    total: Decimal = Field(ge=0, max_digits=12, decimal_places=2, examples=["44.98"])
+    currency: str = Field(examples=["EUR"], description="ISO 4217.")
+    payment: Payment
+
+    def facts(self) -> OrderFacts:
+        return OrderFacts(
+            subject_id=self.subject_id,
+            order_ref=self.order_ref,
+            items=tuple(OrderItem(i.sku, i.name, i.quantity, i.unit_price) for i in self.items),
+            total=self.total,
+            currency=self.currency,
+            payment_method=self.payment.method,
+            payment_reference=self.payment.reference,
+        )
+
+
+class DisclosureBrief(BaseModel):
+    recipient: str
+    categories: list[str]
+    status: str = Field(description="queued, retrying, delivered or dead.")
+
+
+class OrderPlaced(BaseModel):
+    order_ref: str
+    disclosures: list[DisclosureBrief]
+
+
+class DisclosureDetail(BaseModel):
+    recipient: str
+    purpose: str
+    categories: list[str]
+    status: str
+    created_at: datetime
+    delivered_at: datetime | None
+    payload: dict[str, Any] | None = Field(
+        default=None,
+        description="The exact JSON sent; DPO role only; null once the subject is erased.",
+    )
+
+
+class OrderDisclosures(BaseModel):
+    disclosures: list[DisclosureDetail]
+
+
+def _placed(result: service.OrderResult) -> OrderPlaced:
+    return OrderPlaced(
+        order_ref=result.order_ref,
+        disclosures=[
+            DisclosureBrief(recipient=d.recipient, categories=list(d.categories), status=d.status)
+            for d in result.disclosures
+        ],
+    )
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=OrderPlaced,
+    responses={
+        200: {"model": OrderPlaced, "description": "The same order again: the first result."},
+        403: {"description": "The subject's data may not be used or disclosed for orders."},
+        409: {"description": "The order_ref exists with other contents."},
+    },
+)
+def place_order(
+    body: OrderCreate,
+    response: Response,
+    session: SessionDep,
+    rules: RulesDep,
+    keyring: KeyringDep,
+    actor: Shop,
+) -> OrderPlaced:
+    """Record an order; each processor gets only what the policy lists for it (C3)."""
+    facts = body.facts()
+    try:
+        result = service.place_order(
+            session, rules, keyring, facts, role=actor.role, actor=actor.label, now=utcnow()
+        )
+        session.commit()
+    except Denied:
+        session.commit()  # the refusal's audit entry; nothing of the order was written
+        raise
+    except IntegrityError:
+        # The same order_ref arrived twice at once: the other request won; answer as a replay.
+        session.rollback()
+        result = service.place_order(
+            session, rules, keyring, facts, role=actor.role, actor=actor.label, now=utcnow()
+        )
+        session.commit()
+    except IntegrityCheckError:
+        session.commit()
+        raise HTTPException(
+            500, "stored data failed its integrity check; the incident is in the audit log"
+        ) from None
+    if not result.created:
+        response.status_code = 200
+    return _placed(result)
+
+
+@router.get(
+    "/{order_ref}/disclosures",
+    response_model=OrderDisclosures,
+    responses={404: {"description": "No such order."}},
+)
+def order_disclosures(
+    order_ref: str, session: SessionDep, keyring: KeyringDep, actor: Reader
+) -> OrderDisclosures:
+    """What each recipient received for the order; `payload` only for the DPO role."""
+    with_payload = actor.role == "dpo"
+    try:
+        views = service.order_disclosures(
+            session, keyring, order_ref, with_payload=with_payload, actor=actor.label, now=utcnow()
+        )
+    except IntegrityCheckError:
+        raise HTTPException(500, "a recorded payload failed its integrity check") from None
+    if with_payload:
+        session.commit()  # the audit entry of the payload read
+    return OrderDisclosures(
+        disclosures=[
+            DisclosureDetail(
+                recipient=v.recipient,
+                purpose=v.purpose,
+                categories=list(v.categories),
+                status=v.status,
+                created_at=v.created_at,
+                delivered_at=v.delivered_at,
+                payload=v.payload,
+            )
+            for v in views
+        ]
+    )
