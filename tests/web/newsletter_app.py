@@ -67,3 +67,8 @@ def sign_in_staff(client: TestClient, engine: Engine, role: str) -> str:
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', dashboard.text)
     assert csrf is not None, dashboard.text
     return csrf.group(1)
+
+
+def create_app_with_routes() -> FastAPI:
+    """A zero-argument factory for `uvicorn --factory` (the browser tests' live server)."""
+    return app_with_routes(Settings())

@@ -1,0 +1,163 @@
+"""The newsletter, contact and paper-objection pages in Chromium: no JavaScript, no cookie
+on the public pages, English and German; screenshots go to $SCHUTZ_SCREENSHOTS if set."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from schutz.clock import utcnow
+from schutz.config import Settings
+from schutz.db import make_engine, make_session_factory, migrate
+from schutz.identity.service import add_staff
+from schutz.mail.models import OutboxMessage
+from schutz.worker import run_once
+
+pytestmark = pytest.mark.browser
+
+WEB_TESTS = Path(__file__).resolve().parents[1] / "web"
+SHOTS = os.environ.get("SCHUTZ_SCREENSHOTS")
+STAFF, PASSWORD = "sam.support@shop.example", "a long enough secret"
+
+
+def _port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    """(base URL, database URL) of a uvicorn serving the app with this issue's routers."""
+    data_dir = tmp_path_factory.mktemp("newsletter-live")
+    database_url = f"sqlite:///{data_dir / 'schutz.db'}"
+    engine = make_engine(database_url)
+    migrate(engine)
+    with Session(engine) as session:
+        add_staff(session, email=STAFF, role="support", password=PASSWORD, actor="t", now=utcnow())
+        session.commit()
+    engine.dispose()
+    port = _port()
+    base = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "SCHUTZ_DATA_DIR": str(data_dir), "SCHUTZ_DATABASE_URL": database_url,
+           "SCHUTZ_BASE_URL": base}  # fmt: skip
+    argv = [sys.executable, "-m", "uvicorn", "--factory", "--app-dir", str(WEB_TESTS),
+            "newsletter_app:create_app_with_routes", "--host", "127.0.0.1", "--port", str(port),
+            "--log-level", "warning"]  # fmt: skip
+    log = data_dir / "uvicorn.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        for _ in range(300):
+            try:
+                with urllib.request.urlopen(f"{base}/healthz", timeout=1):  # noqa: S310 - our own http://127.0.0.1
+                    break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            pytest.fail(log.read_text())
+        yield base, database_url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture
+def no_js(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(locale="en-GB", java_script_enabled=False)
+    yield context.new_page()
+    context.close()
+
+
+def shot(page: Page, name: str) -> None:
+    if SHOTS:
+        Path(SHOTS).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=True)
+
+
+def last_mail_link(database_url: str, path: str) -> str:
+    engine = make_engine(database_url)
+    with Session(engine) as session:
+        mail = session.scalars(
+            select(OutboxMessage).order_by(OutboxMessage.created_at.desc())
+        ).first()
+    engine.dispose()
+    assert mail is not None
+    return next(w for w in mail.payload["body"].split() if path in w)
+
+
+@pytest.mark.parametrize("lang", ["en", "de"])
+def test_sign_up_confirm_unsubscribe_without_javascript_or_cookies(
+    no_js: Page, server: tuple[str, str], lang: str
+) -> None:
+    base, database_url = server
+    page = no_js
+    page.goto(f"{base}/newsletter?lang={lang}")
+    shot(page, f"newsletter-signup-{lang}")
+    page.fill("#email", f"browser.{lang}@example.org")
+    page.click("button[type=submit]")
+    assert page.locator("h1").inner_text() in (
+        "Please check your inbox",
+        "Bitte sehen Sie in Ihr Postfach",
+    )
+    shot(page, f"newsletter-check-inbox-{lang}")
+
+    page.goto(last_mail_link(database_url, "/newsletter/confirm"))
+    shot(page, f"newsletter-confirm-{lang}")
+    page.click("button[type=submit]")
+    assert page.locator("h1").inner_text() in ("Subscription confirmed", "Anmeldung bestätigt")
+    shot(page, f"newsletter-confirmed-{lang}")
+    page.click("main a[href*='/newsletter/unsubscribe']")
+    shot(page, f"newsletter-unsubscribe-{lang}")
+    page.click("button[type=submit]")
+    assert page.locator("h1").inner_text() in ("You are unsubscribed", "Sie sind abgemeldet")
+    shot(page, f"newsletter-unsubscribed-{lang}")
+
+    page.goto(f"{base}/newsletter/confirm?token=forged&lang={lang}")
+    shot(page, f"newsletter-bad-link-{lang}")
+    page.goto(f"{base}/contact?lang={lang}")
+    page.check("input[value=object_marketing]")
+    page.fill("#email", "someone@example.org")
+    shot(page, f"contact-{lang}")
+    page.click("button[type=submit]")
+    shot(page, f"contact-sent-{lang}")
+    assert page.context.cookies() == []
+
+
+@pytest.mark.parametrize("lang", ["en", "de"])
+def test_staff_enter_a_fax_objection_and_read_sent_mail(
+    page: Page, server: tuple[str, str], lang: str
+) -> None:
+    base, database_url = server
+    engine = make_engine(database_url)
+    data_dir = Path(database_url.removeprefix("sqlite:///")).parent
+    run_once(make_session_factory(engine), Settings(data_dir=data_dir, database_url=database_url))
+    engine.dispose()
+    page.goto(f"{base}/staff/login?lang={lang}")
+    page.fill("#email", STAFF)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.goto(f"{base}/staff/objections?lang={lang}")
+    page.fill("#email", "nobody.known@example.org")
+    page.check("input[value=fax]")
+    page.fill("#evidence", "FAX-2026-0117")
+    page.click("form.stack button[type=submit]")
+    assert page.locator(".flash.error").count() == 1
+    shot(page, f"staff-objections-{lang}")
+    page.goto(f"{base}/staff/mail?lang={lang}")
+    shot(page, f"staff-mail-{lang}")
+    page.click("table a")
+    assert page.locator("pre a[href*='/newsletter/']").count() >= 1
+    shot(page, f"staff-mail-message-{lang}")
