@@ -4,6 +4,7 @@ Each domain keeps its tables in its own `models.py`; this module only imports th
 Alembic and the tests see the whole schema.
 """
 
+import schutz.analytics.models
 import schutz.audit.models
 import schutz.consent.models
 import schutz.disclosures.models

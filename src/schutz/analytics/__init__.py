@@ -1,0 +1,1 @@
+"""First-party web analytics: page views with truncated addresses, daily aggregates, reports."""

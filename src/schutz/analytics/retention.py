@@ -1,0 +1,50 @@
+"""Deleting raw page views once the policy's analytics retention has passed; aggregates stay."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from schutz.analytics.models import PageView
+from schutz.analytics.reports import refresh_aggregates
+from schutz.audit import service as audit
+from schutz.policy.schema import Policy, duration_days
+
+
+def retention_cutoff(policy: Policy, now: datetime) -> datetime | None:
+    """Raw page views before this moment are due for deletion; None if the policy sets no limit."""
+    analytics = policy.analytics
+    if analytics is None or analytics.raw_data_retention is None:
+        return None
+    days = duration_days(analytics.raw_data_retention)
+    return None if days is None else now - timedelta(days=days)
+
+
+def delete_expired_page_views(
+    session: Session, policy: Policy, *, actor: str, now: datetime
+) -> int:
+    """Delete raw page views older than the policy's `raw_data_retention`; the count deleted.
+
+    The days concerned are aggregated first, so the reports keep their daily figures
+    (Art. 5(1)(e) GDPR, storage limitation: only the raw rows carry per-visit detail).
+    """
+    cutoff = retention_cutoff(policy, now)
+    if cutoff is None:
+        return 0
+    oldest = session.scalar(select(func.min(PageView.at)).where(PageView.at < cutoff))
+    if oldest is None:
+        return 0
+    refresh_aggregates(session, oldest.astimezone(UTC).date(), cutoff.date(), today=now.date())
+    result = session.execute(delete(PageView).where(PageView.at < cutoff))
+    deleted = int(getattr(result, "rowcount", 0) or 0)
+    audit.record(
+        session,
+        actor=actor,
+        action="analytics.retention",
+        purpose=policy.analytics.purpose if policy.analytics else None,
+        details={"deleted": deleted, "before": cutoff.isoformat()},
+        now=now,
+    )
+    return deleted

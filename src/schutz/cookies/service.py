@@ -1,0 +1,73 @@
+"""Recording a visitor's cookie choices as consent events (Art. 7(1) GDPR, TDDDG §25)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from schutz.audit import service as audit
+from schutz.consent.models import ConsentAction, ConsentChannel
+from schutz.consent.service import record_consent, wording_hash
+from schutz.cookies.choices import Choices
+from schutz.cookies.registry import purpose_for
+from schutz.policy.schema import Policy
+
+
+def record_choices(
+    session: Session,
+    policy: Policy,
+    before: Choices,
+    after: Choices,
+    *,
+    wording: str,
+    ip: str | None,
+    user_agent: str | None,
+    actor: str = "visitor",
+    now: datetime,
+) -> list[str]:
+    """Write one consent event per category whose choice changed; the categories written.
+
+    Each event is for the visitor's random id, with the policy version and the hash of the
+    wording shown, so the operator can prove what was agreed to (Art. 7(1) GDPR); a "no" to
+    a category not yet decided is recorded too, as a withdrawal, so a refusal is documented
+    as well as an agreement. A category the policy has no purpose for (a policy that lists
+    embeds but no purpose for them) is recorded in the audit log instead, with the same
+    proof fields. `ip` is truncated by the ledger before it is stored.
+    """
+    written = []
+    for category, allowed in after.decided.items():
+        if before.decided.get(category) is allowed and before.version == after.version:
+            continue
+        action = ConsentAction.GRANT if allowed else ConsentAction.WITHDRAW
+        purpose = purpose_for(policy, category)
+        if purpose is not None:
+            record_consent(
+                session,
+                policy,
+                visitor_id=after.visitor_id,
+                purpose=purpose,
+                action=action.value,
+                channel=ConsentChannel.WEB.value,
+                wording=wording,
+                wording_version=f"cookies:{category}",
+                ip=ip,
+                user_agent=user_agent,
+                actor=actor,
+                now=now,
+            )
+        else:
+            audit.record(
+                session,
+                actor=actor,
+                action=f"cookies.{action.value}",
+                details={
+                    "category": category,
+                    "visitor": after.visitor_id,
+                    "policy_version": policy.version,
+                    "wording_hash": wording_hash(wording),
+                },
+                now=now,
+            )
+        written.append(category)
+    return written
