@@ -14,11 +14,16 @@ class NotFound(SchutzError):
 
 
 class Denied(SchutzError):
-    """The policy or the caller's role forbids this (HTTP 403); `reason` says which rule."""
+    """The policy or the caller's role forbids this (HTTP 403).
 
-    def __init__(self, message: str, reason: str = "") -> None:
+    `reason` explains it to a person; `rule`, when given, names the decision engine's rule
+    (`role`, `objected`, `no_consent`, `restricted`, ...) for programs to branch on.
+    """
+
+    def __init__(self, message: str, reason: str = "", rule: str | None = None) -> None:
         super().__init__(message)
         self.reason = reason or message
+        self.rule = rule
 
 
 class Unauthenticated(SchutzError):

@@ -198,10 +198,6 @@ def test_fax_objection_leaves_the_direct_marketing_audience_at_once(
     assert "consent.object" in audit_actions(engine)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="GET /api/v1/subjects/{id} does not yet pass the ledger's state to read_subject",
-)
 def test_fax_objection_blocks_marketing_reads_at_once(settings: Settings, engine: Engine) -> None:
     app = app_with_routes(settings)
     auth = api_keys(engine)
@@ -219,7 +215,7 @@ def test_fax_objection_blocks_marketing_reads_at_once(settings: Settings, engine
         refused = client.get(read, headers=auth("marketing"))
     app.state.engine.dispose()
     assert refused.status_code == 403
-    assert refused.json()["reason"] == "objected"
+    assert refused.json()["rule"] == "objected"
 
 
 def test_gpc_signal_is_recorded_as_objection(session: Session) -> None:

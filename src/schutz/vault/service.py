@@ -313,7 +313,7 @@ def _refuse(
         flagged=flagged,
         now=now,
     )
-    return Denied(f"reading this subject for {purpose!r} is not allowed", reason)
+    return Denied(f"reading this subject for {purpose!r} is not allowed", reason, rule)
 
 
 def read_subject(

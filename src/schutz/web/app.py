@@ -13,7 +13,19 @@ from schutz.config import Settings
 from schutz.db import make_engine, make_session_factory
 from schutz.policy.loader import load_policy_set
 from schutz.web.errors import install_error_handlers
-from schutz.web.routes import health, meta, policy_api, policy_pages, staff, subjects
+from schutz.web.routes import (
+    audiences,
+    consents,
+    contact,
+    health,
+    meta,
+    newsletter,
+    policy_api,
+    policy_pages,
+    staff,
+    staff_paper,
+    subjects,
+)
 from schutz.web.security import SecurityHeadersMiddleware
 from schutz.web.templating import TEMPLATE_DIR, make_templates
 
@@ -46,6 +58,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.secure_cookies)
     install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
-    for module in (health, meta, policy_pages, policy_api, subjects, staff):
+    for module in (
+        health,
+        meta,
+        policy_pages,
+        policy_api,
+        subjects,
+        consents,
+        audiences,
+        newsletter,
+        contact,
+        staff,
+        staff_paper,
+    ):
         app.include_router(module.router)
     return app

@@ -43,7 +43,11 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(SchutzError)
     async def domain_error(request: Request, exc: SchutzError) -> Response:
         status = next((code for cls, code in STATUS.items() if isinstance(exc, cls)), 400)
-        extra = {"reason": exc.reason} if isinstance(exc, Denied) else {}
+        extra: dict[str, object] = {}
+        if isinstance(exc, Denied):
+            extra["reason"] = exc.reason
+            if exc.rule:
+                extra["rule"] = exc.rule
         return _respond(request, status, str(exc), **extra)
 
     @app.exception_handler(StarletteHTTPException)

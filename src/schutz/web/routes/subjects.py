@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from schutz.clock import utcnow
+from schutz.consent.service import current_state, state_for_engine
 from schutz.errors import Conflict, Denied, NotFound
 from schutz.identity.actor import Actor
 from schutz.policy.engine import Engine
@@ -200,6 +201,7 @@ def read_subject(
     subject_id: str,
     session: SessionDep,
     rules: RulesDep,
+    policy: PolicyDep,
     keyring: KeyringDep,
     actor: AnyKey,
     purpose: Annotated[str, Query(description="Why the data is read (C9).")],
@@ -211,7 +213,12 @@ def read_subject(
         ),
     ] = None,
 ) -> SubjectPublic:
-    """Exactly the fields the policy allows for `purpose` and the key's role; audited."""
+    """Exactly the fields the policy allows for `purpose` and the key's role; audited.
+
+    The consent ledger's state goes into the decision, so an objection (Art. 21(3) GDPR)
+    or a withdrawal (Art. 7(3)) takes effect on the very next read.
+    """
+    ledger = state_for_engine(policy, current_state(session, policy, subject_id))
     try:
         with _keep_audit_on(session, Denied):
             found = service.read_subject(
@@ -223,6 +230,8 @@ def read_subject(
                 actor=actor.label,
                 role=actor.role,
                 justification=_decode_header(justification),
+                consented=ledger.consented,
+                objected=ledger.objected,
                 now=utcnow(),
             )
     except IntegrityCheckError:
