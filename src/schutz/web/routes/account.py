@@ -1,0 +1,352 @@
+"""The privacy centre (`/account`): see your data, switch consents, make requests (C11, C19).
+
+No passwords: a one-time link mailed to an address the vault holds opens a server-side
+session, kept in the cookie `schutz_account` (random, HttpOnly, SameSite=Lax, session-only,
+path /account). Forms carry the session's CSRF token and work without JavaScript.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from schutz.clock import utcnow
+from schutz.config import Settings
+from schutz.consent.service import ConsentState, current_state, record_consent
+from schutz.errors import Conflict, Denied, InvalidInput
+from schutz.subject_requests import account, holdings, service
+from schutz.subject_requests.models import RequestKind
+from schutz.web.deps import LangDep, SessionDep, SettingsDep
+from schutz.web.i18n import translations
+from schutz.web.routes.requests_api import NO_STORE, LinksDep
+from schutz.web.routes.subjects import KeyringDep, RulesDep
+from schutz.web.templating import render
+
+router = APIRouter(prefix="/account", include_in_schema=False)
+
+ACCOUNT_COOKIE = "schutz_account"
+ACCOUNT_PATH = "/account"
+FORM = "account-login"
+SUBJECT = "subject"
+# The switches of the centre: purpose key -> what turning it off records.
+SWITCHES = (
+    ("newsletter", "withdraw"),
+    ("direct_marketing", "object"),
+    ("market_research", "object"),
+    ("web_analytics", "object"),
+)
+EDITABLE = (
+    "name",
+    "phone",
+    "postal_address.street",
+    "postal_address.postal_code",
+    "postal_address.city",
+    "postal_address.country",
+)
+REQUESTABLE = ("erasure", "restriction")
+
+
+def N_(message: str) -> str:  # noqa: N802 - gettext's name for "mark for extraction only"
+    return message
+
+
+SWITCH_WORDING = N_(
+    "I agree that my data may be used for this purpose, as the privacy policy describes."
+    " I can switch it off here at any time."
+)
+
+
+def _page(request: Request, name: str, ctx: dict[str, Any], status: int = 200) -> HTMLResponse:
+    response = render(request, f"account/{name}", ctx, status_code=status)
+    response.headers.update(NO_STORE)
+    return response
+
+
+def _set_cookie(response: Response, token: str, settings: Settings) -> None:
+    response.set_cookie(
+        ACCOUNT_COOKIE,
+        token,
+        path=ACCOUNT_PATH,
+        httponly=True,
+        samesite="lax",
+        secure=settings.secure_cookies,
+    )
+
+
+def _clear_cookie(response: Response, settings: Settings) -> None:
+    response.delete_cookie(
+        ACCOUNT_COOKIE,
+        path=ACCOUNT_PATH,
+        httponly=True,
+        samesite="lax",
+        secure=settings.secure_cookies,
+    )
+
+
+def optional_session(request: Request, session: SessionDep) -> account.AccountSession | None:
+    return account.current_session(session, request.cookies.get(ACCOUNT_COOKIE, ""), now=utcnow())
+
+
+async def required_session(request: Request, session: SessionDep) -> account.AccountSession:
+    """A live centre session and, on a form post, its CSRF token (else 403)."""
+    live = account.current_session(session, request.cookies.get(ACCOUNT_COOKIE, ""), now=utcnow())
+    if live is None:
+        raise Denied("your session has ended; open the privacy centre again", reason="session")
+    form = await request.form()
+    if form.get("csrf_token") != live.csrf_token:
+        raise Denied("the form has expired; reload the page and try again", reason="csrf")
+    return live
+
+
+MaybeSession = Annotated[account.AccountSession | None, Depends(optional_session)]
+CentreSession = Annotated[account.AccountSession, Depends(required_session)]
+
+
+def _back(lang: str, done: str) -> RedirectResponse:
+    return RedirectResponse(f"{ACCOUNT_PATH}?lang={lang}&done={done}", status_code=303)
+
+
+@router.get("")
+def centre(
+    request: Request,
+    session: SessionDep,
+    rules: RulesDep,
+    keyring: KeyringDep,
+    links: LinksDep,
+    lang: LangDep,
+    live: MaybeSession,
+    done: str = "",
+) -> Response:
+    if live is None:
+        return _page(request, "login.html", {"form_token": links.form_token(FORM), "error": None})
+    policy = rules.policy
+    now = utcnow()
+    held = holdings.read_holdings(
+        session, keyring, live.subject_id, actor=SUBJECT, reason="privacy_centre", now=now
+    )
+    states = current_state(session, policy, live.subject_id)
+    switches = [
+        {
+            "purpose": key,
+            "name": policy.purposes[key].name.get(lang),
+            "on": _is_on(key, states.get(key), policy.purposes[key].requires_consent),
+            "state": states[key].value if key in states else None,
+        }
+        for key, _ in SWITCHES
+        if key in policy.purposes
+    ]
+    requests = service.list_requests(session, subject_id=live.subject_id, now=now)
+    session.commit()  # the read is audited
+    ctx = {
+        "csrf_token": live.csrf_token,
+        "held": held,
+        "policy": policy,
+        "switches": switches,
+        "requests": requests,
+        "editable": [
+            (f, policy.category_name(policy.fields[f], lang))
+            for f in EDITABLE
+            if f in policy.fields
+        ],
+        "done": done,
+        "wording": SWITCH_WORDING,
+    }
+    return _page(request, "centre.html", ctx)
+
+
+def _is_on(purpose: str, state: ConsentState | None, requires_consent: bool) -> bool:
+    if state is None:
+        return not requires_consent
+    return state in (ConsentState.GRANTED, ConsentState.CONFIRMED)
+
+
+@router.post("/login")
+def ask_for_link(
+    request: Request,
+    session: SessionDep,
+    rules: RulesDep,
+    keyring: KeyringDep,
+    links: LinksDep,
+    lang: LangDep,
+    email: Annotated[str, Form(max_length=320)] = "",
+    form_token: Annotated[str, Form(max_length=400)] = "",
+) -> Response:
+    try:
+        links.check_form_token(FORM, form_token)
+        account.request_link(
+            session, rules.policy, keyring, links, email=email, lang=lang, now=utcnow()
+        )
+    except InvalidInput:
+        session.rollback()
+        ctx = {"form_token": links.form_token(FORM), "error": "email"}
+        return _page(request, "login.html", ctx, 422)
+    session.commit()
+    return _page(request, "check_inbox.html", {})  # the same whether or not it is known
+
+
+@router.get("/login")
+def link_page(request: Request, session: SessionDep, token: str = "") -> Response:
+    """The mailed link shows a button; only the POST signs in (mail scanners fetch links)."""
+    if not account.link_is_valid(session, token, now=utcnow()):
+        return _page(request, "link_error.html", {}, 410)
+    return _page(request, "open.html", {"token": token})
+
+
+@router.post("/open")
+def open_centre(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    lang: LangDep,
+    token: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    try:
+        cookie = account.open_session(session, token, now=utcnow())
+    except InvalidInput:
+        session.rollback()
+        return _page(request, "link_error.html", {}, 410)
+    session.commit()
+    response = RedirectResponse(f"{ACCOUNT_PATH}?lang={lang}", status_code=303)
+    _set_cookie(response, cookie, settings)
+    return response
+
+
+@router.post("/logout")
+def sign_out(
+    request: Request, session: SessionDep, settings: SettingsDep, lang: LangDep, live: CentreSession
+) -> Response:
+    account.end_session(session, request.cookies.get(ACCOUNT_COOKIE, ""))
+    session.commit()
+    response = RedirectResponse(f"/privacy?lang={lang}", status_code=303)
+    _clear_cookie(response, settings)
+    return response
+
+
+@router.post("/consents")
+def switch(
+    request: Request,
+    session: SessionDep,
+    rules: RulesDep,
+    lang: LangDep,
+    live: CentreSession,
+    purpose: Annotated[str, Form(max_length=64)] = "",
+    on: Annotated[str, Form(max_length=8)] = "",
+) -> Response:
+    """A switch records a grant, a withdrawal or an objection in the consent ledger.
+
+    Turning the newsletter off is "Deactivate newsletter" (C19); turning it on goes through
+    the double opt-in of the newsletter page. The other switches object (Art. 21) or
+    grant, with the wording shown kept as proof (Art. 7(1)).
+    """
+    off_action = dict(SWITCHES).get(purpose)
+    if off_action is None or purpose not in rules.policy.purposes:
+        raise InvalidInput("purpose: not a switch of the privacy centre")
+    wording = translations(lang).gettext(SWITCH_WORDING)
+    action = "grant" if on == "1" else off_action
+    if purpose == "newsletter" and action == "grant":
+        return RedirectResponse(f"/newsletter?lang={lang}", status_code=303)
+    try:
+        record_consent(
+            session,
+            rules.policy,
+            subject_id=live.subject_id,
+            purpose=purpose,
+            action=action,
+            channel="web",
+            evidence="privacy_centre",
+            wording=wording if action == "grant" else None,
+            wording_version=f"account-switch/{lang}" if action == "grant" else None,
+            user_agent=request.headers.get("user-agent"),
+            actor=SUBJECT,
+            now=utcnow(),
+        )
+    except Conflict:
+        session.rollback()
+        return _back(lang, "unchanged")
+    session.commit()
+    return _back(lang, "consent")
+
+
+@router.post("/rectify")
+async def rectify(
+    request: Request,
+    session: SessionDep,
+    rules: RulesDep,
+    keyring: KeyringDep,
+    links: LinksDep,
+    lang: LangDep,
+    live: CentreSession,
+) -> Response:
+    """Self-service rectification and completion (Art. 16): recorded as a request, applied
+    at once, recipients of the old values listed for notification (Art. 19)."""
+    form = await request.form()
+    now = utcnow()
+    held = holdings.read_holdings(
+        session, keyring, live.subject_id, actor=SUBJECT, reason="rectify", now=now
+    )
+    data = {}
+    for name in EDITABLE:
+        value = form.get(name)
+        if isinstance(value, str) and value.strip() and value.strip() != held.value(name):
+            data[name] = value.strip()[:200]
+    if not data:
+        return _back(lang, "unchanged")
+    kind = (
+        RequestKind.COMPLETION
+        if all(held.value(n) is None for n in data)
+        else RequestKind.RECTIFICATION
+    )
+    made = service.submit_verified(
+        session, rules, keyring, links, subject_id=live.subject_id, kind=kind.value,
+        lang=lang, actor=SUBJECT, now=now,
+    )  # fmt: skip
+    try:
+        service.apply_rectification(session, rules, keyring, made.id, data, actor=SUBJECT, now=now)
+    except (InvalidInput, Conflict):
+        session.rollback()
+        return _back(lang, "invalid")
+    session.commit()
+    return _back(lang, "rectified")
+
+
+@router.post("/export")
+def export(
+    session: SessionDep,
+    rules: RulesDep,
+    keyring: KeyringDep,
+    links: LinksDep,
+    lang: LangDep,
+    live: CentreSession,
+) -> Response:
+    """A copy of everything, at once: the session already proves the address."""
+    made = service.submit_verified(
+        session, rules, keyring, links, subject_id=live.subject_id, kind="access",
+        lang=lang, actor=SUBJECT, now=utcnow(),
+    )  # fmt: skip
+    session.commit()
+    token = links.export_token(made.id)
+    return RedirectResponse(f"/requests/export?token={token}&lang={lang}", status_code=303)
+
+
+@router.post("/requests")
+def make_request(
+    session: SessionDep,
+    rules: RulesDep,
+    keyring: KeyringDep,
+    links: LinksDep,
+    lang: LangDep,
+    live: CentreSession,
+    kind: Annotated[str, Form(max_length=20)] = "",
+) -> Response:
+    """Erasure (which the DPO approves) or restriction, from the centre."""
+    if kind not in REQUESTABLE:
+        raise InvalidInput("kind: ask for erasure or restriction here")
+    service.submit_verified(
+        session, rules, keyring, links, subject_id=live.subject_id, kind=kind,
+        lang=lang, actor=SUBJECT, now=utcnow(),
+    )  # fmt: skip
+    session.commit()
+    return _back(lang, kind)

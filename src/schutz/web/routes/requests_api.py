@@ -1,0 +1,208 @@
+"""`/api/v1/requests`: data-subject requests over the API (Art. 12, 15-21 GDPR, C11).
+
+A new request answers 202 with the same body whether or not the address is known; the
+verification mail goes to that address alone. Nothing here names a person: the request's
+status, dates and outcome are ids and codes.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from schutz.clock import utcnow
+from schutz.config import Settings
+from schutz.errors import Denied, InvalidInput, Unauthenticated
+from schutz.identity.actor import Actor
+from schutz.identity.service import api_key_actor, authenticate_api_key
+from schutz.subject_requests import service
+from schutz.subject_requests.export import build_package, exportable_request
+from schutz.subject_requests.models import DataRequest
+from schutz.subject_requests.tokens import EXPORT, EXPORT_MAX_AGE, Links
+from schutz.web.auth import load_or_create_secret, require_role
+from schutz.web.deps import LangDep, SessionDep, SettingsDep
+from schutz.web.routes.subjects import KeyringDep, RulesDep
+
+router = APIRouter(prefix="/api/v1/requests", tags=["requests"])
+
+Kind = Literal["access", "rectification", "completion", "erasure", "objection", "restriction"]
+Channel = Literal["web", "api", "post", "fax", "phone", "email"]
+Submitter = Annotated[Actor, Depends(require_role("shop", "support", "dpo", "admin"))]
+Reader = Annotated[Actor, Depends(require_role("shop", "support", "dpo", "admin"))]
+Dpo = Annotated[Actor, Depends(require_role("dpo"))]
+NO_STORE = {"Cache-Control": "no-store"}
+# The same scheme as the other routes (merged in OpenAPI), optional here: a link may do.
+_bearer = HTTPBearer(auto_error=False, scheme_name="ApiKey")
+
+
+def secret_of(request: Request) -> bytes:
+    """The instance's signing secret, read once from the data directory."""
+    secret: bytes | None = getattr(request.app.state, "request_secret", None)
+    if secret is None:
+        settings: Settings = request.app.state.settings
+        secret = load_or_create_secret(settings.data_dir)
+        request.app.state.request_secret = secret
+    return secret
+
+
+def get_links(request: Request, settings: SettingsDep) -> Links:
+    return Links(base_url=settings.base_url, secret=secret_of(request))
+
+
+LinksDep = Annotated[Links, Depends(get_links)]
+
+
+class RequestCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Kind
+    email: str = Field(max_length=320, description="The subject's address; the mail goes here.")
+    channel: Channel = "api"
+    details: str | None = Field(
+        default=None, max_length=4000, description="Free text; sealed under the subject's key."
+    )
+    lang: Literal["en", "de"] = "en"
+
+
+class RequestAccepted(BaseModel):
+    request_id: str
+    status: str
+    due_at: datetime
+
+
+class RequestPublic(BaseModel):
+    request_id: str
+    kind: str
+    channel: str
+    status: str = Field(
+        description="received, awaiting_verification, in_progress, completed, refused, expired"
+    )
+    received_at: datetime
+    due_at: datetime
+    overdue: bool
+    verified_at: datetime | None
+    verification: str | None
+    extended_months: int
+    extension_reason: str | None
+    approved_at: datetime | None
+    completed_at: datetime | None
+    outcome: str | None
+    held_until: date | None = Field(description="A held-back erasure completes on this day.")
+    refusal_reason: str | None
+
+    @classmethod
+    def of(cls, r: DataRequest, now: datetime) -> RequestPublic:
+        return cls(
+            request_id=r.id,
+            kind=r.kind,
+            channel=r.channel,
+            status=r.status,
+            received_at=r.received_at,
+            due_at=r.due_at,
+            overdue=service.is_overdue(r, now),
+            verified_at=r.verified_at,
+            verification=r.verification,
+            extended_months=r.extended_months,
+            extension_reason=r.extension_reason,
+            approved_at=r.approved_at,
+            completed_at=r.completed_at,
+            outcome=r.outcome,
+            held_until=r.held_until,
+            refusal_reason=r.refusal_reason,
+        )
+
+
+@router.post("", status_code=202, response_model=RequestAccepted)
+def submit_request(
+    body: RequestCreate,
+    session: SessionDep,
+    rules: RulesDep,
+    keyring: KeyringDep,
+    links: LinksDep,
+    actor: Submitter,
+) -> RequestAccepted:
+    """Record the request and mail its confirmation link to `email` (never elsewhere)."""
+    result = service.submit(
+        session,
+        rules,
+        keyring,
+        links,
+        kind=body.kind,
+        email=body.email,
+        channel=body.channel,
+        details=body.details,
+        lang=body.lang,
+        actor=actor.label,
+        now=utcnow(),
+    )
+    session.commit()
+    return RequestAccepted(request_id=result.request_id, status=result.status, due_at=result.due_at)
+
+
+@router.get("/{request_id}", response_model=RequestPublic)
+def read_request(request_id: str, session: SessionDep, actor: Reader) -> RequestPublic:
+    return RequestPublic.of(service.get_request(session, request_id), utcnow())
+
+
+@router.post("/{request_id}/approve", response_model=RequestPublic)
+def approve_request(
+    request_id: str, session: SessionDep, rules: RulesDep, keyring: KeyringDep, actor: Dpo
+) -> RequestPublic:
+    """The DPO approves a verified erasure: the subject is crypto-shredded (or, under a
+    legal hold, restricted until it lapses), and told so."""
+    now = utcnow()
+    request = service.approve_erasure(
+        session, rules, keyring, request_id, actor=actor.label, now=now
+    )
+    session.commit()
+    return RequestPublic.of(request, now)
+
+
+def export_actor(
+    request_id: str,
+    session: SessionDep,
+    links: LinksDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    token: Annotated[str, Query(max_length=400)] = "",
+) -> str:
+    """Who may download: the DPO's API key, or the subject through the signed link."""
+    if token:
+        if links.request_of(EXPORT, token, max_age=EXPORT_MAX_AGE) != request_id:
+            raise InvalidInput("this link is not valid")
+        return "subject"
+    if credentials is None:
+        raise Unauthenticated("an API key with role dpo, or the link from the mail, is required")
+    actor = api_key_actor(authenticate_api_key(session, credentials.credentials))
+    if not actor.has_role("dpo"):
+        raise Denied(f"an API key with role {actor.role!r} may not do this", reason="role")
+    return actor.label
+
+
+@router.get("/{request_id}/export")
+def export_request(
+    request_id: str,
+    session: SessionDep,
+    rules: RulesDep,
+    keyring: KeyringDep,
+    lang: LangDep,
+    who: Annotated[str, Depends(export_actor)],
+) -> JSONResponse:
+    """The access package (Art. 15, 20 GDPR) as JSON; every download is audited."""
+    request = exportable_request(session, request_id)
+    package = build_package(
+        session, rules.policy, keyring, request, lang=lang, actor=who, now=utcnow()
+    )
+    session.commit()
+    return JSONResponse(
+        package,
+        headers={
+            **NO_STORE,
+            "Content-Disposition": f'attachment; filename="personal-data-{request.id}.json"',
+        },
+    )

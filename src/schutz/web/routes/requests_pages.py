@@ -1,0 +1,203 @@
+"""Public request pages: the request form, the identity check a mail links to, the export.
+
+Every form works without JavaScript and without cookies (C16): the form carries a signed,
+timed token instead. Confirming is a button on the page the mail links to, so a mail
+scanner that fetches links cannot confirm a request for anyone. No page names the address.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Query
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+
+from schutz.clock import utcnow
+from schutz.errors import Conflict, InvalidInput, NotFound
+from schutz.subject_requests import service
+from schutz.subject_requests.export import build_package, exportable_request
+from schutz.subject_requests.models import DataRequest, RequestKind
+from schutz.subject_requests.tokens import (
+    EXPORT,
+    EXPORT_MAX_AGE,
+    VERIFY,
+    VERIFY_MAX_AGE,
+    TokenExpired,
+)
+from schutz.web.deps import LangDep, SessionDep
+from schutz.web.routes.requests_api import NO_STORE, LinksDep
+from schutz.web.routes.subjects import KeyringDep, RulesDep
+from schutz.web.templating import render
+
+router = APIRouter(prefix="/requests", include_in_schema=False)
+
+FORM = "request"
+KINDS = tuple(k.value for k in RequestKind)
+
+
+def _page(request: Request, name: str, ctx: dict[str, Any], status: int = 200) -> HTMLResponse:
+    response = render(request, f"requests/{name}", ctx, status_code=status)
+    response.headers.update(NO_STORE)
+    return response
+
+
+def _form(
+    request: Request,
+    links: LinksDep,
+    *,
+    kind: str = "access",
+    error: str | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    ctx = {"form_token": links.form_token(FORM), "kinds": KINDS, "kind": kind, "error": error}
+    return _page(request, "new.html", ctx, status)
+
+
+def _link_error(request: Request, exc: InvalidInput | Conflict | NotFound) -> HTMLResponse:
+    if isinstance(exc, TokenExpired):
+        problem, status = "expired", 410
+    elif isinstance(exc, Conflict):
+        problem, status = "closed", 409
+    else:
+        problem, status = "invalid", 400
+    return _page(request, "link_error.html", {"problem": problem}, status)
+
+
+@router.get("/new")
+def request_form(request: Request, links: LinksDep, kind: str = "access") -> Response:
+    return _form(request, links, kind=kind if kind in KINDS else "access")
+
+
+@router.post("/new")
+def submit_form(
+    request: Request,
+    session: SessionDep,
+    rules: RulesDep,
+    keyring: KeyringDep,
+    links: LinksDep,
+    lang: LangDep,
+    kind: Annotated[str, Form(max_length=20)] = "access",
+    email: Annotated[str, Form(max_length=320)] = "",
+    details: Annotated[str, Form(max_length=4000)] = "",
+    form_token: Annotated[str, Form(max_length=400)] = "",
+) -> Response:
+    kind = kind if kind in KINDS else "access"
+    try:
+        links.check_form_token(FORM, form_token)
+    except InvalidInput:
+        return _form(request, links, kind=kind, error="expired", status=400)
+    try:
+        service.submit(
+            session,
+            rules,
+            keyring,
+            links,
+            kind=kind,
+            email=email,
+            channel="web",
+            details=details,
+            lang=lang,
+            actor="subject",
+            now=utcnow(),
+        )
+    except InvalidInput:
+        session.rollback()
+        return _form(request, links, kind=kind, error="email", status=422)
+    session.commit()
+    # The same page whether or not the address is known.
+    return _page(request, "check_inbox.html", {})
+
+
+@router.get("/verify")
+def verify_page(
+    request: Request, session: SessionDep, links: LinksDep, token: str = ""
+) -> Response:
+    try:
+        found = service.get_request(
+            session, links.request_of(VERIFY, token, max_age=VERIFY_MAX_AGE)
+        )
+    except (InvalidInput, NotFound) as exc:
+        return _link_error(request, exc)
+    if found.verified_at is not None:
+        return _result(request, links, found)
+    return _page(request, "verify.html", {"token": token, "kind": found.kind})
+
+
+@router.post("/verify")
+def verify(
+    request: Request,
+    session: SessionDep,
+    rules: RulesDep,
+    keyring: KeyringDep,
+    links: LinksDep,
+    token: Annotated[str, Query(max_length=400)] = "",
+) -> Response:
+    try:
+        found = service.verify_with_link(session, rules, keyring, links, token, now=utcnow())
+    except (InvalidInput, Conflict, NotFound) as exc:
+        session.rollback()
+        return _link_error(request, exc)
+    session.commit()
+    return _result(request, links, found)
+
+
+def _result(request: Request, links: LinksDep, found: DataRequest) -> HTMLResponse:
+    export = None
+    if found.outcome == "export_ready":
+        export = links.export_token(found.id)
+    return _page(request, "verified.html", {"req": found, "export_token": export})
+
+
+def _package(
+    session: SessionDep,
+    rules: RulesDep,
+    keyring: KeyringDep,
+    links: LinksDep,
+    token: str,
+    lang: str,
+) -> dict[str, Any]:
+    request_id = links.request_of(EXPORT, token, max_age=EXPORT_MAX_AGE)
+    found = exportable_request(session, request_id)
+    package = build_package(
+        session, rules.policy, keyring, found, lang=lang, actor="subject", now=utcnow()
+    )
+    session.commit()
+    return package
+
+
+@router.get("/export")
+def export_page(
+    request: Request,
+    session: SessionDep,
+    rules: RulesDep,
+    keyring: KeyringDep,
+    links: LinksDep,
+    lang: LangDep,
+    token: str = "",
+) -> Response:
+    """The readable copy (Art. 15(3) GDPR), with the JSON file beside it (Art. 20)."""
+    try:
+        package = _package(session, rules, keyring, links, token, lang)
+    except (InvalidInput, Conflict, NotFound) as exc:
+        return _link_error(request, exc)
+    return _page(request, "export.html", {"p": package, "token": token})
+
+
+@router.get("/export.json")
+def export_json(
+    request: Request,
+    session: SessionDep,
+    rules: RulesDep,
+    keyring: KeyringDep,
+    links: LinksDep,
+    lang: LangDep,
+    token: str = "",
+) -> Response:
+    try:
+        package = _package(session, rules, keyring, links, token, lang)
+    except (InvalidInput, Conflict, NotFound) as exc:
+        return _link_error(request, exc)
+    name = f"personal-data-{package['request_id']}.json"
+    headers = {**NO_STORE, "Content-Disposition": f'attachment; filename="{name}"'}
+    return JSONResponse(package, headers=headers)

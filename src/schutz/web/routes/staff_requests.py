@@ -1,0 +1,307 @@
+"""Staff console: the request queue with deadlines, request entry for post, fax and phone,
+each request's history and actions, and the Art. 30 records of processing.
+
+Support verifies and handles requests; only the DPO approves erasures and extensions. Every
+action is one service call, audited in the same transaction.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from schutz.clock import utcnow
+from schutz.errors import Conflict, InvalidInput
+from schutz.policy.ropa import records_of_processing
+from schutz.subject_requests import service
+from schutz.subject_requests.models import RequestChannel, RequestKind, RequestStatus
+from schutz.web.auth import StaffContext, require_staff
+from schutz.web.deps import LangDep, SessionDep
+from schutz.web.routes.requests_api import NO_STORE, LinksDep
+from schutz.web.routes.subjects import KeyringDep, RulesDep
+from schutz.web.templating import render
+
+router = APIRouter(prefix="/staff", include_in_schema=False)
+
+Handler = Annotated[StaffContext, Depends(require_staff("support", "dpo", "admin"))]
+Dpo = Annotated[StaffContext, Depends(require_staff("dpo"))]
+Records = Annotated[StaffContext, Depends(require_staff("dpo", "admin"))]
+STAFF_CHANNELS = ("post", "fax", "phone", "email")
+EDITABLE = (
+    "name",
+    "phone",
+    "postal_address.street",
+    "postal_address.postal_code",
+    "postal_address.city",
+    "postal_address.country",
+)
+
+
+def _page(request: Request, name: str, ctx: dict[str, Any], status: int = 200) -> HTMLResponse:
+    response = render(request, f"staff/requests/{name}", ctx, status_code=status)
+    response.headers.update(NO_STORE)
+    return response
+
+
+def _detail_url(request_id: str, lang: str, done: str = "") -> RedirectResponse:
+    url = f"/staff/requests/{request_id}?lang={lang}" + (f"&done={done}" if done else "")
+    return RedirectResponse(url, status_code=303)
+
+
+@router.get("/requests")
+def queue(
+    request: Request,
+    session: SessionDep,
+    staff: Handler,
+    status: str = "",
+    kind: str = "",
+    overdue: bool = False,
+) -> Response:
+    now = utcnow()
+    rows = service.list_requests(
+        session, status=status or None, kind=kind or None, overdue=overdue, now=now
+    )
+    ctx = {
+        "staff": staff,
+        "rows": [(r, service.is_overdue(r, now)) for r in rows],
+        "statuses": [s.value for s in RequestStatus],
+        "kinds": [k.value for k in RequestKind],
+        "status": status,
+        "kind": kind,
+        "overdue": overdue,
+        "now": now,
+    }
+    return _page(request, "queue.html", ctx)
+
+
+@router.get("/requests.csv")
+def queue_csv(
+    session: SessionDep, staff: Handler, status: str = "", kind: str = "", overdue: bool = False
+) -> Response:
+    now = utcnow()
+    rows = service.list_requests(
+        session, status=status or None, kind=kind or None, overdue=overdue, now=now
+    )
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(
+        ["request_id", "kind", "channel", "status", "received_at", "due_at", "overdue",
+         "verified_at", "handler", "extended_months", "completed_at", "outcome"]
+    )  # fmt: skip
+    for r in rows:
+        writer.writerow(
+            [r.id, r.kind, r.channel, r.status, r.received_at.isoformat(), r.due_at.isoformat(),
+             "yes" if service.is_overdue(r, now) else "no",
+             r.verified_at.isoformat() if r.verified_at else "", r.handler or "",
+             r.extended_months, r.completed_at.isoformat() if r.completed_at else "",
+             r.outcome or ""]
+        )  # fmt: skip
+    return Response(
+        out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={**NO_STORE, "Content-Disposition": 'attachment; filename="requests.csv"'},
+    )
+
+
+@router.get("/requests/new")
+def entry_form(request: Request, staff: Handler) -> Response:
+    ctx = {"staff": staff, "kinds": [k.value for k in RequestKind], "channels": STAFF_CHANNELS}
+    return _page(request, "new.html", ctx)
+
+
+@router.post("/requests/new")
+def enter_request(
+    session: SessionDep,
+    rules: RulesDep,
+    keyring: KeyringDep,
+    links: LinksDep,
+    lang: LangDep,
+    staff: Handler,
+    kind: Annotated[str, Form(max_length=20)] = "",
+    channel: Annotated[str, Form(max_length=10)] = "post",
+    email: Annotated[str, Form(max_length=320)] = "",
+    details: Annotated[str, Form(max_length=4000)] = "",
+    subject_lang: Annotated[str, Form(max_length=2)] = "de",
+) -> Response:
+    """A request received by post, fax or phone, entered by staff; it is verified by the
+    mailed link or, with a note, by staff."""
+    if channel not in {c.value for c in RequestChannel}:
+        raise InvalidInput("channel: not a request channel")
+    made = service.submit(
+        session, rules, keyring, links, kind=kind, email=email, channel=channel,
+        details=details, lang=subject_lang, actor=staff.actor.label, now=utcnow(),
+    )  # fmt: skip
+    session.commit()
+    return _detail_url(made.request_id, lang, "entered")
+
+
+@router.get("/requests/{request_id}")
+def detail(
+    request: Request,
+    session: SessionDep,
+    keyring: KeyringDep,
+    staff: Handler,
+    done: str = "",
+    error: str = "",
+) -> Response:
+    found = service.get_request(session, request.path_params["request_id"])
+    now = utcnow()
+    ctx = {
+        "staff": staff,
+        "req": found,
+        "events": service.history(session, found.id),
+        "details": service.details_of(session, keyring, found),
+        "overdue": service.is_overdue(found, now),
+        "open": service.is_open(found),
+        "editable": EDITABLE,
+        "done": done,
+        "error": error,
+    }
+    return _page(request, "detail.html", ctx)
+
+
+def _act(lang: str, request_id: str, done: str, call: Any, session: SessionDep) -> Response:
+    try:
+        call()
+    except (InvalidInput, Conflict) as exc:
+        session.rollback()
+        kind = "conflict" if isinstance(exc, Conflict) else "invalid"
+        return RedirectResponse(
+            f"/staff/requests/{request_id}?lang={lang}&error={kind}", status_code=303
+        )
+    session.commit()
+    return _detail_url(request_id, lang, done)
+
+
+@router.post("/requests/{request_id}/verify")
+def verify(
+    request_id: str,
+    session: SessionDep,
+    rules: RulesDep,
+    keyring: KeyringDep,
+    links: LinksDep,
+    lang: LangDep,
+    staff: Handler,
+    note: Annotated[str, Form(max_length=1000)] = "",
+) -> Response:
+    return _act(lang, request_id, "verified", lambda: service.verify_manually(
+        session, rules, keyring, links, request_id, note=note,
+        actor=staff.actor.label, now=utcnow(),
+    ), session)  # fmt: skip
+
+
+@router.post("/requests/{request_id}/assign")
+def assign(request_id: str, session: SessionDep, lang: LangDep, staff: Handler) -> Response:
+    return _act(lang, request_id, "assigned", lambda: service.assign(
+        session, request_id, actor=staff.actor.label, now=utcnow()
+    ), session)  # fmt: skip
+
+
+@router.post("/requests/{request_id}/approve")
+def approve(
+    request_id: str,
+    session: SessionDep,
+    rules: RulesDep,
+    keyring: KeyringDep,
+    lang: LangDep,
+    staff: Dpo,
+) -> Response:
+    return _act(lang, request_id, "approved", lambda: service.approve_erasure(
+        session, rules, keyring, request_id, actor=staff.actor.label, now=utcnow()
+    ), session)  # fmt: skip
+
+
+@router.post("/requests/{request_id}/extend")
+def extend(
+    request_id: str,
+    session: SessionDep,
+    rules: RulesDep,
+    keyring: KeyringDep,
+    lang: LangDep,
+    staff: Dpo,
+    months: Annotated[int, Form(ge=1, le=2)] = 1,
+    reason: Annotated[str, Form(max_length=1000)] = "",
+) -> Response:
+    return _act(lang, request_id, "extended", lambda: service.extend(
+        session, rules, keyring, request_id, months=months, reason=reason,
+        actor=staff.actor.label, now=utcnow(),
+    ), session)  # fmt: skip
+
+
+@router.post("/requests/{request_id}/refuse")
+def refuse(
+    request_id: str,
+    session: SessionDep,
+    rules: RulesDep,
+    keyring: KeyringDep,
+    lang: LangDep,
+    staff: Handler,
+    reason: Annotated[str, Form(max_length=1000)] = "",
+) -> Response:
+    return _act(lang, request_id, "refused", lambda: service.refuse(
+        session, rules, keyring, request_id, reason=reason,
+        actor=staff.actor.label, now=utcnow(),
+    ), session)  # fmt: skip
+
+
+@router.post("/requests/{request_id}/rectify")
+async def rectify(
+    request: Request,
+    request_id: str,
+    session: SessionDep,
+    rules: RulesDep,
+    keyring: KeyringDep,
+    lang: LangDep,
+    staff: Handler,
+) -> Response:
+    """Apply a correction received by post or fax (Art. 16); recipients to tell are in the
+    request's history (Art. 19)."""
+    form = await request.form()
+    data = {
+        name: value.strip()[:200]
+        for name in EDITABLE
+        if isinstance(value := form.get(name), str) and value.strip()
+    }
+    return _act(lang, request_id, "rectified", lambda: service.apply_rectification(
+        session, rules, keyring, request_id, data, actor=staff.actor.label, now=utcnow()
+    ), session)  # fmt: skip
+
+
+@router.get("/records")
+def records(request: Request, rules: RulesDep, lang: LangDep, staff: Records) -> Response:
+    """The record of processing activities (Art. 30(1) GDPR) from the policy in force."""
+    policy = rules.policy
+    ctx = {"staff": staff, "policy": policy, "rows": records_of_processing(policy, lang)}
+    return _page(request, "records.html", ctx)
+
+
+@router.get("/records.csv")
+def records_csv(rules: RulesDep, lang: LangDep, staff: Records) -> Response:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(
+        ["purpose", "name", "legal_basis", "data_subjects", "categories", "recipients",
+         "transfers", "erasure"]
+    )  # fmt: skip
+    for r in records_of_processing(rules.policy, lang):
+        writer.writerow(
+            [r.purpose, r.name, r.legal_basis, "; ".join(r.subjects), "; ".join(r.categories),
+             "; ".join(r.recipients), r.transfers, r.erasure]
+        )  # fmt: skip
+    name = f"records-of-processing-{rules.policy.version}.csv"
+    return Response(
+        out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@router.get("/ropa")
+def ropa(lang: LangDep, staff: Records) -> Response:
+    """The dashboard's name for the records page."""
+    return RedirectResponse(f"/staff/records?lang={lang}", status_code=303)
