@@ -58,6 +58,8 @@ def test_the_summary_counts_what_happened(session: Session) -> None:
     assert summary.top_paths[0] == {"path": "/shop", "page_views": 4}
     assert {r["referrer"] for r in summary.referrers} == {"search.example/", "news.example/a"}
     hours = {h["hour"]: h["page_views"] for h in summary.hours}
-    assert hours[9] == 3 and hours[15] == 1 and hours[11] == 1
+    assert hours[9] == 3
+    assert hours[15] == 1
+    assert hours[11] == 1
     data = summary.as_json()
     assert data["daily"][1]["day"] == "2026-11-21"

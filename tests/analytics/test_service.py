@@ -56,7 +56,8 @@ def test_the_address_is_truncated_before_a_page_view_exists() -> None:
 def test_ipv6_keeps_48_bits() -> None:
     view = page_view(path="/", referrer=None, ip="2001:db8:abcd:12::1", visitor_id=None, now=NOW)
 
-    assert view is not None and view.ip_truncated == "2001:db8:abcd::"
+    assert view is not None
+    assert view.ip_truncated == "2001:db8:abcd::"
 
 
 def test_the_buffer_writes_in_batches_and_loses_nothing_on_close(engine: Engine) -> None:

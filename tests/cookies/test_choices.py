@@ -21,7 +21,8 @@ def test_choices_survive_the_round_trip_through_the_cookie() -> None:
     decoded = decode(choices.encode())
 
     assert decoded == choices
-    assert decoded is not None and decoded.allowed == {"analytics"}
+    assert decoded is not None
+    assert decoded.allowed == {"analytics"}
 
 
 def test_a_dotted_policy_version_still_decodes() -> None:

@@ -55,7 +55,7 @@ def test_an_unchanged_choice_writes_nothing(session: Session) -> None:
             ip=None,
             user_agent=None,
             now=utcnow(),
-        )  # fmt: skip
+        )
         == []
     )
 

@@ -1,0 +1,197 @@
+"""The cookie banner's form posts and the `/cookies` page where choices change at any time.
+
+Both work without JavaScript: plain forms, a 303 back to the page. `static/banner.js` only
+sends the same form with `Accept: application/json` and hides the banner. "Reject all"
+sits beside "Accept all", same size, same form (Art. 7(3) GDPR: withdrawing is as easy as
+giving). Each choice becomes a consent event for the visitor's random id, with the policy
+version and the hash of the wording shown (Art. 7(1)); withdrawing deletes that
+category's cookies (TDDDG §25).
+"""
+
+from __future__ import annotations
+
+import re
+from html import unescape
+from typing import Annotated, Any
+
+from babel.units import format_unit
+from fastapi import APIRouter, Form
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+
+from schutz.clock import utcnow
+from schutz.cookies.choices import Choices, is_visitor_id, new_visitor_id
+from schutz.cookies.registry import (
+    CONSENT_COOKIE,
+    VISITOR_COOKIE,
+    registry_for,
+)
+from schutz.cookies.service import record_choices
+from schutz.errors import Denied
+from schutz.policy.schema import Policy, duration_days
+from schutz.web.deps import PolicyDep, SessionDep, SettingsDep
+from schutz.web.i18n import pick_language, translations
+from schutz.web.routes.analytics import truncated_client_ip, visitor_choices
+from schutz.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+WORDING_TEMPLATE = "cookies/_wording.html"
+BABEL_LOCALES = {"en": "en_GB", "de": "de_DE"}
+_TAGS = re.compile(r"<[^>]+>")
+_SPACE = re.compile(r"\s+")
+
+
+def safe_next(target: str | None) -> str:
+    """Back to a page of this site only; anything else goes to the cookie page."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/cookies"
+
+
+def wording_text(request: Request, categories: tuple[str, ...]) -> str:
+    """The consent wording exactly as the banner and /cookies show it, as plain text.
+
+    Rendered from the same template fragment the pages include, so the hash in the ledger
+    is the hash of what the visitor read.
+    """
+    lang = pick_language(request)
+    trans = translations(lang)
+    html = request.app.state.templates.env.get_template(WORDING_TEMPLATE).render(
+        lang=lang,
+        categories=categories,
+        chosen={},
+        _=trans.gettext,
+        gettext=trans.gettext,
+        ngettext=trans.ngettext,
+    )
+    return _SPACE.sub(" ", unescape(_TAGS.sub(" ", html))).strip()
+
+
+def _same_origin(request: Request) -> bool:
+    origin = request.headers.get("origin")
+    if origin is None or origin == "null":
+        return origin is None
+    return origin.split("://", 1)[-1] == request.headers.get("host", "")
+
+
+def duration_label(value: str, lang: str) -> str:
+    """`P13M` as "13 months"; a session cookie as "until the browser closes"."""
+    days = duration_days(value)
+    locale = BABEL_LOCALES.get(lang, "en_GB")
+    if days is None:
+        return translations(lang).gettext("until the browser closes")
+    if days % 365 == 0:
+        return format_unit(days // 365, "duration-year", length="long", locale=locale)
+    if days % 30 == 0:
+        return format_unit(days // 30, "duration-month", length="long", locale=locale)
+    return format_unit(days, "duration-day", length="long", locale=locale)
+
+
+def _cookie_rows(policy: Policy, lang: str) -> dict[str, list[dict[str, Any]]]:
+    rows: dict[str, list[dict[str, Any]]] = {}
+    for cookie in policy.cookies:
+        rows.setdefault(cookie.category.value, []).append(
+            {
+                "name": cookie.name,
+                "label": cookie.label,
+                "provider": cookie.provider,
+                "purpose": cookie.purpose.get(lang),
+                "duration": duration_label(cookie.duration, lang),
+            }
+        )
+    return rows
+
+
+@router.get("/cookies")
+def cookie_page(request: Request, policy: PolicyDep, saved: str | None = None) -> Response:
+    """Every cookie of the policy in force, by category, and the visitor's choices."""
+    lang = pick_language(request)
+    registry = registry_for(policy)
+    choices = visitor_choices(request)
+    response = render(
+        request,
+        "cookies/page.html",
+        {
+            "categories": registry.categories,
+            "chosen": choices.decided if choices else {},
+            "cookie_rows": _cookie_rows(policy, lang),
+            "policy": policy,
+            "saved": saved == "1",
+            "hide_cookie_banner": True,
+        },
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@router.post("/cookies")
+def save_choices(
+    request: Request,
+    session: SessionDep,
+    policy: PolicyDep,
+    settings: SettingsDep,
+    action: Annotated[str, Form()] = "save",
+    allow: Annotated[list[str] | None, Form()] = None,
+    category: Annotated[str | None, Form()] = None,
+    next: Annotated[str | None, Form()] = None,
+) -> Response:
+    """Record the visitor's choice: `accept`, `reject`, `save` (the ticked `allow` boxes) or
+    `grant` (one `category`, as a two-click embed asks); then back to the page."""
+    if not _same_origin(request):
+        raise Denied("this form can only be sent from this site", reason="origin")
+    registry = registry_for(policy)
+    categories = registry.categories
+    if action == "accept":
+        decisions = dict.fromkeys(categories, True)
+    elif action == "reject":
+        decisions = dict.fromkeys(categories, False)
+    elif action == "grant" and category in categories:
+        decisions = {category: True}
+    else:
+        ticked = set(allow or ())
+        decisions = {c: c in ticked for c in categories}
+    before = visitor_choices(request)
+    if before is None or not is_visitor_id(before.visitor_id):
+        before = Choices(new_visitor_id())
+    after = before.with_(decisions, policy.version)
+    record_choices(
+        session,
+        policy,
+        before,
+        after,
+        wording=wording_text(request, categories),
+        ip=truncated_client_ip(request, settings),
+        user_agent=request.headers.get("user-agent"),
+        now=utcnow(),
+    )
+    session.commit()
+    consent = getattr(request.state, "cookie_consent", None)
+    if consent is not None:
+        consent.choices = after
+    response: Response
+    if "application/json" in request.headers.get("accept", ""):
+        response = JSONResponse({"allowed": sorted(after.allowed), "version": policy.version})
+    else:
+        target = safe_next(next)
+        if target == "/cookies":
+            lang = pick_language(request)
+            target = f"/cookies?saved=1&lang={lang}"
+        response = RedirectResponse(target, status_code=303)
+    response.set_cookie(
+        CONSENT_COOKIE,
+        after.encode(),
+        httponly=True,
+        samesite="lax",
+        secure=settings.secure_cookies,
+    )
+    doomed = {
+        name
+        for withdrawn in (c for c, yes in after.decided.items() if not yes)
+        for name in registry.names_in(withdrawn)
+    }
+    if not after.allows("analytics"):
+        doomed.add(VISITOR_COOKIE)
+    for name in sorted(doomed & request.cookies.keys()):
+        response.delete_cookie(name)
+    return response

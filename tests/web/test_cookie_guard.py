@@ -1,0 +1,140 @@
+"""The cookie guard: only declared cookies leave, with their lifetime, after consent (C14-C17)."""
+
+from __future__ import annotations
+
+import logging
+import re
+import warnings
+from collections.abc import Iterator
+
+import pytest
+from fastapi import FastAPI
+from starlette.responses import Response
+
+from schutz.config import Settings
+from schutz.cookies.choices import Choices, new_visitor_id
+from schutz.web.app import create_app
+from schutz.web.cookie_guard import CookieGuardMiddleware, undeclared_log
+from schutz.web.routes import analytics, cookies, social
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", UserWarning)
+    from fastapi.testclient import TestClient
+
+MODULES = (cookies, analytics, social)
+
+
+def wired_app(settings: Settings) -> FastAPI:
+    """create_app plus this issue's routers and the guard, until app.py wires them."""
+    app = create_app(settings)
+    for module in MODULES:
+        paths = {getattr(r, "path", "") for r in module.router.routes}
+        if not any(getattr(r, "path", "") in paths for r in app.routes):
+            app.include_router(module.router)
+    if not any(m.cls is CookieGuardMiddleware for m in app.user_middleware):
+        app.add_middleware(CookieGuardMiddleware)
+    return app
+
+
+def live_app() -> FastAPI:
+    """Factory for a real uvicorn (`--factory test_cookie_guard:live_app`), from SCHUTZ_*."""
+    return wired_app(Settings())
+
+
+def consent_cookie(**decided: bool) -> str:
+    return Choices(new_visitor_id(), "2026-11", decided).encode()
+
+
+@pytest.fixture
+def app(settings: Settings) -> Iterator[FastAPI]:
+    app = wired_app(settings)
+
+    @app.get("/test/sets-cookies")
+    def sets_cookies() -> Response:
+        response = Response("ok")
+        response.set_cookie("tracker", "user@example.org")  # undeclared
+        response.set_cookie("schutz_vid", "A" * 22, max_age=10**9)  # analytics
+        response.set_cookie("schutz_session", "t", max_age=3600)  # essential, session
+        return response
+
+    yield app
+    close(app)
+
+
+def close(app: FastAPI) -> None:
+    """Write what the analytics batch holds, then let go of the database."""
+    buffer = getattr(app.state, "analytics_buffer", None)
+    if buffer is not None:
+        buffer.close()
+    app.state.engine.dispose()
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app, follow_redirects=False) as client:
+        yield client
+
+
+def set_cookies(response: object) -> dict[str, str]:
+    headers = response.headers.get_list("set-cookie")  # type: ignore[attr-defined]
+    return {h.split("=", 1)[0]: h for h in headers}
+
+
+def test_an_undeclared_cookie_is_dropped_and_reported_without_its_value(
+    client: TestClient, app: FastAPI, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="schutz.cookies"):
+        response = client.get("/test/sets-cookies")
+
+    sent = set_cookies(response)
+    assert "tracker" not in sent
+    assert undeclared_log(app).counts["tracker"] == 1
+    assert "tracker" in caplog.text
+    assert "user@example.org" not in caplog.text
+
+
+def test_a_non_essential_cookie_waits_for_consent(client: TestClient) -> None:
+    without = set_cookies(client.get("/test/sets-cookies"))
+    client.cookies.set("schutz_consent", consent_cookie(analytics=True, embeds=False))
+    with_consent = set_cookies(client.get("/test/sets-cookies"))
+
+    assert "schutz_vid" not in without
+    assert f"Max-Age={13 * 30 * 86400}" in with_consent["schutz_vid"]
+
+
+def test_a_session_cookie_leaves_without_expiry(client: TestClient) -> None:
+    header = set_cookies(client.get("/test/sets-cookies"))["schutz_session"]
+
+    assert "max-age" not in header.lower()
+    assert "expires" not in header.lower()
+
+
+@pytest.mark.parametrize("path", ["/privacy", "/privacy/versions", "/cookies", "/social-demo"])
+def test_a_first_visit_gets_no_cookie_at_all(client: TestClient, path: str) -> None:
+    response = client.get(path)
+
+    assert response.status_code == 200
+    assert response.headers.get_list("set-cookie") == []
+
+
+def test_no_cookie_ever_holds_personal_data(client: TestClient) -> None:
+    """Walk through every cookie-setting flow; each value is a random id or a flag."""
+    seen: list[str] = []
+    headers = {"X-Forwarded-For": "203.0.113.77", "User-Agent": "Mozilla/5.0 test"}
+    r = client.post("/cookies", data={"action": "accept", "next": "/privacy"}, headers=headers)
+    seen += r.headers.get_list("set-cookie")
+    r = client.post("/api/v1/collect", json={"path": "/privacy"}, headers=headers)
+    seen += r.headers.get_list("set-cookie")
+    r = client.post("/analytics/opt-out", data={"action": "out"}, headers=headers)
+    seen += r.headers.get_list("set-cookie")
+    r = client.post("/cookies", data={"action": "reject", "next": "/"}, headers=headers)
+    seen += r.headers.get_list("set-cookie")
+
+    values = [h.split(";", 1)[0].split("=", 1)[1].strip('"') for h in seen]
+    assert values
+    for value in values:
+        assert re.fullmatch(
+            r"[A-Za-z0-9_-]{22}\.[0-9A-Za-z._-]+\.(?:[aep][01])*|[A-Za-z0-9_-]{22}|1|", value
+        ), value
+        assert "203.0.113" not in value
+        assert "@" not in value
