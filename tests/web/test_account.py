@@ -1,0 +1,145 @@
+"""The privacy centre: magic-link sign-in, data shown, switches in the ledger, self-service."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from schutz.clock import utcnow
+from schutz.config import Settings
+from schutz.consent.service import ConsentState, current_state
+from schutz.policy.loader import load_policy_set
+from subject_requests.webapp import (
+    Headers,
+    TestClient,
+    api_keys,
+    app_with_routes,
+    csrf_in,
+    deliver,
+    delivered_to,
+    form_token_in,
+    token_in,
+)
+
+ADA = {"email": "ada.lovelace@example.org", "name": "Ada Lovelace",
+       "postal_address": {"street": "Hansaallee 299", "postal_code": "40549",
+                          "city": "Düsseldorf", "country": "DE"}}  # fmt: skip
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    app = app_with_routes(settings)
+    with TestClient(app, follow_redirects=False) as test_client:
+        yield test_client
+    app.state.engine.dispose()
+
+
+@pytest.fixture
+def auth(engine: Engine) -> Headers:
+    return api_keys(engine)
+
+
+def sign_in(client: TestClient, settings: Settings, email: str) -> str:
+    login = client.get("/account")
+    sent = client.post(
+        "/account/login", data={"email": email, "form_token": form_token_in(login.text)}
+    )
+    assert sent.status_code == 200
+    deliver(client.app.state.sessions, settings)  # type: ignore[attr-defined]
+    _, body = delivered_to(settings, email)[-1]
+    token = token_in(body, "/account/login")
+    button = client.get("/account/login", params={"token": token})
+    assert "Open my privacy centre" in button.text
+    opened = client.post("/account/open", data={"token": token})
+    assert opened.status_code == 303
+    cookie = opened.headers["set-cookie"]
+    assert cookie.startswith("schutz_account=")
+    assert "HttpOnly" in cookie
+    assert "Path=/account" in cookie
+    assert "samesite=lax" in cookie.lower()
+    centre = client.get("/account")
+    assert centre.status_code == 200
+    return csrf_in(centre.text)
+
+
+def _customer(client: TestClient, auth: Headers) -> str:
+    made = client.post(
+        "/api/v1/subjects",
+        json={"source": "registration",
+              "purposes": ["information_access", "direct_marketing"], "data": ADA},
+        headers=auth("shop"),
+    )  # fmt: skip
+    return str(made.json()["subject_id"])
+
+
+def test_an_unknown_address_gets_the_same_page_and_no_mail(
+    client: TestClient, settings: Settings
+) -> None:
+    login = client.get("/account")
+    page = client.post(
+        "/account/login",
+        data={"email": "nobody@example.org", "form_token": form_token_in(login.text)},
+    )
+    assert page.status_code == 200
+    assert "If we hold data for this address" in page.text
+    deliver(client.app.state.sessions, settings)  # type: ignore[attr-defined]
+    assert delivered_to(settings, "nobody@example.org") == []
+
+
+def test_the_centre_shows_the_data_and_a_link_works_once(
+    client: TestClient, auth: Headers, settings: Settings
+) -> None:
+    _customer(client, auth)
+    sign_in(client, settings, str(ADA["email"]))
+
+    page = client.get("/account", params={"lang": "de"})
+    assert "Düsseldorf" in page.text
+    assert "Datenschutz-Center" in page.text
+    _, body = delivered_to(settings, str(ADA["email"]))[-1]
+    again = client.post("/account/open", data={"token": token_in(body, "/account/login")})
+    assert again.status_code == 410
+
+
+def test_switching_marketing_off_records_an_objection(
+    client: TestClient, auth: Headers, settings: Settings, session: Session
+) -> None:
+    subject_id = _customer(client, auth)
+    csrf = sign_in(client, settings, str(ADA["email"]))
+
+    off = client.post(
+        "/account/consents", data={"csrf_token": csrf, "purpose": "direct_marketing", "on": "0"}
+    )
+    assert off.status_code == 303
+    policy = load_policy_set(settings.policy).in_force(utcnow().date())
+    assert current_state(session, policy, subject_id)["direct_marketing"] is ConsentState.OBJECTED
+    forged = client.post(
+        "/account/consents", data={"csrf_token": "x", "purpose": "direct_marketing", "on": "1"}
+    )
+    assert forged.status_code == 403
+
+
+def test_self_service_rectification_and_export(
+    client: TestClient, auth: Headers, settings: Settings
+) -> None:
+    _customer(client, auth)
+    csrf = sign_in(client, settings, str(ADA["email"]))
+
+    changed = client.post(
+        "/account/rectify", data={"csrf_token": csrf, "postal_address.city": "Köln"}
+    )
+    assert "done=rectified" in changed.headers["location"]
+    export = client.post("/account/export", data={"csrf_token": csrf})
+    assert export.status_code == 303
+    page = client.get(export.headers["location"])
+    assert page.status_code == 200
+    assert "Köln" in page.text
+    centre = client.get("/account")
+    assert "completed" in centre.text
+
+
+def test_without_a_session_actions_are_refused(client: TestClient) -> None:
+    refused = client.post("/account/export", data={"csrf_token": "x"})
+    assert refused.status_code == 403
