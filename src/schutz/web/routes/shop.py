@@ -1,0 +1,361 @@
+"""The demo shop under `/shop`: a few Gigaset phones, a cart, a checkout; served in demo mode.
+
+It is a client of Schutz like any real shop: it holds no personal data itself and talks to
+Schutz only through the public API over HTTP with its API key (`POST /api/v1/subjects`
+with source `order`, then `POST /api/v1/orders`). The cart lives in a signed form field or
+query parameter, so the shop sets no cookie (C16). The checkout asks only for what delivery
+and payment need, plus the e-mail address the order confirmation goes to (§312i(1) BGB).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, HTTPException
+from itsdangerous import BadSignature, URLSafeSerializer
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from schutz.clock import utcnow
+from schutz.config import Settings
+from schutz.disclosures.service import ORDER_REF
+from schutz.web.auth import load_or_create_secret
+from schutz.web.deps import LangDep, SettingsDep
+from schutz.web.templating import render
+
+router = APIRouter(prefix="/shop", include_in_schema=False)
+
+CREDENTIALS_FILE = "demo-credentials.json"
+SHIPPING = Decimal("4.99")
+CURRENCY = "EUR"
+MAX_QUANTITY = 9
+API_TIMEOUT = 10.0
+COUNTRIES = ("DE", "AT", "CH", "NL", "FR", "BE", "LU", "DK")
+PAYMENT_METHODS = ("card", "paypal", "invoice")
+NO_KEY = "the demo shop has no API key; start Schutz with schutz serve --demo"
+
+
+@dataclass(frozen=True, slots=True)
+class Product:
+    sku: str
+    name: str
+    price: Decimal
+    en: str
+    de: str
+
+    def blurb(self, lang: str) -> str:
+        return self.de if lang == "de" else self.en
+
+
+CATALOGUE = (
+    Product("CL390", "Gigaset CL390", Decimal("39.99"),
+            "Cordless phone with a large display and hands-free talking.",
+            "Schnurlostelefon mit großem Display und Freisprechen."),
+    Product("A690", "Gigaset A690", Decimal("29.99"),
+            "The simple cordless phone: clear sound, long battery life.",
+            "Das einfache Schnurlostelefon: klarer Klang, lange Akkulaufzeit."),
+    Product("E720", "Gigaset E720", Decimal("79.99"),
+            "Robust handset with large keys, protected against dust and splashes.",
+            "Robustes Mobilteil mit großen Tasten, geschützt vor Staub und Spritzwasser."),
+    Product("COMFORT550", "Gigaset COMFORT 550", Decimal("59.99"),
+            "Comfortable cordless phone with a colour display and call protection.",
+            "Komfortables Schnurlostelefon mit Farbdisplay und Anrufschutz."),
+    Product("GS5", "Gigaset GS5", Decimal("249.00"),
+            "Smartphone made in Germany, with a replaceable battery.",
+            "Smartphone aus Deutschland, mit wechselbarem Akku."),
+)  # fmt: skip
+PRODUCTS = {p.sku: p for p in CATALOGUE}
+
+
+# --- the cart, carried in a signed token -------------------------------------------------
+
+
+def _serializer(request: Request) -> URLSafeSerializer:
+    serializer: URLSafeSerializer | None = getattr(request.app.state, "shop_cart_serializer", None)
+    if serializer is None:
+        settings: Settings = request.app.state.settings
+        secret = load_or_create_secret(settings.data_dir)
+        serializer = URLSafeSerializer(secret, salt="schutz.shop.cart")
+        request.app.state.shop_cart_serializer = serializer
+    return serializer
+
+
+def read_cart(request: Request, token: str | None) -> dict[str, int]:
+    """The cart in `token`: {sku: quantity}; a forged or stale token is an empty cart."""
+    if not token:
+        return {}
+    try:
+        raw = _serializer(request).loads(token)
+    except BadSignature:
+        return {}
+    if not isinstance(raw, dict):
+        return {}
+    return {
+        sku: min(int(qty), MAX_QUANTITY)
+        for sku, qty in raw.items()
+        if sku in PRODUCTS and isinstance(qty, int) and qty > 0
+    }
+
+
+def cart_token(request: Request, cart: dict[str, int]) -> str:
+    return str(_serializer(request).dumps(dict(sorted(cart.items()))))
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    product: Product
+    quantity: int
+
+    @property
+    def amount(self) -> Decimal:
+        return self.product.price * self.quantity
+
+
+def _lines(cart: dict[str, int]) -> list[Line]:
+    return [Line(PRODUCTS[sku], qty) for sku, qty in cart.items()]
+
+
+def _totals(lines: list[Line]) -> dict[str, Decimal]:
+    subtotal = sum((line.amount for line in lines), Decimal("0"))
+    shipping = SHIPPING if lines else Decimal("0")
+    return {"subtotal": subtotal, "shipping": shipping, "total": subtotal + shipping}
+
+
+def _page(request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:
+    response = render(request, name, {"currency": CURRENCY, **context}, status_code=status)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+# --- talking to Schutz over HTTP, exactly like a real shop -------------------------------
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, detail: Any) -> None:
+        super().__init__(f"Schutz answered {status}")
+        self.status = status
+        self.detail = detail
+
+
+def _api_key(request: Request, settings: Settings) -> str:
+    key: str | None = getattr(request.app.state, "shop_api_key", None)
+    if key:
+        return key
+    path = settings.data_dir / CREDENTIALS_FILE
+    try:
+        creds = json.loads(path.read_text())
+    except (OSError, ValueError):
+        raise HTTPException(
+            503, "the demo shop has no API key; start with schutz serve --demo"
+        ) from None
+    found = creds.get("shop_api_key") if isinstance(creds, dict) else None
+    if not isinstance(found, str):
+        raise HTTPException(503, NO_KEY)
+    return found
+
+
+def call_api(
+    request: Request, settings: Settings, method: str, path: str, body: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """One request to Schutz's public API at `settings.base_url`; `ApiError` on 4xx/5xx."""
+    data = None if body is None else json.dumps(body).encode("utf-8")
+    outgoing = urllib.request.Request(  # noqa: S310 - our own configured base URL
+        settings.base_url.rstrip("/") + path,
+        data=data,
+        method=method,
+        headers={
+            "Authorization": f"Bearer {_api_key(request, settings)}",
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+        },
+    )
+    try:
+        with urllib.request.urlopen(outgoing, timeout=API_TIMEOUT) as answer:  # noqa: S310
+            parsed: dict[str, Any] = json.loads(answer.read() or b"{}")
+            return parsed
+    except urllib.error.HTTPError as exc:
+        try:
+            detail = json.loads(exc.read() or b"{}").get("detail")
+        except ValueError:
+            detail = None
+        raise ApiError(exc.code, detail) from None
+    except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
+        raise ApiError(503, f"Schutz cannot be reached ({type(exc).__name__})") from None
+
+
+# --- pages -------------------------------------------------------------------------------
+
+
+@router.get("")
+def catalogue(request: Request, lang: LangDep, cart: str = "") -> Response:
+    items = read_cart(request, cart)
+    return _page(
+        request,
+        "shop/catalogue.html",
+        {"products": CATALOGUE, "cart": cart_token(request, items), "count": sum(items.values())},
+    )
+
+
+@router.post("/cart")
+def change_cart(
+    request: Request,
+    lang: LangDep,
+    sku: Annotated[str, Form()],
+    cart: Annotated[str, Form()] = "",
+    quantity: Annotated[int, Form(ge=0, le=MAX_QUANTITY)] = 1,
+    replace: Annotated[bool, Form()] = False,
+) -> Response:
+    """Add (or, with `replace`, set) a product's quantity; the new cart goes in the URL."""
+    if sku not in PRODUCTS:
+        raise HTTPException(404, "no such product")
+    items = read_cart(request, cart)
+    wanted = quantity if replace else items.get(sku, 0) + quantity
+    if wanted <= 0:
+        items.pop(sku, None)
+    else:
+        items[sku] = min(wanted, MAX_QUANTITY)
+    return RedirectResponse(
+        f"/shop/cart?cart={cart_token(request, items)}&lang={lang}", status_code=303
+    )
+
+
+@router.get("/cart")
+def show_cart(request: Request, lang: LangDep, cart: str = "") -> Response:
+    lines = _lines(read_cart(request, cart))
+    return _page(
+        request,
+        "shop/cart.html",
+        {"lines": lines, "cart": cart, **_totals(lines)},
+    )
+
+
+def _checkout_page(
+    request: Request, cart: str, form: dict[str, str], error: str | None, status: int = 200
+) -> Response:
+    lines = _lines(read_cart(request, cart))
+    return _page(
+        request,
+        "shop/checkout.html",
+        {
+            "lines": lines,
+            "cart": cart,
+            "form": form,
+            "error": error,
+            "countries": COUNTRIES,
+            "methods": PAYMENT_METHODS,
+            **_totals(lines),
+        },
+        status=status,
+    )
+
+
+@router.get("/checkout")
+def checkout_form(request: Request, lang: LangDep, cart: str = "") -> Response:
+    if not read_cart(request, cart):
+        return RedirectResponse(f"/shop?lang={lang}", status_code=303)
+    return _checkout_page(request, cart, {"country": "DE", "method": "card"}, None)
+
+
+@router.post("/checkout")
+def checkout(
+    request: Request,
+    settings: SettingsDep,
+    lang: LangDep,
+    cart: Annotated[str, Form()] = "",
+    name: Annotated[str, Form(max_length=200)] = "",
+    email: Annotated[str, Form(max_length=320)] = "",
+    street: Annotated[str, Form(max_length=200)] = "",
+    postal_code: Annotated[str, Form(max_length=20)] = "",
+    city: Annotated[str, Form(max_length=100)] = "",
+    country: Annotated[str, Form(max_length=2)] = "DE",
+    method: Annotated[str, Form(max_length=20)] = "card",
+) -> Response:
+    """Store the customer's data for the order through the API, then place the order."""
+    form = {
+        "name": name.strip(),
+        "email": email.strip(),
+        "street": street.strip(),
+        "postal_code": postal_code.strip(),
+        "city": city.strip(),
+        "country": country if country in COUNTRIES else "DE",
+        "method": method if method in PAYMENT_METHODS else "card",
+    }
+    lines = _lines(read_cart(request, cart))
+    if not lines:
+        return RedirectResponse(f"/shop?lang={lang}", status_code=303)
+    if not all(form[k] for k in ("name", "email", "street", "postal_code", "city")):
+        return _checkout_page(request, cart, form, "missing", status=422)
+    try:
+        subject = call_api(
+            request,
+            settings,
+            "POST",
+            "/api/v1/subjects",
+            {
+                "source": "order",
+                "purposes": ["order_processing", "billing"],
+                "data": {
+                    "email": form["email"],
+                    "name": form["name"],
+                    "postal_address": {
+                        "street": form["street"],
+                        "postal_code": form["postal_code"],
+                        "city": form["city"],
+                        "country": form["country"],
+                    },
+                },
+            },
+        )
+        order_ref = f"GS-{secrets.token_hex(4).upper()}"
+        call_api(
+            request,
+            settings,
+            "POST",
+            "/api/v1/orders",
+            {
+                "subject_id": subject["subject_id"],
+                "order_ref": order_ref,
+                "items": [
+                    {
+                        "sku": line.product.sku,
+                        "name": line.product.name,
+                        "quantity": line.quantity,
+                        "unit_price": str(line.product.price),
+                    }
+                    for line in lines
+                ],
+                "total": str(_totals(lines)["total"]),
+                "currency": CURRENCY,
+                # A real shop gets this reference from its payment provider's checkout.
+                "payment": {"method": form["method"], "reference": f"PAY-{secrets.token_hex(6)}"},
+            },
+        )
+    except ApiError as exc:
+        problem = "invalid" if exc.status == 422 else "unavailable"
+        return _checkout_page(request, cart, form, problem, status=exc.status)
+    return RedirectResponse(f"/shop/orders/{order_ref}?lang={lang}", status_code=303)
+
+
+@router.get("/orders/{order_ref}")
+def order_placed(
+    request: Request, order_ref: str, settings: SettingsDep, lang: LangDep
+) -> Response:
+    """Thank-you page: which recipients receive which categories (no personal data shown)."""
+    if not ORDER_REF.fullmatch(order_ref):
+        raise HTTPException(404, "no such order")
+    try:
+        found = call_api(request, settings, "GET", f"/api/v1/orders/{order_ref}/disclosures")
+    except ApiError as exc:
+        raise HTTPException(404 if exc.status == 404 else 503, "no such order") from None
+    policy = request.app.state.policies.in_force(utcnow().date())
+    return _page(
+        request,
+        "shop/placed.html",
+        {"order_ref": order_ref, "disclosures": found["disclosures"], "policy": policy},
+    )
