@@ -20,12 +20,13 @@ TEXT = "#334"
 
 
 def _nice_max(value: int) -> int:
-    """The smallest 1, 2 or 5 times a power of ten at or above `value` (at least 1)."""
+    """A top for the value axis at or above `value`, so that its quarters are round numbers:
+    four times 1, 2 or 5 times a power of ten (at least 4)."""
     step = 1
     while True:
         for factor in (1, 2, 5):
-            if step * factor >= value:
-                return step * factor
+            if 4 * step * factor >= value:
+                return 4 * step * factor
         step *= 10
 
 

@@ -41,6 +41,7 @@ REPORT_ROLES = ("marketing", "dpo", "admin")
 PERIODS = (7, 30, 90, 365)
 MAX_BODY = 4096
 NO_CONTENT = 204
+HALF_WIDTH = 360  # charts shown two to a row
 
 
 def truncated_client_ip(request: Request, settings: Settings) -> str | None:
@@ -202,12 +203,13 @@ def charts(summary: Summary, titles: dict[str, str]) -> dict[str, str]:
         "hours": bar_chart(
             [(f"{h['hour']:02d}", h["page_views"]) for h in summary.hours],
             title=titles["hours"],
+            width=HALF_WIDTH,
             label_every=3,
         ),
         "frequency": bar_chart(
             [(f["visits"], f["visitors"]) for f in summary.frequency],
             title=titles["frequency"],
-            height=180,
+            width=HALF_WIDTH,
         ),
         "paths": hbar_chart(
             [(p["path"], p["page_views"]) for p in summary.top_paths], title=titles["paths"]
