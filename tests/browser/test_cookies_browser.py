@@ -8,6 +8,7 @@ import random
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -27,7 +28,7 @@ from schutz.db import make_engine, make_session_factory, migrate, transaction
 from schutz.identity.service import add_staff, start_session
 
 WEB_TESTS = Path(__file__).resolve().parents[1] / "web"
-SHOTS = Path(os.environ.get("SCHUTZ_SCREENSHOTS", "/tmp/schutz-screenshots"))
+SHOTS = Path(os.environ.get("SCHUTZ_SCREENSHOTS") or Path(tempfile.gettempdir()) / "schutz-shots")
 ESSENTIAL = {"schutz_consent", "schutz_session", "schutz_optout"}
 
 
@@ -192,7 +193,7 @@ def _seed_report(database_url: str) -> str:
                         ip="192.0.2.1",
                         visitor_id=vid,
                         now=start + timedelta(minutes=3 * n),
-                    )  # fmt: skip
+                    )
                 )
     engine = make_engine(database_url)
     try:
