@@ -69,6 +69,7 @@ def test_2026_policy_describes_what_schutz_does(bundled):
         "schutz_vid",
         "schutz_session",
         "schutz_login_csrf",
+        "schutz_account",
         "schutz_consent",
         "schutz_optout",
     }

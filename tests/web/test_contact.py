@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from schutz.config import Settings
 from schutz.consent.models import ConsentEvent
 from schutz.mail.models import OutboxMessage
+from schutz.subject_requests.models import DataRequest
 
 
 @pytest.fixture
@@ -68,11 +69,19 @@ def test_question_goes_to_support_through_the_outbox(client: TestClient, engine:
     assert "ada@example.org" not in mail.payload["subject"]
 
 
-def test_data_request_is_forwarded_not_stored(client: TestClient, engine: Engine) -> None:
-    status, _ = send(client, kind="data_request", email="ada@example.org", message="Access please")
+def test_data_request_enters_the_request_workflow_and_mails_only_that_address(
+    client: TestClient, engine: Engine
+) -> None:
+    status, text = send(client, kind="request_access", email="ada@example.org")
     assert status == 200
+    assert "confirm" in text
+    [request] = rows(engine, DataRequest)
+    assert (request.kind, request.channel, request.status) == (
+        "access", "web", "awaiting_verification"
+    )  # fmt: skip
     [mail] = rows(engine, OutboxMessage)
-    assert mail.payload["subject"] == "Contact form: data request"
+    assert mail.payload["to"] == "ada@example.org"
+    assert "/requests/verify?token=" in mail.payload["body"]
 
 
 @pytest.mark.parametrize(

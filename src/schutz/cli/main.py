@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
-from schutz.cli import audit, identity, keys, policy, retention, serve, worker
+from schutz.cli import audit, identity, keys, policy, requests, retention, serve, worker
 from schutz.cli.context import CliState
 from schutz.errors import SchutzError
 
@@ -28,6 +28,7 @@ app.add_typer(identity.staff_app, name="staff")
 app.add_typer(identity.apikey_app, name="apikey")
 app.add_typer(keys.app, name="keys")
 app.add_typer(retention.app, name="retention")
+app.add_typer(requests.app, name="requests")
 
 
 @app.callback()

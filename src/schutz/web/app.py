@@ -14,6 +14,7 @@ from schutz.db import make_engine, make_session_factory
 from schutz.policy.loader import load_policy_set
 from schutz.web.errors import install_error_handlers
 from schutz.web.routes import (
+    account,
     audiences,
     consents,
     contact,
@@ -22,8 +23,11 @@ from schutz.web.routes import (
     newsletter,
     policy_api,
     policy_pages,
+    requests_api,
+    requests_pages,
     staff,
     staff_paper,
+    staff_requests,
     subjects,
 )
 from schutz.web.security import SecurityHeadersMiddleware
@@ -68,8 +72,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         audiences,
         newsletter,
         contact,
+        requests_api,
+        requests_pages,
+        account,
         staff,
         staff_paper,
+        staff_requests,
     ):
         app.include_router(module.router)
     return app

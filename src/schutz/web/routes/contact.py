@@ -3,9 +3,9 @@ data-subject request.
 
 A question goes to support through the outbox. An objection to marketing or to market
 research is written to the consent ledger (channel web) when the address belongs to a known
-subject (C8). A data-subject request goes to support too, until the request workflow takes
-it over. The answer is the same in every case, so the form never tells anyone whether an
-address is known.
+subject (C8). A data-subject request (C11) enters the request workflow, which mails the
+address a link to confirm it. The answer is the same in every case, so the form never tells
+anyone whether an address is known.
 """
 
 from __future__ import annotations
@@ -22,13 +22,16 @@ from schutz.config import Settings
 from schutz.consent.service import record_consent
 from schutz.errors import InvalidInput, NotFound
 from schutz.mail.service import enqueue_mail
+from schutz.subject_requests.service import submit as submit_request
 from schutz.mail.transport import sender_domain
 from schutz.newsletter import tokens
 from schutz.policy.schema import Policy
 from schutz.vault import service as vault
 from schutz.vault.validation import normalise_email
 from schutz.web.deps import PolicyDep, SessionDep, SettingsDep
+from schutz.web.i18n import pick_language
 from schutz.web.routes.newsletter import NO_STORE, secret_of
+from schutz.web.routes.requests_api import get_links
 from schutz.web.routes.subjects import KeyringDep, RulesDep
 from schutz.web.templating import render
 
@@ -38,7 +41,13 @@ FORM = "contact"
 VISITOR = "subject"
 MESSAGE_MAX = 5000
 OBJECTIONS = {"object_marketing": "direct_marketing", "object_research": "market_research"}
-KINDS = ("question", *OBJECTIONS, "data_request")
+REQUESTS = {
+    "request_access": "access",
+    "request_rectification": "rectification",
+    "request_erasure": "erasure",
+    "request_restriction": "restriction",
+}
+KINDS = ("question", *OBJECTIONS, *REQUESTS)
 
 
 def support_address(policy: Policy, settings: Settings) -> str:
@@ -116,7 +125,7 @@ def send(
         address = normalise_email(email)
     except InvalidInput:
         return _form(request, error="email", values=values, status=422)
-    if kind not in OBJECTIONS and not message.strip():
+    if kind == "question" and not message.strip():
         return _form(request, error="message", values=values, status=422)
     now = utcnow()
     if kind in OBJECTIONS:
@@ -129,6 +138,12 @@ def send(
                 session, policy, subject_id=subject_id, purpose=OBJECTIONS[kind],
                 action="object", channel="web", evidence="contact-form", actor=VISITOR, now=now,
             )  # fmt: skip
+    elif kind in REQUESTS:
+        submit_request(
+            session, rules, keyring, get_links(request, settings), kind=REQUESTS[kind],
+            email=address, channel="web", details=message.strip() or None,
+            lang=pick_language(request), actor=VISITOR, now=now,
+        )  # fmt: skip
     else:
         if kind == "question":
             data = {"email": address} | ({"name": name.strip()} if name.strip() else {})
