@@ -22,10 +22,10 @@ from schutz.config import Settings
 from schutz.consent.service import record_consent
 from schutz.errors import InvalidInput, NotFound
 from schutz.mail.service import enqueue_mail
-from schutz.subject_requests.service import submit as submit_request
 from schutz.mail.transport import sender_domain
 from schutz.newsletter import tokens
 from schutz.policy.schema import Policy
+from schutz.subject_requests.service import submit as submit_request
 from schutz.vault import service as vault
 from schutz.vault.validation import normalise_email
 from schutz.web.deps import PolicyDep, SessionDep, SettingsDep
