@@ -115,6 +115,7 @@ def webhook_sender_for(
     """A sender for `deliver_due(kind=webhook)` that reads disclosures through `sessions`."""
     keyring = load_keyring(settings)
     poster = _Poster(connect)
+    secrets_read: dict[str, bytes] = {}
 
     def settle(disclosure_id: str, status: DisclosureStatus, error: str | None) -> None:
         with transaction(sessions) as session:
@@ -139,7 +140,8 @@ def webhook_sender_for(
             settle(disclosure_id, failing, error)
             raise RetryableDeliveryError(error)
         try:
-            secret = read_secret(pending.secret_file)
+            secret = secrets_read.get(pending.secret_file) or read_secret(pending.secret_file)
+            secrets_read[pending.secret_file] = secret  # for the rest of this pass
         except SecretFileError:
             error = f"secret file of {pending.recipient} is unusable"
             settle(disclosure_id, failing, error)
