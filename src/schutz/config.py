@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     trusted_proxies: str = "127.0.0.1,::1"
     base_url: str = "http://127.0.0.1:8000"
     secure_cookies: bool = False
+    demo: bool = Field(
+        default=False, description="Serve the demo shop and sandbox processors (serve --demo)."
+    )
 
     @cached_property
     def resolved_database_url(self) -> str:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from schutz.clock import utcnow
 from schutz.config import Settings
 from schutz.db import transaction
+from schutz.disclosures.demo import seed_demo_recipients
 from schutz.identity.service import add_staff, create_api_key
 from schutz.policy.loader import load_policy_set
 from schutz.vault.keys import load_keyring
@@ -76,8 +77,14 @@ def seed_demo(
         }
         _write_private(path, creds)
     base = f"http://127.0.0.1:{port}"
+    # Every run: the sandbox processors' URLs follow the port served this time.
+    with transaction(sessions) as session:
+        seed_demo_recipients(session, settings, base_url=base, now=utcnow())
     echo("Demo data is ready.")
     echo(f"  Privacy policy:  {base}/privacy   (German: {base}/privacy?lang=de)")
+    echo(f"  Demo shop:       {base}/shop   (buy a phone, then see what each processor got:")
+    echo(f"                   {base}/sandbox)")
+    echo(f"  Contact form:    {base}/contact   Newsletter: {base}/newsletter")
     echo(f"  Staff console:   {base}/staff/login")
     echo(f"    sign in as {', '.join(str(s) for s in creds['staff'])}")  # type: ignore[attr-defined]
     echo(f"    password: {creds['staff_password']}")

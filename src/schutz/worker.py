@@ -20,8 +20,10 @@ log = logging.getLogger("schutz.worker")
 SenderFactory = Callable[[Settings], Sender]
 
 # One sender per outbox kind; a domain that queues another kind adds its factory here.
-SENDERS: dict[OutboxKind, SenderFactory] = {OutboxKind.EMAIL: email_sender}
-SENDERS[OutboxKind.WEBHOOK] = webhook_sender
+SENDERS: dict[OutboxKind, SenderFactory] = {
+    OutboxKind.EMAIL: email_sender,
+    OutboxKind.WEBHOOK: webhook_sender,
+}
 
 
 def run_once(
@@ -47,7 +49,7 @@ def run_forever(
     while not stop.is_set():
         try:
             reports = run_once(sessions, settings)
-        except Exception as exc:  # noqa: BLE001 - keep delivering; the type says what broke.
+        except Exception as exc:
             log.error("worker pass failed: %s", type(exc).__name__)
             stop.wait(interval * 5)
             continue
@@ -60,7 +62,10 @@ def start_in_thread(sessions: sessionmaker[Session], settings: Settings) -> thre
     """The embedded default's worker: a daemon thread inside `serve`; set the event to stop."""
     stop = threading.Event()
     threading.Thread(
-        target=run_forever, args=(sessions, settings), kwargs={"stop": stop}, daemon=True,
+        target=run_forever,
+        args=(sessions, settings),
+        kwargs={"stop": stop},
+        daemon=True,
         name="schutz-worker",
     ).start()
     return stop

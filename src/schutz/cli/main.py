@@ -9,7 +9,17 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
-from schutz.cli import audit, identity, keys, policy, requests, retention, serve, worker
+from schutz.cli import (
+    audit,
+    identity,
+    keys,
+    policy,
+    recipients,
+    requests,
+    retention,
+    serve,
+    worker,
+)
 from schutz.cli.context import CliState
 from schutz.errors import SchutzError
 
@@ -29,6 +39,7 @@ app.add_typer(identity.apikey_app, name="apikey")
 app.add_typer(keys.app, name="keys")
 app.add_typer(retention.app, name="retention")
 app.add_typer(requests.app, name="requests")
+app.add_typer(recipients.app, name="recipients")
 
 
 @app.callback()

@@ -29,7 +29,9 @@ def register(app: typer.Typer) -> None:
         ctx: typer.Context,
         host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
         port: Annotated[int, typer.Option(envvar="PORT", help="TCP port.")] = 8000,
-        demo: Annotated[bool, typer.Option(help="Seed a demo shop, staff login and API key.")] = False,
+        demo: Annotated[
+            bool, typer.Option(help="Seed a demo shop, staff login and API key.")
+        ] = False,
         embedded_worker: Annotated[
             bool,
             typer.Option(
@@ -44,13 +46,19 @@ def register(app: typer.Typer) -> None:
 
         init_storage(ctx)
         st = state(ctx)
+        update: dict[str, object] = {"demo": demo}
+        if "base_url" not in st.settings.model_fields_set:
+            # Links in mails and the demo shop's API calls follow the port actually served.
+            shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104 - compared, not bound
+            update["base_url"] = f"http://{shown}:{port}"
+        settings = st.settings.model_copy(update=update)
         if demo:
             from schutz.demo import seed_demo
 
-            seed_demo(st.sessions, st.settings, port=port, echo=typer.echo)
+            seed_demo(st.sessions, settings, port=port, echo=typer.echo)
         if embedded_worker:
             from schutz.worker import start_in_thread
 
-            start_in_thread(st.sessions, st.settings)
+            start_in_thread(st.sessions, settings)
         typer.echo(f"Schutz on http://{host}:{port}/privacy  (Ctrl+C stops it)")
-        uvicorn.run(create_app(st.settings), host=host, port=port, log_level="warning")
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")

@@ -12,6 +12,7 @@ from schutz import __version__
 from schutz.config import Settings
 from schutz.db import make_engine, make_session_factory
 from schutz.policy.loader import load_policy_set
+from schutz.vault.keys import load_keyring
 from schutz.web.errors import install_error_handlers
 from schutz.web.routes import (
     account,
@@ -21,11 +22,15 @@ from schutz.web.routes import (
     health,
     meta,
     newsletter,
+    orders,
     policy_api,
     policy_pages,
     requests_api,
     requests_pages,
+    sandbox,
+    shop,
     staff,
+    staff_disclosures,
     staff_paper,
     staff_requests,
     subjects,
@@ -57,6 +62,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.sessions = make_session_factory(engine)
     app.state.policies = load_policy_set(settings.policy)
+    # Create the keyring before the first request, so concurrent first requests cannot race.
+    load_keyring(settings)
     app.state.templates = make_templates()
 
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.secure_cookies)
@@ -68,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         policy_pages,
         policy_api,
         subjects,
+        orders,
         consents,
         audiences,
         newsletter,
@@ -78,6 +86,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         staff,
         staff_paper,
         staff_requests,
+        staff_disclosures,
     ):
         app.include_router(module.router)
+    if settings.demo:
+        # The demo shop and the sandbox processors exist only to show Schutz at work.
+        app.include_router(shop.router)
+        app.include_router(sandbox.router)
     return app
