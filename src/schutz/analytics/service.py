@@ -18,11 +18,12 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 from urllib.parse import urlsplit
 
-from sqlalchemy import insert
+from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from schutz.analytics.ip import truncate_ip
@@ -30,6 +31,7 @@ from schutz.analytics.models import PATH_MAX, PageView
 
 log = logging.getLogger(__name__)
 
+PAGE_VIEW = cast("Table", PageView.__table__)
 FLUSH_MS = 250
 MAX_ROWS = 2000
 CAPACITY = 100_000
@@ -80,7 +82,20 @@ def store_page_views(session: Session, views: Sequence[PageViewIn]) -> int:
     """Insert `views` in one executemany statement (flushed with the session, not committed)."""
     if not views:
         return 0
-    session.execute(insert(PageView), [asdict(v) for v in views])
+    # The table's Core insert: a plain executemany, no ORM bookkeeping, no RETURNING.
+    session.execute(
+        insert(PAGE_VIEW),
+        [
+            {
+                "at": v.at,
+                "path": v.path,
+                "referrer": v.referrer,
+                "ip_truncated": v.ip_truncated,
+                "visitor_id": v.visitor_id,
+            }
+            for v in views
+        ],
+    )
     return len(views)
 
 
