@@ -19,15 +19,17 @@ import hmac
 import os
 import secrets
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from schutz.config import Settings
 from schutz.errors import SchutzError
-from schutz.vault.crypto import KEY_BYTES, unwrap_key, wrap_key
+from schutz.vault.crypto import KEY_BYTES, unwrap_key, unwrap_with, wrap_key
 
 KEYRING_NAME = "master.key"
 _INDEX_INFO = b"schutz/blind-index/email/v1"
@@ -80,6 +82,19 @@ class Keyring:
         """The data key of `subject_id`, unwrapped with the master key it was wrapped under."""
         secret = self.get(key_id).secret
         return unwrap_key(secret, wrapped, subject_id=subject_id, master_key_id=key_id)
+
+    def unwrapper(self) -> Callable[[bytes, str, str], bytes]:
+        """`unwrap(wrapped, subject_id, key_id)` for many subjects: each master key's AES
+        context is built once, not once per subject (batched reads, e.g. audiences)."""
+        contexts = {key.key_id: AESGCM(key.secret) for key in self.keys}
+
+        def unwrap(wrapped: bytes, subject_id: str, key_id: str) -> bytes:
+            context = contexts.get(key_id)
+            if context is None:
+                raise KeyringError(f"master key {key_id} is not in the keyring")
+            return unwrap_with(context, wrapped, subject_id=subject_id, master_key_id=key_id)
+
+        return unwrap
 
     def blind_index(self, normalised_email: str) -> bytes:
         """The active blind index of an address (already normalised)."""

@@ -4,7 +4,9 @@ Every function takes the session, flushes and never commits; every read and writ
 audit entry in the same transaction (Art. 5(2) GDPR, accountability). Allow and deny come
 from the policy's decision engine; this module only applies its answers to stored fields.
 Erasure, restriction and holds live in `schutz.vault.erasure`, key rotation in
-`schutz.vault.rotation`; both are re-exported here for other domains.
+`schutz.vault.rotation`, and what other domains need beyond these reads (the Art. 15 export,
+sealing under a subject's key, audiences in bulk) in `schutz.vault.access`; all are
+re-exported here, the one module other domains import.
 """
 
 from __future__ import annotations
@@ -24,6 +26,19 @@ from sqlalchemy.orm import Session
 from schutz.audit import service as audit
 from schutz.errors import Conflict, Denied, InvalidInput, NotFound
 from schutz.policy.engine import Engine, SubjectState
+from schutz.vault.access import (
+    HeldField,
+    HeldHold,
+    SubjectFields,
+    contact_address,
+    is_live,
+    legal_holds,
+    open_for_subject,
+    read_emails_for_purpose,
+    seal_for_subject,
+    subject_fields,
+    subjects_for_purpose,
+)
 from schutz.vault.crypto import FieldCipher, IntegrityCheckError, new_data_key
 from schutz.vault.erasure import (
     ErasureResult,
@@ -40,20 +55,32 @@ from schutz.vault.validation import normalise_email, normalise_fields
 
 __all__ = [
     "ErasureResult",
+    "HeldField",
+    "HeldHold",
     "IntakeResult",
+    "IntegrityCheckError",
     "SubjectData",
+    "SubjectFields",
+    "contact_address",
     "erase_subject",
     "find_subject",
     "intake",
+    "is_live",
+    "legal_holds",
     "lift_restriction",
+    "open_for_subject",
     "pending_rewraps",
     "place_hold",
+    "read_emails_for_purpose",
     "read_subject",
     "rectify",
     "restrict_subject",
     "reveal_justification",
     "rewrap_keys",
     "run_retention",
+    "seal_for_subject",
+    "subject_fields",
+    "subjects_for_purpose",
 ]
 
 JUSTIFICATION_FIELD = "audit.justification"
