@@ -107,7 +107,7 @@ def test_sign_up_confirm_unsubscribe_without_javascript_or_cookies(
     page.goto(f"{base}/newsletter?lang={lang}")
     shot(page, f"newsletter-signup-{lang}")
     page.fill("#email", f"browser.{lang}@example.org")
-    page.click("button[type=submit]")
+    page.click("main button[type=submit]")
     assert page.locator("h1").inner_text() in (
         "Please check your inbox",
         "Bitte sehen Sie in Ihr Postfach",
@@ -116,12 +116,12 @@ def test_sign_up_confirm_unsubscribe_without_javascript_or_cookies(
 
     page.goto(last_mail_link(database_url, "/newsletter/confirm"))
     shot(page, f"newsletter-confirm-{lang}")
-    page.click("button[type=submit]")
+    page.click("main button[type=submit]")
     assert page.locator("h1").inner_text() in ("Subscription confirmed", "Anmeldung bestätigt")
     shot(page, f"newsletter-confirmed-{lang}")
     page.click("main a[href*='/newsletter/unsubscribe']")
     shot(page, f"newsletter-unsubscribe-{lang}")
-    page.click("button[type=submit]")
+    page.click("main button[type=submit]")
     assert page.locator("h1").inner_text() in ("You are unsubscribed", "Sie sind abgemeldet")
     shot(page, f"newsletter-unsubscribed-{lang}")
 
@@ -131,7 +131,7 @@ def test_sign_up_confirm_unsubscribe_without_javascript_or_cookies(
     page.check("input[value=object_marketing]")
     page.fill("#email", "someone@example.org")
     shot(page, f"contact-{lang}")
-    page.click("button[type=submit]")
+    page.click("main button[type=submit]")
     shot(page, f"contact-sent-{lang}")
     assert page.context.cookies() == []
 
@@ -148,7 +148,7 @@ def test_staff_enter_a_fax_objection_and_read_sent_mail(
     page.goto(f"{base}/staff/login?lang={lang}")
     page.fill("#email", STAFF)
     page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
+    page.click("main button[type=submit]")
     page.goto(f"{base}/staff/objections?lang={lang}")
     page.fill("#email", "nobody.known@example.org")
     page.check("input[value=fax]")

@@ -17,6 +17,7 @@ from schutz.cli import (
     recipients,
     requests,
     retention,
+    scan,
     serve,
     worker,
 )
@@ -32,6 +33,7 @@ app = typer.Typer(
 )
 serve.register(app)
 worker.register(app)
+scan.register(app)
 app.add_typer(policy.app, name="policy")
 app.add_typer(audit.app, name="audit")
 app.add_typer(identity.staff_app, name="staff")

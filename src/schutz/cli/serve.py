@@ -61,4 +61,12 @@ def register(app: typer.Typer) -> None:
 
             start_in_thread(st.sessions, settings)
         typer.echo(f"Schutz on http://{host}:{port}/privacy  (Ctrl+C stops it)")
-        uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+        # Schutz decides itself which proxies to trust (SCHUTZ_TRUSTED_PROXIES); uvicorn's own
+        # proxy handling would put forwarded client addresses into its access log.
+        uvicorn.run(
+            create_app(settings),
+            host=host,
+            port=port,
+            log_level="warning",
+            proxy_headers=False,
+        )

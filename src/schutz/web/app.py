@@ -13,12 +13,15 @@ from schutz.config import Settings
 from schutz.db import make_engine, make_session_factory
 from schutz.policy.loader import load_policy_set
 from schutz.vault.keys import load_keyring
+from schutz.web.cookie_guard import CookieGuardMiddleware
 from schutz.web.errors import install_error_handlers
 from schutz.web.routes import (
     account,
+    analytics,
     audiences,
     consents,
     contact,
+    cookies,
     health,
     meta,
     newsletter,
@@ -29,6 +32,7 @@ from schutz.web.routes import (
     requests_pages,
     sandbox,
     shop,
+    social,
     staff,
     staff_disclosures,
     staff_paper,
@@ -47,6 +51,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
+        buffer = getattr(app.state, "analytics_buffer", None)
+        if buffer is not None:
+            buffer.close()
         app.state.engine.dispose()
 
     app = FastAPI(
@@ -67,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.templates = make_templates()
 
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.secure_cookies)
+    app.add_middleware(CookieGuardMiddleware)
     install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     for module in (
@@ -87,6 +95,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         staff_paper,
         staff_requests,
         staff_disclosures,
+        analytics,
+        cookies,
+        social,
     ):
         app.include_router(module.router)
     if settings.demo:
