@@ -17,7 +17,6 @@ import typer
 from schutz.cli.context import state
 from schutz.clock import utcnow
 from schutz.policy.loader import load_policy_set
-from schutz.scan.browser import observe
 from schutz.scan.report import judge
 
 DEFAULT_CHROMIUM = Path(os.environ.get("SCHUTZ_CHROMIUM", "/usr/bin/chromium"))
@@ -46,6 +45,11 @@ def scan(
     if not chromium.exists():
         typer.echo(f"error: Chromium not found at {chromium}; pass --chromium PATH", err=True)
         raise typer.Exit(2)
+    try:
+        from schutz.scan.browser import observe  # Playwright is an optional extra: import late.
+    except ImportError:
+        typer.echo("error: schutz scan needs Playwright: pip install 'schutz[scan]'", err=True)
+        raise typer.Exit(2) from None
     source = policy_file or state(ctx).settings.policy
     policy = load_policy_set(source).in_force(utcnow().date())
     try:
