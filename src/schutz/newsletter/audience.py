@@ -2,9 +2,11 @@
 
 newsletter: confirmed and not withdrawn (double opt-in, UWG §7). direct_marketing and
 market_research: everyone whose address was collected for the purpose, except objectors
-(Art. 21(2)-(3) GDPR). On top of that every address goes through the vault's purpose-checked
-read, so whatever the decision engine says (restriction, erasure, roles) applies too, and
-each read is audited. Subjects are taken in batches: memory stays flat at any size.
+(Art. 21(2)-(3) GDPR). On top of that every batch of addresses goes through the vault's
+batched, purpose-checked read, so whatever the decision engine says (restriction, erasure,
+roles) applies to each subject too, and each batch is one audit entry naming whom it read.
+Candidates come in keyset pages (short queries, no cursor left open between commits):
+memory stays flat at any size.
 """
 
 from __future__ import annotations
@@ -13,61 +15,55 @@ from collections.abc import Iterator
 from datetime import datetime
 from itertools import islice
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from schutz.consent.service import ConsentState, needs_confirmation, states_for_purpose
-from schutz.errors import Denied, InvalidInput, NotFound
-from schutz.policy.engine import Engine
+from schutz.consent.service import (
+    ConsentState,
+    needs_confirmation,
+    state_batches_for_purpose,
+    states_for_subjects,
+)
+from schutz.errors import Denied, InvalidInput
+from schutz.policy.engine import CLEAR, Engine, SubjectState
 from schutz.vault import service as vault
 from schutz.vault.keys import Keyring
-from schutz.vault.models import PersonalField, Subject
 
 AUDIENCE_PURPOSES = ("newsletter", "direct_marketing", "market_research")
 BATCH = 1000
 
 
-def _email_holders(session: Session, purpose: str, batch: int) -> Iterator[str]:
-    """Ids of live subjects whose e-mail address was collected for `purpose`, by id.
-
-    The vault offers no listing by purpose yet, so this reads its id and purpose columns
-    (never a ciphertext); the addresses themselves come through `vault.read_subject`.
-    """
-    rows = session.execute(
-        select(PersonalField.subject_id, PersonalField.purposes)
-        .join(Subject, Subject.id == PersonalField.subject_id)
-        .where(PersonalField.field == "email", Subject.erased_at.is_(None))
-        .order_by(PersonalField.subject_id)
-        .execution_options(yield_per=batch)
-    )
-    for subject_id, purposes in rows:
-        if purpose in purposes:
-            yield subject_id
-
-
-def _candidates(
+def _candidate_batches(
     session: Session, rules: Engine, purpose: str, batch: int
-) -> Iterator[tuple[str, bool]]:
-    """`(subject_id, consented)` for every subject the purpose may reach, by id."""
-    states = states_for_purpose(session, rules.policy, purpose, batch_size=batch)
+) -> Iterator[dict[str, SubjectState]]:
+    """Pages of `{subject_id: state}` for the subjects the purpose may reach, by id.
+
+    The state is the decision engine's view of what the ledger says about `purpose`:
+    consented (confirmed, where double opt-in applies) or nothing; objectors are left out
+    here already, the engine would refuse them anyway.
+    """
+    consented = SubjectState.of(consented=(purpose,))
     if rules.policy.purposes[purpose].requires_consent:
         unconfirmed_counts = not needs_confirmation(rules.policy, purpose)
-        for subject_id, state in states:
-            if state is ConsentState.CONFIRMED or (
-                state is ConsentState.GRANTED and unconfirmed_counts
-            ):
-                yield subject_id, True
+        for said in state_batches_for_purpose(session, rules.policy, purpose, batch_size=batch):
+            yield {
+                subject_id: consented
+                for subject_id, state in said
+                if state is ConsentState.CONFIRMED
+                or (state is ConsentState.GRANTED and unconfirmed_counts)
+            }
         return
-    # Merge two streams ordered by id: holders of an address, and the ledger's say.
-    said = iter(states)
-    pending = next(said, None)
-    for subject_id in _email_holders(session, purpose, batch):
-        while pending is not None and pending[0] < subject_id:
-            pending = next(said, None)
-        said_now = pending[1] if pending is not None and pending[0] == subject_id else None
-        if said_now is ConsentState.OBJECTED:
-            continue
-        yield subject_id, said_now in (ConsentState.GRANTED, ConsentState.CONFIRMED)
+    # Holders of an address collected for the purpose, less those who objected.
+    holders = vault.subjects_for_purpose(session, purpose, field="email", batch_size=batch)
+    while ids := list(islice(holders, batch)):
+        ledger = states_for_subjects(session, rules.policy, purpose, ids)
+        page: dict[str, SubjectState] = {}
+        for subject_id in ids:
+            state = ledger.get(subject_id)
+            if state is ConsentState.OBJECTED:
+                continue
+            granted = state in (ConsentState.GRANTED, ConsentState.CONFIRMED)
+            page[subject_id] = consented if granted else CLEAR
+        yield page
 
 
 def check_audience(rules: Engine, purpose: str, role: str) -> None:
@@ -91,35 +87,20 @@ def audience_batches(
     role: str,
     now: datetime,
     batch_size: int = BATCH,
-    reader: Session | None = None,
 ) -> Iterator[list[tuple[str, str]]]:
     """`audience`, a batch at a time, so that the caller can commit between batches.
 
-    The candidates are streamed through `reader` (default `session`); pass a second session
-    to commit `session` between batches while the candidates' cursor stays open.
+    Each batch is read with `vault.read_emails_for_purpose`: one decision per subject, one
+    key unwrap per subject, one audit entry per batch. Every page of candidates is its own
+    query, so committing `session` between batches is safe.
     """
     check_audience(rules, purpose, role)
-    candidates = _candidates(reader or session, rules, purpose, batch_size)
-    while batch := list(islice(candidates, batch_size)):
-        found: list[tuple[str, str]] = []
-        for subject_id, consented in batch:
-            try:
-                data = vault.read_subject(
-                    session,
-                    rules,
-                    keyring,
-                    subject_id,
-                    purpose,
-                    actor=actor,
-                    role=role,
-                    consented=(purpose,) if consented else (),
-                    now=now,
-                ).data
-            except (Denied, NotFound):
-                continue
-            if data.get("email"):
-                found.append((subject_id, data["email"]))
-        yield found
+    for states in _candidate_batches(session, rules, purpose, batch_size):
+        if states:
+            yield vault.read_emails_for_purpose(
+                session, rules, keyring, list(states), purpose,
+                role=role, states=states, actor=actor, now=now,
+            )  # fmt: skip
 
 
 def audience(
@@ -136,9 +117,9 @@ def audience(
     """Stream `(subject_id, email)` of everyone `role` may write to for `purpose` now.
 
     Raises `InvalidInput` for a purpose that is not a marketing audience and `Denied` for a
-    role that may not use it. Each address is a purpose-checked, audited read; a subject the
-    engine refuses (restricted, erased, objected in the meantime) is left out. The caller
-    commits.
+    role that may not use it. Each address is a purpose-checked read, audited per batch; a
+    subject the engine refuses (restricted, erased, objected in the meantime) is left out.
+    The caller commits.
     """
     for batch in audience_batches(
         session, rules, keyring, purpose, actor=actor, role=role, now=now, batch_size=batch_size

@@ -9,17 +9,19 @@ through the other domain's service). Re-exported by `schutz.vault.service`.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Mapping
+import json
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, literal, select, tuple_
+from sqlalchemy import Table, Text, and_, literal, select, tuple_
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session
 
 from schutz.audit import service as audit
 from schutz.errors import InvalidInput, NotFound
-from schutz.policy.engine import CLEAR, Decision, Engine, SubjectState
+from schutz.policy.engine import CLEAR, Engine, SubjectState
 from schutz.vault.crypto import FieldCipher, IntegrityCheckError
 from schutz.vault.keys import Keyring
 from schutz.vault.models import LegalHold, PersonalField, Subject
@@ -282,26 +284,31 @@ def read_emails_for_purpose(
     ids = list(dict.fromkeys(subject_ids))
     refused: dict[str, int] = {}
     if ids:
-        rows = session.execute(
-            select(
-                SUBJECTS.c.id,
-                SUBJECTS.c.wrapped_key,
-                SUBJECTS.c.master_key_id,
-                SUBJECTS.c.key_version,
-                SUBJECTS.c.restricted_at,
-                FIELDS.c.category,
-                FIELDS.c.ciphertext,
-                FIELDS.c.key_version.label("field_key_version"),
-                FIELDS.c.purposes,
+        rows = (
+            session.connection()
+            .execute(
+                select(
+                    SUBJECTS.c.id,
+                    SUBJECTS.c.wrapped_key,
+                    SUBJECTS.c.master_key_id,
+                    SUBJECTS.c.key_version,
+                    SUBJECTS.c.restricted_at.is_not(None),
+                    FIELDS.c.category,
+                    FIELDS.c.ciphertext,
+                    FIELDS.c.key_version,
+                    # As text: decoded once per distinct list, not once per row.
+                    sql_cast(FIELDS.c.purposes, Text),
+                )
+                .join(FIELDS, and_(FIELDS.c.subject_id == SUBJECTS.c.id, FIELDS.c.field == "email"))
+                .where(SUBJECTS.c.id.in_(ids), SUBJECTS.c.erased_at.is_(None))
+                .order_by(SUBJECTS.c.id)
             )
-            .join(FIELDS, and_(FIELDS.c.subject_id == SUBJECTS.c.id, FIELDS.c.field == "email"))
-            .where(SUBJECTS.c.id.in_(ids), SUBJECTS.c.erased_at.is_(None))
-            .order_by(SUBJECTS.c.id)
-        ).all()
+            .all()
+        )
         found, refused = _decide_and_decrypt(rules, keyring, rows, purpose, role, states)
-        refused_total = len(ids) - len(found) - sum(refused.values())
-        if refused_total:
-            refused["no_address"] = refused_total
+        missing = len(ids) - len(found) - sum(refused.values())
+        if missing:
+            refused["no_address"] = missing
     details: dict[str, Any] = {
         "role": role,
         "fields": ["email"],
@@ -325,7 +332,7 @@ def read_emails_for_purpose(
 def _decide_and_decrypt(
     rules: Engine,
     keyring: Keyring,
-    rows: Any,
+    rows: Iterable[Sequence[Any]],
     purpose: str,
     role: str,
     states: Mapping[str, SubjectState],
@@ -336,41 +343,48 @@ def _decide_and_decrypt(
     distinct state, not once per subject: an audience of a million has a handful of states.
     """
     unwrap = keyring.unwrapper()
-    answers: dict[tuple[int, bool], tuple[Decision, bool, bool]] = {}
+    answers: dict[tuple[int, bool], tuple[str | None, bool]] = {}
+    collected_for: dict[str, bool] = {}
     found: list[tuple[str, str]] = []
     refused: dict[str, int] = {}
-    for row in rows:
-        state = states.get(row.id, CLEAR)
-        restricted = row.restricted_at is not None
+    for subject_id, wrapped, key_id, version, restricted, category, blob, used, listed in rows:
+        state = states.get(subject_id, CLEAR)
         key = (state.bits(purpose), restricted)
         answer = answers.get(key)
         if answer is None:
-            if restricted:
-                state = SubjectState.of(
-                    consented=state.consented, objected=state.objected, restricted=True
-                )
-            decision = rules.check(role, purpose, state)
-            readable = "email" in rules.readable_fields(role, purpose, state)
-            bound = decision.needs_justification or purpose in state.consented
-            answer = answers[key] = (decision, readable, bound)
-        decision, readable, bound = answer
-        if not decision.allowed or decision.needs_justification:
-            rule = decision.rule if not decision.allowed else "justification"
-        elif not readable:
-            rule = "fields"
-        elif not bound and purpose not in row.purposes:
-            rule = "purpose_binding"
-        elif row.wrapped_key is None or row.master_key_id is None:
+            answer = answers[key] = _answer(rules, role, purpose, state, restricted=restricted)
+        rule, bound = answer
+        if rule is None and not bound:
+            cached = collected_for.get(listed)
+            if cached is None:
+                cached = collected_for[listed] = purpose in json.loads(listed)
+            rule = None if cached else "purpose_binding"
+        if rule is None and (wrapped is None or key_id is None):
             rule = "erased"
-        else:
-            data_key = unwrap(row.wrapped_key, row.id, row.master_key_id)
-            cipher = FieldCipher(data_key, subject_id=row.id, key_version=row.key_version)
+        if rule is None:
+            cipher = FieldCipher(
+                unwrap(wrapped, subject_id, key_id), subject_id=subject_id, key_version=version
+            )
             try:
-                email = cipher.decrypt("email", row.category, row.ciphertext, row.field_key_version)
+                found.append((subject_id, cipher.decrypt("email", category, blob, used)))
+                continue
             except IntegrityCheckError:
                 rule = "integrity"
-            else:
-                found.append((row.id, email))
-                continue
         refused[rule] = refused.get(rule, 0) + 1
     return found, refused
+
+
+def _answer(
+    rules: Engine, role: str, purpose: str, state: SubjectState, *, restricted: bool
+) -> tuple[str | None, bool]:
+    """(the rule that refuses, or None; whether purpose binding is already satisfied)."""
+    if restricted:
+        state = SubjectState.of(consented=state.consented, objected=state.objected, restricted=True)
+    decision = rules.check(role, purpose, state)
+    if not decision.allowed:
+        return decision.rule, False
+    if decision.needs_justification:  # exception purposes have no audiences
+        return "justification", False
+    if "email" not in rules.readable_fields(role, purpose, state):
+        return "fields", False
+    return None, purpose in state.consented
