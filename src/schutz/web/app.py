@@ -13,6 +13,7 @@ from schutz.config import Settings
 from schutz.db import make_engine, make_session_factory
 from schutz.policy.loader import load_policy_set
 from schutz.vault.keys import load_keyring
+from schutz.web.auth import load_or_create_secret
 from schutz.web.cookie_guard import CookieGuardMiddleware
 from schutz.web.errors import install_error_handlers
 from schutz.web.routes import (
@@ -69,8 +70,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.sessions = make_session_factory(engine)
     app.state.policies = load_policy_set(settings.policy)
-    # Create the keyring before the first request, so concurrent first requests cannot race.
+    # Create the keyring and the signing secret before the first request, so concurrent
+    # first requests cannot race to create them.
     load_keyring(settings)
+    app.state.secret = load_or_create_secret(settings.data_dir)
     app.state.templates = make_templates()
 
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.secure_cookies)

@@ -31,7 +31,7 @@ from schutz.identity.service import (
     session_for_token,
     staff_actor,
 )
-from schutz.web.deps import SessionDep
+from schutz.web.deps import SessionDep, signing_secret
 
 __all__ = ["Actor", "StaffContext", "StaffDep", "require_role", "require_staff"]
 
@@ -208,9 +208,7 @@ def load_or_create_secret(data_dir: Path) -> bytes:
 def _login_serializer(request: Request) -> URLSafeTimedSerializer:
     serializer: URLSafeTimedSerializer | None = getattr(request.app.state, "login_serializer", None)
     if serializer is None:
-        settings: Settings = request.app.state.settings
-        secret = load_or_create_secret(settings.data_dir)
-        serializer = URLSafeTimedSerializer(secret, salt="schutz.staff.login")
+        serializer = URLSafeTimedSerializer(signing_secret(request), salt="schutz.staff.login")
         request.app.state.login_serializer = serializer
     return serializer
 

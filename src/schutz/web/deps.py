@@ -21,6 +21,12 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
+def signing_secret(request: Request) -> bytes:
+    """The instance's signing secret (`<data_dir>/secret.key`), loaded once by create_app."""
+    secret: bytes = request.app.state.secret
+    return secret
+
+
 def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings

@@ -22,8 +22,8 @@ from schutz.errors import Conflict, InvalidInput
 from schutz.identity.actor import Actor
 from schutz.newsletter import service, tokens
 from schutz.newsletter.service import Links
-from schutz.web.auth import load_or_create_secret, require_role
-from schutz.web.deps import LangDep, PolicyDep, SessionDep, SettingsDep
+from schutz.web.auth import require_role
+from schutz.web.deps import LangDep, PolicyDep, SessionDep, SettingsDep, signing_secret
 from schutz.web.i18n import translations
 from schutz.web.routes.subjects import KeyringDep, RulesDep
 from schutz.web.templating import render
@@ -46,14 +46,7 @@ WORDING = N_(
 )
 
 
-def secret_of(request: Request) -> bytes:
-    """The instance's signing secret, read once from the data directory."""
-    secret: bytes | None = getattr(request.app.state, "public_secret", None)
-    if secret is None:
-        settings: Settings = request.app.state.settings
-        secret = load_or_create_secret(settings.data_dir)
-        request.app.state.public_secret = secret
-    return secret
+secret_of = signing_secret
 
 
 def get_links(request: Request, settings: SettingsDep) -> Links:

@@ -17,7 +17,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from schutz.clock import utcnow
-from schutz.config import Settings
 from schutz.errors import Denied, InvalidInput, Unauthenticated
 from schutz.identity.actor import Actor
 from schutz.identity.service import api_key_actor, authenticate_api_key
@@ -25,8 +24,8 @@ from schutz.subject_requests import service
 from schutz.subject_requests.export import build_package, exportable_request
 from schutz.subject_requests.models import DataRequest
 from schutz.subject_requests.tokens import EXPORT, EXPORT_MAX_AGE, Links
-from schutz.web.auth import load_or_create_secret, require_role
-from schutz.web.deps import LangDep, SessionDep, SettingsDep
+from schutz.web.auth import require_role
+from schutz.web.deps import LangDep, SessionDep, SettingsDep, signing_secret
 from schutz.web.routes.subjects import KeyringDep, RulesDep
 
 router = APIRouter(prefix="/api/v1/requests", tags=["requests"])
@@ -41,14 +40,7 @@ NO_STORE = {"Cache-Control": "no-store"}
 _bearer = HTTPBearer(auto_error=False, scheme_name="ApiKey")
 
 
-def secret_of(request: Request) -> bytes:
-    """The instance's signing secret, read once from the data directory."""
-    secret: bytes | None = getattr(request.app.state, "request_secret", None)
-    if secret is None:
-        settings: Settings = request.app.state.settings
-        secret = load_or_create_secret(settings.data_dir)
-        request.app.state.request_secret = secret
-    return secret
+secret_of = signing_secret
 
 
 def get_links(request: Request, settings: SettingsDep) -> Links:

@@ -25,8 +25,7 @@ from starlette.responses import RedirectResponse, Response
 from schutz.clock import utcnow
 from schutz.config import Settings
 from schutz.disclosures.service import ORDER_REF
-from schutz.web.auth import load_or_create_secret
-from schutz.web.deps import LangDep, SettingsDep
+from schutz.web.deps import LangDep, SettingsDep, signing_secret
 from schutz.web.templating import render
 
 router = APIRouter(prefix="/shop", include_in_schema=False)
@@ -79,9 +78,7 @@ PRODUCTS = {p.sku: p for p in CATALOGUE}
 def _serializer(request: Request) -> URLSafeSerializer:
     serializer: URLSafeSerializer | None = getattr(request.app.state, "shop_cart_serializer", None)
     if serializer is None:
-        settings: Settings = request.app.state.settings
-        secret = load_or_create_secret(settings.data_dir)
-        serializer = URLSafeSerializer(secret, salt="schutz.shop.cart")
+        serializer = URLSafeSerializer(signing_secret(request), salt="schutz.shop.cart")
         request.app.state.shop_cart_serializer = serializer
     return serializer
 
