@@ -9,8 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from schutz.audit.models import UtcDateTime
-from schutz.db import Base
+from schutz.db import Base, UtcDateTime
 
 
 class OutboxKind(StrEnum):

@@ -3,13 +3,23 @@
 Writers call `enqueue_mail` (or `enqueue`) inside the transaction that causes the message;
 nothing leaves before that transaction commits. Workers call `deliver_due`, which claims due
 rows under a lease, delivers them with no database lock held, and records the outcome.
+
+A mail to a known data subject is sealed under that subject's data key
+(`vault.seal_for_subject`, context "outbox"): the row holds no address or text in the
+clear, and the subject's erasure (crypto-shredding, Art. 17 GDPR) makes a queued mail
+unreadable, so it is never sent. Mail calls the vault's service directly: both are domain
+modules on the same level, and the worker, which builds nothing but the settings, could not
+hand in a sealer without an edge knowing about vault keys.
 """
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 import secrets
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,7 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from schutz.config import Settings
 from schutz.db import transaction
-from schutz.errors import InvalidInput
+from schutz.errors import InvalidInput, NotFound
 from schutz.mail.models import OutboxKind, OutboxMessage, OutboxStatus
 from schutz.mail.transport import (
     Delivery,
@@ -28,6 +38,9 @@ from schutz.mail.transport import (
     describe_failure,
     email_sender,
 )
+from schutz.vault import service as vault
+from schutz.vault.crypto import IntegrityCheckError
+from schutz.vault.keys import Keyring, load_keyring
 
 MAX_ATTEMPTS = 8
 """Attempts before a row is given up as dead (about four hours of back-off in all)."""
@@ -35,6 +48,10 @@ FIRST_RETRY = timedelta(minutes=1)
 LONGEST_WAIT = timedelta(hours=2)
 LEASE = timedelta(minutes=5)
 """How long a worker owns a claimed row; a row whose worker died is claimed again after it."""
+
+SEAL_CONTEXT = "outbox"
+ERASED = "subject erased"
+"""`last_error` of a mail whose subject was erased before it left: nothing personal in it."""
 
 # RFC 5322 §3.6.8: a field name is printable ASCII except the colon.
 _FIELD_NAME = re.compile(r"[!-9;-~]+")
@@ -96,11 +113,17 @@ def enqueue_mail(
     headers: dict[str, str] | None = None,
     idempotency_key: str,
     now: datetime,
+    subject_id: str | None = None,
+    keyring: Keyring | None = None,
 ) -> OutboxMessage:
     """Queue one plain-text e-mail to one address; it is sent only after the caller commits.
 
     `headers` adds fields such as `List-Unsubscribe` and `List-Unsubscribe-Post`
     (RFC 2369, RFC 8058) or `From`; To, Subject, Date and Message-ID are Schutz's to set.
+    With `subject_id` (and the `keyring`) the payload is sealed under that subject's data
+    key and stored as `{"sealed", "subject_id"}`: no address in the database (Art. 32(1)(a)
+    GDPR), and an erasure before delivery stops the mail (Art. 17). Mail to someone who is
+    not a subject (support, an unknown address) stays as it is.
     """
     try:
         address = validate_email(to, check_deliverability=False).normalized
@@ -112,13 +135,43 @@ def enqueue_mail(
         if not _FIELD_NAME.fullmatch(name) or name.lower() in _RESERVED_HEADERS:
             raise InvalidInput(f"mail header {name!r} may not be set here")
         _check_header_value(name, value)
+    payload: dict[str, Any] = {"to": address, "subject": subject, "body": body, "headers": extra}
+    if subject_id is not None:
+        if keyring is None:
+            raise InvalidInput("sealing a mail for a subject needs the keyring")
+        payload = seal_payload(session, keyring, subject_id, payload)
     return enqueue(
         session,
         kind=OutboxKind.EMAIL,
-        payload={"to": address, "subject": subject, "body": body, "headers": extra},
+        payload=payload,
         idempotency_key=idempotency_key,
         now=now,
     )
+
+
+def seal_payload(
+    session: Session, keyring: Keyring, subject_id: str, payload: dict[str, Any]
+) -> dict[str, Any]:
+    """`{"sealed": <base64>, "subject_id": ...}`: `payload` as JSON under the subject's key."""
+    plain = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    sealed = vault.seal_for_subject(session, keyring, subject_id, plain, context=SEAL_CONTEXT)
+    return {"sealed": base64.b64encode(sealed).decode("ascii"), "subject_id": subject_id}
+
+
+def open_payload(session: Session, keyring: Keyring, payload: Mapping[str, Any]) -> dict[str, Any]:
+    """The payload as it was queued, sealed or not.
+
+    Raises `NotFound` when the subject of a sealed payload has been erased (the mail can no
+    longer be read by anyone) and `IntegrityCheckError` when the blob was altered or moved.
+    """
+    if "sealed" not in payload:
+        return dict(payload)
+    blob = base64.b64decode(payload["sealed"])
+    plain = vault.open_for_subject(
+        session, keyring, str(payload["subject_id"]), blob, context=SEAL_CONTEXT
+    )
+    opened: dict[str, Any] = json.loads(plain)
+    return opened
 
 
 @dataclass
@@ -251,6 +304,12 @@ def deliver_due(
         send = email_sender(settings)
     report = DeliveryReport()
     token, deliveries = _claim(session_factory, kind, now, limit, lease)
+    deliveries, unreadable = _open_sealed(session_factory, settings, deliveries)
+    for delivery_id, reason in unreadable.items():
+        # Never retried: the key is gone (erasure) or the blob is not genuine.
+        dead = {"status": OutboxStatus.DEAD.value, "last_error": reason}
+        _settle(session_factory, token, delivery_id, dead)
+        report.dead.append(delivery_id)
     for delivery in deliveries:
         try:
             send(delivery)
@@ -278,6 +337,33 @@ def deliver_due(
             )
             report.sent.append(delivery.id)
     return report
+
+
+def _open_sealed(
+    factory: sessionmaker[Session], settings: Settings, deliveries: list[Delivery]
+) -> tuple[list[Delivery], dict[str, str]]:
+    """Open the sealed payloads of a claimed batch in one read transaction.
+
+    Returns the deliveries to send, with their payloads in the clear (in memory only), and
+    `{id: reason}` for those that cannot be read: "subject erased" or a failed check.
+    """
+    if not any("sealed" in d.payload for d in deliveries):
+        return deliveries, {}
+    keyring = load_keyring(settings)
+    ready: list[Delivery] = []
+    unreadable: dict[str, str] = {}
+    with transaction(factory) as session:
+        for delivery in deliveries:
+            try:
+                payload = open_payload(session, keyring, delivery.payload)
+            except NotFound:
+                unreadable[delivery.id] = ERASED
+                continue
+            except IntegrityCheckError:
+                unreadable[delivery.id] = "sealed payload fails its integrity check"
+                continue
+            ready.append(replace(delivery, payload=payload))
+    return ready, unreadable
 
 
 def purge_finished(session: Session, *, older_than: timedelta, now: datetime) -> int:

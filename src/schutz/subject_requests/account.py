@@ -86,6 +86,8 @@ def request_link(
         body=mail.body,
         idempotency_key=f"account-link:{token_hash(token)}",
         now=now,
+        subject_id=subject_id,
+        keyring=keyring,
     )
     audit.record(
         session, actor="subject", action="account.link_sent", subject_id=subject_id, now=now
