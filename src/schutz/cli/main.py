@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from schutz.cli import (
     audit,
+    backup,
     identity,
     keys,
     policy,
@@ -34,6 +35,7 @@ app = typer.Typer(
 serve.register(app)
 worker.register(app)
 scan.register(app)
+backup.register(app)
 app.add_typer(policy.app, name="policy")
 app.add_typer(audit.app, name="audit")
 app.add_typer(identity.staff_app, name="staff")
