@@ -8,9 +8,9 @@ import re
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -68,37 +68,54 @@ def _check_no_email(value: Any) -> None:
             _check_no_email(item)
 
 
-def _lock_head(session: Session) -> AuditHead:
-    """Lock the head of the chain for this transaction and return it.
+_HEAD_KEY = "schutz.audit.head"
+"""`session.info` key: the head as this transaction left it, while it holds the lock."""
+HEAD = cast(Table, AuditHead.__table__)
 
-    The first statement is a write. On SQLite that takes the database's single write lock
-    before anything is read, so no other writer can append between our read and our insert,
-    and a read transaction is never upgraded (which fails at once with SQLITE_BUSY_SNAPSHOT
-    in WAL mode instead of waiting). On PostgreSQL it creates the row if it is missing;
-    SELECT ... FOR UPDATE then makes concurrent writers queue on that row, and, in READ
-    COMMITTED, each sees the head as the one before it left it.
-    """
+
+def _create_head(session: Session) -> None:
+    """Create the head row, continuing from the newest entry if the row was lost."""
+    tip = session.execute(
+        select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
+    ).first()
+    seq, digest = (tip.seq, tip.hash) if tip is not None else (0, GENESIS)
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     session.execute(
-        insert(AuditHead)
-        .values(id=HEAD_ID, seq=0, hash=GENESIS)
+        insert(HEAD)
+        .values(id=HEAD_ID, seq=seq, hash=digest)
         .on_conflict_do_nothing(index_elements=["id"])
     )
-    head = session.scalars(
-        select(AuditHead)
-        .where(AuditHead.id == HEAD_ID)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one()
-    if head.seq == 0:
-        # A head created just now over an existing log (it was lost): continue from the tip.
-        tip = session.execute(
-            select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
-        ).first()
-        if tip is not None:
-            head.seq, head.hash = tip.seq, tip.hash
-    return head
+
+
+def _claim_seq(session: Session) -> tuple[int, str]:
+    """`(seq, prev_hash)` for a new entry, with the head locked for this transaction.
+
+    The first entry of a transaction moves the head on with one write,
+    `UPDATE audit_head SET seq = seq + 1 ... RETURNING seq, hash`. On SQLite that takes
+    the database's single write lock before anything is read, so no other writer appends
+    between our read and our insert, and a read transaction is never upgraded (which fails
+    at once with SQLITE_BUSY_SNAPSHOT in WAL mode instead of waiting). On PostgreSQL it
+    locks the row; a concurrent writer queues on it and, in READ COMMITTED, sees the head
+    as the one before it left it. Later entries of the same transaction (or savepoint)
+    still hold that lock, so they take the head this transaction left in `session.info`
+    and need no statement to find it.
+    """
+    transaction = session.get_nested_transaction() or session.get_transaction()
+    cached = session.info.get(_HEAD_KEY)
+    if cached is not None and transaction is not None and cached[0] is transaction:
+        return cached[1] + 1, cached[2]
+    bump = (
+        update(HEAD)
+        .where(HEAD.c.id == HEAD_ID)
+        .values(seq=HEAD.c.seq + 1)
+        .returning(HEAD.c.seq, HEAD.c.hash)
+    )
+    row = session.execute(bump).first()
+    if row is None:  # the first entry ever, or a head that was lost
+        _create_head(session)
+        row = session.execute(bump).one()
+    return row.seq, row.hash
 
 
 def record(
@@ -120,8 +137,7 @@ def record(
     """
     details = dict(details or {})
     _check_no_email(details)
-    head = _lock_head(session)
-    seq = head.seq + 1
+    seq, prev_hash = _claim_seq(session)
     entry = AuditEntry(
         seq=seq,
         at=now.astimezone(UTC),
@@ -131,7 +147,7 @@ def record(
         purpose=purpose,
         details=details,
         flagged=flagged,
-        prev_hash=head.hash,
+        prev_hash=prev_hash,
     )
     entry.hash = entry_hash(
         seq=seq,
@@ -142,11 +158,13 @@ def record(
         purpose=purpose,
         details=details,
         flagged=flagged,
-        prev_hash=head.hash,
+        prev_hash=prev_hash,
     )
     session.add(entry)
-    head.seq, head.hash = seq, entry.hash
     session.flush()
+    session.execute(update(HEAD).where(HEAD.c.id == HEAD_ID).values(seq=seq, hash=entry.hash))
+    transaction = session.get_nested_transaction() or session.get_transaction()
+    session.info[_HEAD_KEY] = (transaction, seq, entry.hash)
     return entry
 
 
