@@ -28,6 +28,21 @@ class Settings(BaseSettings):
     demo: bool = Field(
         default=False, description="Serve the demo shop and sandbox processors (serve --demo)."
     )
+    max_body_bytes: int = Field(
+        default=1024 * 1024, description="Larger request bodies are refused with 413."
+    )
+    # Rate limits: "N/S" lets N requests through per S seconds per client network (/24 or
+    # /48) and route group, as a token bucket; "off" lifts a limit. See web/limits.py.
+    rate_limit_staff_login: str = "30/600"
+    rate_limit_magic_link: str = "30/600"
+    rate_limit_contact: str = "30/600"
+    rate_limit_newsletter: str = "30/600"
+    rate_limit_requests: str = "30/600"
+    rate_limit_collect: str = "1200/60"
+    metrics_token: str | None = Field(
+        default=None,
+        description="Bearer token that opens /metrics to any client (else trusted proxies only).",
+    )
 
     @cached_property
     def resolved_database_url(self) -> str:

@@ -25,6 +25,7 @@ except ImportError:  # pragma: no cover - libyaml is missing on some platforms
     from yaml import SafeLoader as _Loader  # type: ignore[assignment]
 
 POLICY_SUFFIXES = (".yaml", ".yml")
+MAX_POLICY_BYTES = 1024 * 1024  # a policy is a few kilobytes; anything this big is not one
 
 # Clearer words than pydantic's for the fields people most often forget.
 _MISSING = {
@@ -49,6 +50,11 @@ def load_policy(path: Path | str) -> Policy:
     """Read and validate one policy file; any problem raises `PolicyError`."""
     path = Path(path)
     try:
+        if path.exists() and not path.is_file():
+            # A device or pipe (/dev/zero, a FIFO) would be read for ever.
+            raise PolicyError(path, None, "not a regular file")
+        if path.stat().st_size > MAX_POLICY_BYTES:
+            raise PolicyError(path, None, f"larger than {MAX_POLICY_BYTES} bytes; not a policy")
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise PolicyError(path, None, "no such policy file or directory") from None
@@ -66,6 +72,9 @@ def parse_policy(text: str, path: Path | str = "<policy>") -> Policy:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         raise PolicyError(path, line, f"YAML syntax error: {exc.problem}") from exc
+    except yaml.YAMLError as exc:
+        # Unmarked errors, e.g. a control character in a binary file (yaml.reader.ReaderError).
+        raise PolicyError(path, None, f"not a YAML text file ({type(exc).__name__})") from None
     if not isinstance(root, yaml.MappingNode):
         line = root.start_mark.line + 1 if root is not None else 1
         raise PolicyError(path, line, "a policy file must be a mapping of sections")

@@ -16,6 +16,9 @@ from schutz.vault.keys import load_keyring
 from schutz.web.auth import load_or_create_secret
 from schutz.web.cookie_guard import CookieGuardMiddleware
 from schutz.web.errors import install_error_handlers
+from schutz.web.limits import BodyLimitMiddleware, RateLimitMiddleware
+from schutz.web.observe import ObserveMiddleware, make_registry
+from schutz.web.observe import router as metrics_router
 from schutz.web.routes import (
     account,
     analytics,
@@ -76,8 +79,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.secret = load_or_create_secret(settings.data_dir)
     app.state.templates = make_templates()
 
+    # The last added runs first: observe (count, time, log) every answer; security headers
+    # on every answer, refusals included; then rate and body limits before any route.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RateLimitMiddleware, settings=settings)
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.secure_cookies)
     app.add_middleware(CookieGuardMiddleware)
+    app.state.metrics_registry = make_registry(app.state.sessions)
+    app.add_middleware(ObserveMiddleware, registry=app.state.metrics_registry)
     install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     for module in (
@@ -103,6 +112,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         social,
     ):
         app.include_router(module.router)
+    app.include_router(metrics_router)
     if settings.demo:
         # The demo shop and the sandbox processors exist only to show Schutz at work.
         app.include_router(shop.router)

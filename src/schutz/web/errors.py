@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
@@ -34,9 +35,12 @@ def _respond(request: Request, status: int, detail: object, **extra: object) -> 
     if _wants_json(request):
         return JSONResponse({"detail": detail, **extra}, status_code=status)
     message = detail if isinstance(detail, str) else None
-    return render(
-        request, "error.html", {"status": status, "message": message}, status_code=status
-    )
+    return render(request, "error.html", {"status": status, "message": message}, status_code=status)
+
+
+def error_response(request: Request, status: int, detail: str) -> Response:
+    """The answer routes' errors get, for middleware that refuses before any route runs."""
+    return _respond(request, status, detail)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -66,8 +70,35 @@ def install_error_handlers(app: FastAPI) -> None:
         ]
         return _respond(request, 422, errors)
 
+    _document_error_shapes(app)
+
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
         # The type only: messages of unexpected errors may carry personal data.
         log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path)
         return _respond(request, 500, "Internal error; it has been logged.")
+
+
+def _document_error_shapes(app: FastAPI) -> None:
+    """Say in the OpenAPI document that a 422's `detail` is a list *or* one sentence.
+
+    FastAPI documents only its own validation errors (a list); a domain refusal such as
+    "source 'x' is not in the policy" answers 422 with a string, and clients (and the
+    schemathesis run in tests/fuzz) must find that shape in the schema too.
+    """
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = build()
+        error = schema.get("components", {}).get("schemas", {}).get("HTTPValidationError")
+        if error is not None:
+            listed = error["properties"]["detail"]
+            error["properties"]["detail"] = {
+                "anyOf": [listed, {"type": "string"}],
+                "title": "Detail",
+            }
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented override

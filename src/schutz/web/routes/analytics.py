@@ -19,16 +19,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from schutz.analytics.charts import bar_chart, hbar_chart
-from schutz.analytics.ip import truncate_ip
 from schutz.analytics.reports import Summary, summarise
 from schutz.analytics.service import IngestBuffer, page_view
 from schutz.clock import utcnow
-from schutz.config import Settings
 from schutz.cookies.choices import Choices, decode, is_visitor_id, new_visitor_id
 from schutz.cookies.registry import CONSENT_COOKIE, OPTOUT_COOKIE, VISITOR_COOKIE
 from schutz.errors import InvalidInput
 from schutz.identity.actor import Actor
 from schutz.web.auth import StaffContext, require_role, require_staff
+from schutz.web.client_ip import truncated_client_ip
 from schutz.web.cookie_guard import undeclared_log
 from schutz.web.deps import PolicyDep, SessionDep, SettingsDep
 from schutz.web.i18n import pick_language, translations
@@ -42,23 +41,6 @@ PERIODS = (7, 30, 90, 365)
 MAX_BODY = 4096
 NO_CONTENT = 204
 HALF_WIDTH = 360  # charts shown two to a row
-
-
-def truncated_client_ip(request: Request, settings: Settings) -> str | None:
-    """The client's address, truncated; the full one never leaves this function.
-
-    The socket peer is the client unless it is a trusted proxy; then the right-most
-    `X-Forwarded-For` entry that is not itself a trusted proxy is (entries further left
-    are whatever the client chose to send, RFC 7239 §7.4).
-    """
-    peer = request.client.host if request.client else None
-    trusted = settings.trusted_proxy_set
-    if peer in trusted:
-        forwarded = request.headers.get("x-forwarded-for", "")
-        for hop in reversed([h.strip() for h in forwarded.split(",") if h.strip()]):
-            if hop not in trusted:
-                return truncate_ip(hop)
-    return truncate_ip(peer)
 
 
 def visitor_choices(request: Request) -> Choices | None:

@@ -1,0 +1,210 @@
+"""What operators watch: `/metrics` for Prometheus and one JSON log line per request.
+
+`ObserveMiddleware` times every request and counts it by method, route template and status
+(never the path itself: ids would make the label set unbounded, and a path is no place to
+look for personal data), and logs it on `schutz.access` with a request id that every other
+log line of that request carries too. `/metrics` adds, on each scrape, a few COUNT queries:
+outbox depth by kind and status, dead letters, and open and overdue data-subject requests.
+
+Who may scrape: a client on a trusted-proxy or loopback address talking to us directly (no
+`X-Forwarded-For`, so nothing that came in through the reverse proxy), or anyone sending
+`Authorization: Bearer <SCHUTZ_METRICS_TOKEN>`.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import logging
+import re
+import secrets
+import time
+from collections.abc import Iterator
+
+from fastapi import APIRouter
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
+from prometheus_client.exposition import generate_latest
+from prometheus_client.metrics_core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.datastructures import MutableHeaders
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from schutz.clock import utcnow
+from schutz.config import Settings
+from schutz.disclosures.models import Disclosure
+from schutz.errors import Denied
+from schutz.logging_config import request_id_var
+from schutz.mail.models import OutboxMessage
+from schutz.subject_requests.models import OPEN_STATUSES, DataRequest
+
+access_log = logging.getLogger("schutz.access")
+router = APIRouter(include_in_schema=False)
+
+REQUEST_ID_HEADER = "X-Request-ID"
+_SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
+
+
+def _route_of(scope: Scope) -> str:
+    route = scope.get("route")
+    if route is not None and hasattr(route, "path"):
+        return str(route.path)
+    if scope.get("endpoint") is not None:  # a mount, e.g. /static
+        return str(scope.get("root_path", "")) or "mount"
+    return "unmatched"
+
+
+class ObserveMiddleware:
+    """Counts, times and logs each HTTP request; gives each an id (`X-Request-ID`)."""
+
+    def __init__(self, app: ASGIApp, *, registry: CollectorRegistry) -> None:
+        self.app = app
+        self.requests = Counter(
+            "schutz_http_requests",
+            "HTTP requests answered, by method, route template and status.",
+            ("method", "route", "status"),
+            registry=registry,
+        )
+        self.latency = Histogram(
+            "schutz_http_request_duration_seconds",
+            "Time from request to the last byte of the answer, by method and route template.",
+            ("method", "route"),
+            registry=registry,
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        offered = MutableHeaders(scope=scope).get(REQUEST_ID_HEADER.lower(), "")
+        request_id = offered if _SAFE_REQUEST_ID.fullmatch(offered) else secrets.token_hex(8)
+        token = request_id_var.set(request_id)
+        started = time.perf_counter()
+        status = 500
+
+        async def send_observed(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                MutableHeaders(scope=message)[REQUEST_ID_HEADER] = request_id
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_observed)
+        finally:
+            elapsed = time.perf_counter() - started
+            method, route = scope["method"], _route_of(scope)
+            self.requests.labels(method, route, str(status)).inc()
+            self.latency.labels(method, route).observe(elapsed)
+            access_log.info(
+                "%s %s %s",
+                method,
+                route,
+                status,
+                extra={
+                    "method": method,
+                    "route": route,
+                    "status": status,
+                    "duration_ms": round(elapsed * 1000, 2),
+                },
+            )
+            request_id_var.reset(token)
+
+
+class BacklogCollector(Collector):
+    """Gauges read from the database on each scrape, with COUNT queries on indexed columns."""
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self.sessions = sessions
+
+    def collect(self) -> Iterator[Metric]:
+        outbox = GaugeMetricFamily(
+            "schutz_outbox_messages",
+            "Outbox rows (e-mails, webhooks) by kind and status.",
+            labels=("kind", "status"),
+        )
+        dead = GaugeMetricFamily(
+            "schutz_dead_letters",
+            "Deliveries that gave up after their retries, by what they carried.",
+            labels=("kind",),
+        )
+        open_requests = GaugeMetricFamily(
+            "schutz_requests_open", "Data-subject requests not yet completed, refused or expired."
+        )
+        overdue = GaugeMetricFamily(
+            "schutz_requests_overdue",
+            "Open data-subject requests past their deadline (Art. 12(3) GDPR).",
+        )
+        now = utcnow()
+        is_open = DataRequest.status.in_([s.value for s in OPEN_STATUSES])
+        with self.sessions() as session:
+            rows = session.execute(
+                select(OutboxMessage.kind, OutboxMessage.status, func.count()).group_by(
+                    OutboxMessage.kind, OutboxMessage.status
+                )
+            ).all()
+            dead_outbox = {kind: n for kind, status, n in rows if status == "dead"}
+            dead_disclosures = session.scalar(
+                select(func.count()).select_from(Disclosure).where(Disclosure.status == "dead")
+            )
+            n_open = session.scalar(select(func.count()).select_from(DataRequest).where(is_open))
+            n_overdue = session.scalar(
+                select(func.count())
+                .select_from(DataRequest)
+                .where(is_open, DataRequest.due_at < now)
+            )
+        for kind, status, n in rows:
+            outbox.add_metric([kind, status], n)
+        for kind in ("email", "webhook"):
+            dead.add_metric([kind], dead_outbox.get(kind, 0))
+        dead.add_metric(["disclosure"], dead_disclosures or 0)
+        open_requests.add_metric([], n_open or 0)
+        overdue.add_metric([], n_overdue or 0)
+        yield from (outbox, dead, open_requests, overdue)
+
+
+def make_registry(sessions: sessionmaker[Session]) -> CollectorRegistry:
+    """A registry per app (tests build many apps in one process; the default one is global)."""
+    registry = CollectorRegistry(auto_describe=True)
+    registry.register(BacklogCollector(sessions))
+    return registry
+
+
+def _is_local(host: str | None, settings: Settings) -> bool:
+    if host is None:
+        return False
+    if host in settings.trusted_proxy_set:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def may_scrape(request: Request, settings: Settings) -> bool:
+    token = settings.metrics_token
+    if token:
+        offered = request.headers.get("authorization", "")
+        if hmac.compare_digest(offered.encode(), f"Bearer {token}".encode()):
+            return True
+    direct = "x-forwarded-for" not in request.headers and "forwarded" not in request.headers
+    return direct and _is_local(request.client.host if request.client else None, settings)
+
+
+@router.get("/metrics")
+def metrics(request: Request) -> Response:
+    """Prometheus text exposition format 0.0.4."""
+    settings: Settings = request.app.state.settings
+    if not may_scrape(request, settings):
+        raise Denied(
+            "metrics are served to local scrapers, or with the metrics token", reason="metrics"
+        )
+    registry: CollectorRegistry = request.app.state.metrics_registry
+    return Response(
+        generate_latest(registry),
+        media_type=CONTENT_TYPE_LATEST,
+        headers={"Cache-Control": "no-store"},
+    )
