@@ -1,0 +1,81 @@
+"""Fixtures for the hardening tests: the demo app (every route), keys and staff of every role."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+
+import pytest
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from schutz.clock import utcnow
+from schutz.config import Settings
+from schutz.identity.models import StaffUser
+from schutz.identity.roles import API_KEY_ROLES, STAFF_ROLES
+from schutz.identity.service import add_staff, create_api_key, start_session
+from schutz.web.app import create_app
+from schutz.web.auth import SESSION_COOKIE
+
+
+def api_routes(routes: Iterable[object]) -> Iterator[APIRoute]:
+    """Every route of the app, looking inside included routers."""
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            yield from api_routes(inner.routes)
+        elif isinstance(route, APIRoute):
+            yield route
+
+
+def concrete(path: str) -> str:
+    """A URL for a route template: each {parameter} becomes an id that does not exist."""
+    return re.sub(r"\{[^}]+\}", "0123456789abcdef", path)
+
+
+@pytest.fixture
+def app(settings: Settings) -> Iterator[FastAPI]:
+    app = create_app(settings.model_copy(update={"demo": True}))
+    yield app
+    app.state.engine.dispose()
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app, follow_redirects=False) as client:
+        yield client
+
+
+@pytest.fixture
+def api_keys(session: Session) -> dict[str, str]:
+    keys = {}
+    for role in API_KEY_ROLES:
+        _, keys[role] = create_api_key(
+            session, name=f"sec-{role}", role=role, actor="cli", now=utcnow()
+        )
+    session.commit()
+    return keys
+
+
+@pytest.fixture
+def staff_cookies(session: Session) -> dict[str, str]:
+    """A live session cookie per staff role (sessions opened directly: no argon2 per test)."""
+    tokens: dict[str, str] = {}
+    for role in STAFF_ROLES:
+        user: StaffUser = add_staff(
+            session,
+            email=f"{role}@shop.example",
+            role=role,
+            password="a long enough secret",
+            actor="cli",
+            now=utcnow(),
+        )
+        _, tokens[role] = start_session(session, user, now=utcnow())
+    session.commit()
+    return tokens
+
+
+def session_cookie(token: str) -> dict[str, str]:
+    return {"Cookie": f"{SESSION_COOKIE}={token}"}
