@@ -2,6 +2,7 @@
 
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -39,6 +40,9 @@ class Settings(BaseSettings):
     rate_limit_newsletter: str = "30/600"
     rate_limit_requests: str = "30/600"
     rate_limit_collect: str = "1200/60"
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        default="info", description="debug, info, warning or error (JSON lines on stderr)."
+    )
     metrics_token: str | None = Field(
         default=None,
         description="Bearer token that opens /metrics to any client (else trusted proxies only).",

@@ -42,10 +42,12 @@ def register(app: typer.Typer) -> None:
         """Migrate, then serve the pages and the API."""
         import uvicorn
 
+        from schutz.logging_config import configure_logging
         from schutz.web.app import create_app
 
-        init_storage(ctx)
         st = state(ctx)
+        log_config = configure_logging(st.settings.log_level)
+        init_storage(ctx)
         update: dict[str, object] = {"demo": demo}
         if "base_url" not in st.settings.model_fields_set:
             # Links in mails and the demo shop's API calls follow the port actually served.
@@ -62,11 +64,14 @@ def register(app: typer.Typer) -> None:
             start_in_thread(st.sessions, settings)
         typer.echo(f"Schutz on http://{host}:{port}/privacy  (Ctrl+C stops it)")
         # Schutz decides itself which proxies to trust (SCHUTZ_TRUSTED_PROXIES); uvicorn's own
-        # proxy handling would put forwarded client addresses into its access log.
+        # proxy handling would put forwarded client addresses into its access log, which is
+        # off: schutz.access logs each request as JSON, without address or query string.
         uvicorn.run(
             create_app(settings),
             host=host,
             port=port,
-            log_level="warning",
+            log_config=log_config,
+            log_level=settings.log_level,
+            access_log=False,
             proxy_headers=False,
         )

@@ -9,6 +9,7 @@ import typer
 
 from schutz.cli.context import state
 from schutz.db import migrate
+from schutz.logging_config import configure_logging
 from schutz.worker import run_forever, run_once
 
 
@@ -20,6 +21,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Deliver queued e-mails and webhooks, retrying with back-off."""
         st = state(ctx)
+        configure_logging(st.settings.log_level)
         migrate(st.engine)
         if once:
             reports = run_once(st.sessions, st.settings)
