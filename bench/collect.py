@@ -145,7 +145,12 @@ def http_figures(args: argparse.Namespace, work: Path) -> dict[str, float]:
     engine = make_engine(f"sqlite:///{db}")
     migrate(engine)
     port = _free_port()
-    env = {**os.environ, "SCHUTZ_DATA_DIR": str(work), "SCHUTZ_DATABASE_URL": f"sqlite:///{db}"}
+    env = {
+        **os.environ,
+        "SCHUTZ_DATA_DIR": str(work),
+        "SCHUTZ_DATABASE_URL": f"sqlite:///{db}",
+        "SCHUTZ_RATE_LIMIT_COLLECT": "off",
+    }  # fmt: skip - one client address sends it all
     argv = [
         sys.executable, "-m", "uvicorn", "--factory", "collect:make_app",
         "--app-dir", str(Path(__file__).parent), "--host", "127.0.0.1", "--port", str(port),
