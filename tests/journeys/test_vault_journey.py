@@ -26,6 +26,7 @@ from schutz.vault import service
 from schutz.vault.models import Tombstone
 from schutz.web.app import create_app
 from schutz.web.routes import subjects
+from sqlite_files import sqlite_bytes
 
 with warnings.catch_warnings():
     # Starlette 1.x asks for httpx2 under its TestClient; httpx still works.
@@ -67,9 +68,7 @@ def _raw_database(engine: Engine) -> bytes:
     if url.get_backend_name() == "sqlite":
         with engine.connect() as conn:
             conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
-        path = Path(str(url.database))
-        wal = path.with_name(path.name + "-wal")
-        return path.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
+        return sqlite_bytes(Path(str(url.database)))
     schema = str(make_url(str(url)).query["options"]).split("search_path=", 1)[-1]
     pg_dump = shutil.which("pg_dump") or "pg_dump"
     argv = [pg_dump, "-h", str(url.host), "-U", str(url.username), "--schema", schema]

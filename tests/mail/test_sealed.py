@@ -18,6 +18,7 @@ from schutz.policy.engine import compile_policy
 from schutz.policy.loader import load_policy_set
 from schutz.vault import service as vault
 from schutz.vault.keys import load_keyring
+from sqlite_files import sqlite_bytes
 
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 RULES = compile_policy(load_policy_set(BUNDLED_POLICY_DIR).latest)
@@ -51,8 +52,7 @@ def _stored_bytes(settings: Settings, sessions: sessionmaker[Session]) -> bytes:
     """Everything the database keeps: the SQLite files, or every outbox payload as text."""
     url = make_url(settings.resolved_database_url)
     if url.get_backend_name() == "sqlite" and url.database:
-        files = [Path(url.database), Path(url.database + "-wal")]
-        return b"".join(f.read_bytes() for f in files if f.exists())
+        return sqlite_bytes(Path(url.database))
     with sessions() as s:
         payloads = s.scalars(select(OutboxMessage.payload)).all()
     return json.dumps(payloads).encode()

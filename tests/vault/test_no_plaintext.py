@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from schutz.policy.engine import Engine as Rules
 from schutz.vault import service
 from schutz.vault.keys import Keyring
+from sqlite_files import sqlite_bytes
 
 from .builders import NOW, take_order
 
@@ -43,9 +44,7 @@ def database_bytes(engine: Engine) -> bytes:
     if url.get_backend_name() == "sqlite":
         with engine.connect() as conn:
             conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
-        path = Path(str(url.database))
-        parts = [path, path.with_name(path.name + "-wal")]
-        return b"".join(p.read_bytes() for p in parts if p.exists())
+        return sqlite_bytes(Path(str(url.database)))
     pg_dump = shutil.which("pg_dump")
     if pg_dump is None:
         pytest.fail("pg_dump is not installed")
