@@ -14,6 +14,7 @@ from schutz.consent.models import ConsentEvent
 from schutz.consent.service import ConsentState, current_state, record_consent
 from schutz.errors import Conflict, InvalidInput
 from schutz.mail.models import OutboxMessage
+from schutz.mail.service import open_payload
 from schutz.newsletter import service, tokens
 from schutz.newsletter.audience import audience
 from schutz.newsletter.service import Links
@@ -48,8 +49,13 @@ def _token_in(body: str, path: str) -> str:
     return parse_qs(urlsplit(line.strip()).query)["token"][0]
 
 
-def _mails(session: Session) -> list[OutboxMessage]:
-    return list(session.scalars(select(OutboxMessage).order_by(OutboxMessage.created_at)))
+def _mails(session: Session, keyring: Keyring) -> list[OutboxMessage]:
+    """The queued mails, their sealed payloads opened (detached, so nothing is written)."""
+    rows = list(session.scalars(select(OutboxMessage).order_by(OutboxMessage.created_at)))
+    for row in rows:
+        session.expunge(row)
+        row.payload = open_payload(session, keyring, row.payload)
+    return rows
 
 
 def test_sign_up_records_the_proof_and_queues_a_plain_confirmation(
@@ -66,7 +72,9 @@ def test_sign_up_records_the_proof_and_queues_a_plain_confirmation(
     assert len(grant.wording_hash or "") == 64
     assert grant.evidence == "form:/newsletter"
     assert grant.policy_version == rules.policy.version
-    [mail] = _mails(session)
+    [stored] = session.scalars(select(OutboxMessage)).all()
+    assert set(stored.payload) == {"sealed", "subject_id"}  # no address in the clear
+    [mail] = _mails(session, keyring)
     assert mail.payload["to"] == "ada@example.org"
     assert "/newsletter/confirm?token=" in mail.payload["body"]
     assert "List-Unsubscribe" not in mail.payload["headers"]
@@ -90,7 +98,7 @@ def test_confirm_then_send_then_one_click_unsubscribe(
     session: Session, rules: Engine, keyring: Keyring, links: Links
 ) -> None:
     result = _sign_up(session, rules, keyring, links, "ada@example.org")
-    token = _token_in(_mails(session)[0].payload["body"], "/newsletter/confirm")
+    token = _token_in(_mails(session, keyring)[0].payload["body"], "/newsletter/confirm")
 
     subject_id = service.confirm(
         session, rules.policy, links, token=token, ip="2001:db8:1:2::9", user_agent="UA",
@@ -107,7 +115,7 @@ def test_confirm_then_send_then_one_click_unsubscribe(
         role="marketing", now=NOW,
     )  # fmt: skip
     assert issue.recipients == 1
-    mail = _mails(session)[-1]
+    mail = _mails(session, keyring)[-1]
     link = mail.payload["headers"]["List-Unsubscribe"]
     assert link.startswith("<https://shop.example/newsletter/unsubscribe?token=")
     assert mail.payload["headers"]["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
@@ -135,7 +143,7 @@ def test_second_confirm_forged_and_expired_links_change_nothing(
     session: Session, rules: Engine, keyring: Keyring, links: Links
 ) -> None:
     _sign_up(session, rules, keyring, links, "ada@example.org")
-    token = _token_in(_mails(session)[0].payload["body"], "/newsletter/confirm")
+    token = _token_in(_mails(session, keyring)[0].payload["body"], "/newsletter/confirm")
     kw = {"ip": None, "user_agent": None, "actor": "subject"}
     service.confirm(session, rules.policy, links, token=token, now=NOW, **kw)  # type: ignore[arg-type]
     before = session.scalars(select(ConsentEvent)).all()
@@ -154,7 +162,7 @@ def test_expired_confirmation_link_is_refused(
     session: Session, rules: Engine, keyring: Keyring, links: Links, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _sign_up(session, rules, keyring, links, "ada@example.org")
-    token = _token_in(_mails(session)[0].payload["body"], "/newsletter/confirm")
+    token = _token_in(_mails(session, keyring)[0].payload["body"], "/newsletter/confirm")
     monkeypatch.setattr(tokens, "CONFIRM_MAX_AGE", -1)
 
     with pytest.raises(tokens.TokenExpired):
@@ -171,7 +179,7 @@ def test_malformed_address_is_refused_and_nothing_is_stored(
         _sign_up(session, rules, keyring, links, "not-an-address")
 
     assert session.scalars(select(ConsentEvent)).all() == []
-    assert _mails(session) == []
+    assert _mails(session, keyring) == []
 
 
 def test_objection_removes_from_direct_marketing_audience(

@@ -7,7 +7,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from schutz.errors import NotFound
 from schutz.mail.models import OutboxMessage
+from schutz.mail.service import open_payload
 from schutz.policy.engine import Engine
 from schutz.vault import service as vault
 from schutz.vault.keys import Keyring
@@ -47,9 +49,17 @@ def customer(
     return result.subject_id
 
 
-def mails_to(session: Session, address: str) -> list[dict[str, str]]:
+def mails_to(session: Session, keyring: Keyring, address: str) -> list[dict[str, str]]:
+    """Payloads of the mails queued to `address`, sealed ones opened; those of an erased
+    subject cannot be opened by anyone any more and are left out."""
     rows = session.scalars(select(OutboxMessage).order_by(OutboxMessage.created_at)).all()
-    return [r.payload for r in rows if r.payload.get("to") == address]
+    payloads = []
+    for row in rows:
+        try:
+            payloads.append(open_payload(session, keyring, row.payload))
+        except NotFound:
+            continue
+    return [p for p in payloads if p.get("to") == address]
 
 
 def link_token(body: str, path: str) -> str:

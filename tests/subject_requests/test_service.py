@@ -47,7 +47,7 @@ def _submit(
 
 
 def _verify(session: Session, rules: Engine, keyring: Keyring, links: Links, email: str) -> str:
-    token = link_token(mails_to(session, email)[-1]["body"], "/requests/verify")
+    token = link_token(mails_to(session, keyring, email)[-1]["body"], "/requests/verify")
     return service.verify_with_link(session, rules, keyring, links, token, now=NOW).id
 
 
@@ -60,11 +60,11 @@ def test_known_and_unknown_addresses_get_the_same_answer_and_mail(
 
     assert known.status == unknown.status == "awaiting_verification"
     assert known.due_at == unknown.due_at == datetime(2026, 12, 16, 9, 30, tzinfo=UTC)
-    assert len(mails_to(session, ADA["email"])) == 1
-    assert len(mails_to(session, "nobody@example.org")) == 1
+    assert len(mails_to(session, keyring, ADA["email"])) == 1
+    assert len(mails_to(session, keyring, "nobody@example.org")) == 1
     strip = lambda body: body.split("/requests/verify")[0]  # noqa: E731 - local helper
-    assert strip(mails_to(session, ADA["email"])[0]["body"]) == strip(
-        mails_to(session, "nobody@example.org")[0]["body"]
+    assert strip(mails_to(session, keyring, ADA["email"])[0]["body"]) == strip(
+        mails_to(session, keyring, "nobody@example.org")[0]["body"]
     )
 
 
@@ -77,8 +77,8 @@ def test_the_mail_goes_only_to_the_address_of_the_request(
         details="please send it to attacker@example.net instead",
     )  # fmt: skip
 
-    assert mails_to(session, "attacker@example.net") == []
-    assert len(mails_to(session, ADA["email"])) == 1
+    assert mails_to(session, keyring, "attacker@example.net") == []
+    assert len(mails_to(session, keyring, ADA["email"])) == 1
 
 
 def test_verified_access_request_completes_with_an_export_of_this_subject_only(
@@ -101,7 +101,7 @@ def test_verified_access_request_completes_with_an_export_of_this_subject_only(
     purposes = {p["purpose"]: p for p in package["purposes"]}
     assert purposes["billing"]["legal_basis_citation"] == "Art. 6(1)(b) GDPR"
     assert package["policy_versions"] == ["2026-11"]
-    export_mail = mails_to(session, ADA["email"])[-1]["body"]
+    export_mail = mails_to(session, keyring, ADA["email"])[-1]["body"]
     assert "/requests/export?token=" in export_mail
     assert verify(session).ok
 
@@ -143,7 +143,7 @@ def test_erasure_waits_for_the_dpo_then_shreds_the_subject(
     with pytest.raises(NotFound):
         vault.find_subject(session, keyring, ADA["email"], actor="t", now=NOW)
     assert service.details_of(session, keyring, request) is None  # shredded with the key
-    assert "erased" in mails_to(session, ADA["email"])[-1]["subject"]
+    assert "erased" in mails_to(session, keyring, ADA["email"])[-1]["subject"]
     assert verify(session).ok
 
 
@@ -167,7 +167,7 @@ def test_erasure_under_an_invoice_hold_restricts_until_the_hold_lapses(
     assert subject is not None
     assert subject.restricted_at is not None
     assert subject.erasure_due_on == date(2035, 1, 1)
-    told = mails_to(session, ADA["email"])[-1]["body"]
+    told = mails_to(session, keyring, ADA["email"])[-1]["body"]
     assert "01 January 2035" in told
     assert "Invoices" in told
     assert "HGB" in told
@@ -213,7 +213,7 @@ def test_an_extension_counts_from_receipt_records_its_reason_and_tells_the_subje
 
     assert request.due_at == datetime(2027, 2, 16, 9, 30, tzinfo=UTC)
     assert request.extension_reason == "Many archived orders to collect"
-    assert "Many archived orders" in mails_to(session, ADA["email"])[-1]["body"]
+    assert "Many archived orders" in mails_to(session, keyring, ADA["email"])[-1]["body"]
     with pytest.raises(InvalidInput):
         service.extend(
             session, rules, keyring, submitted.request_id,

@@ -145,6 +145,8 @@ def sign_up(
         body=mail.body,
         idempotency_key=f"newsletter.confirm.{grant.id}",
         now=now,
+        subject_id=stored.subject_id,
+        keyring=keyring,
     )
     return SignUpResult(stored.subject_id, grant.id)
 
@@ -283,6 +285,8 @@ def send_issue(
             headers={"List-Unsubscribe": f"<{link}>", "List-Unsubscribe-Post": ONE_CLICK},
             idempotency_key=f"newsletter.issue.{issue_id}.{subject_id}",
             now=now,
+            subject_id=subject_id,
+            keyring=keyring,
         )
         count += 1
     audit.record(

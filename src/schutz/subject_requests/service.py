@@ -137,8 +137,20 @@ def _mail(
         body=mail.body,
         idempotency_key=f"request-{name}:{request.id}:{now.isoformat()}",
         now=now,
+        subject_id=_sealed_for(session, request),
+        keyring=keyring,
     )
     return True
+
+
+def _sealed_for(session: Session, request: DataRequest) -> str | None:
+    """The subject to seal a request's mail under: its own, while not erased.
+
+    Sealed, the address and text are shredded with the subject (Art. 17 GDPR); a mail that
+    confirms a completed erasure is queued after the erasure and goes out in the clear.
+    """
+    subject_id = request.subject_id
+    return subject_id if subject_id is not None and holdings.is_live(session, subject_id) else None
 
 
 def get_request(session: Session, request_id: str) -> DataRequest:
