@@ -29,9 +29,10 @@ from schutz.cookies.registry import (
 from schutz.cookies.service import record_choices
 from schutz.errors import Denied
 from schutz.policy.schema import Policy, duration_days
+from schutz.web.client_ip import truncated_client_ip
 from schutz.web.deps import PolicyDep, SessionDep, SettingsDep
 from schutz.web.i18n import pick_language, translations
-from schutz.web.routes.analytics import truncated_client_ip, visitor_choices
+from schutz.web.routes.analytics import visitor_choices
 from schutz.web.templating import render
 
 router = APIRouter(include_in_schema=False)
