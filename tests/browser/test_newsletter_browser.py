@@ -14,14 +14,13 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from outbox_mail import queued_mails
 from schutz.clock import utcnow
 from schutz.config import Settings
 from schutz.db import make_engine, make_session_factory, migrate
 from schutz.identity.service import add_staff
-from schutz.mail.models import OutboxMessage
 from schutz.worker import run_once
 
 pytestmark = pytest.mark.browser
@@ -88,13 +87,8 @@ def shot(page: Page, name: str) -> None:
 
 
 def last_mail_link(database_url: str, path: str) -> str:
-    engine = make_engine(database_url)
-    with Session(engine) as session:
-        mail = session.scalars(
-            select(OutboxMessage).order_by(OutboxMessage.created_at.desc())
-        ).first()
-    engine.dispose()
-    assert mail is not None
+    data_dir = Path(database_url.removeprefix("sqlite:///")).parent
+    mail = queued_mails(database_url, data_dir)[-1]
     return next(w for w in mail.payload["body"].split() if path in w)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -11,9 +11,9 @@ from newsletter_app import Headers, TestClient, api_keys, app_with_routes
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from outbox_mail import QueuedMail, queued_mails
 from schutz.config import Settings
 from schutz.consent.models import ConsentEvent
-from schutz.mail.models import OutboxMessage
 
 
 @pytest.fixture
@@ -48,9 +48,10 @@ def events(engine: Engine) -> list[ConsentEvent]:
         return list(session.scalars(select(ConsentEvent).order_by(ConsentEvent.id)))
 
 
-def mails(engine: Engine) -> list[OutboxMessage]:
-    with Session(engine) as session:
-        return list(session.scalars(select(OutboxMessage).order_by(OutboxMessage.created_at)))
+@pytest.fixture
+def mails(settings: Settings) -> Callable[[], list[QueuedMail]]:
+    """The queued mails, opened as the deliverer opens them."""
+    return lambda: queued_mails(settings.resolved_database_url, settings.data_dir)
 
 
 def token_in(text: str, path: str) -> str:
@@ -58,7 +59,9 @@ def token_in(text: str, path: str) -> str:
     return parse_qs(urlsplit(url).query)["token"][0]
 
 
-def test_sign_up_needs_no_cookie_and_sets_none(client: TestClient, engine: Engine) -> None:
+def test_sign_up_needs_no_cookie_and_sets_none(
+    mails: Callable[[], list[QueuedMail]], client: TestClient, engine: Engine
+) -> None:
     page = client.get("/newsletter")
     assert "set-cookie" not in page.headers
     assert 'type="email"' in page.text
@@ -73,15 +76,15 @@ def test_sign_up_needs_no_cookie_and_sets_none(client: TestClient, engine: Engin
     assert "ada@example.org" not in answer.text
     [grant] = events(engine)
     assert grant.action == "grant"
-    [mail] = mails(engine)
+    [mail] = mails()
     assert "/newsletter/confirm?token=" in mail.payload["body"]
 
 
 def test_confirm_link_shows_a_button_and_post_confirms_once(
-    client: TestClient, engine: Engine
+    mails: Callable[[], list[QueuedMail]], client: TestClient, engine: Engine
 ) -> None:
     sign_up(client, "ada@example.org")
-    token = token_in(mails(engine)[0].payload["body"], "/newsletter/confirm")
+    token = token_in(mails()[0].payload["body"], "/newsletter/confirm")
 
     page = client.get("/newsletter/confirm", params={"token": token})
     assert page.status_code == 200
@@ -108,7 +111,7 @@ def test_forged_links_get_a_clear_page_and_change_nothing(
 
 
 def test_malformed_address_and_expired_form_change_nothing(
-    client: TestClient, engine: Engine
+    mails: Callable[[], list[QueuedMail]], client: TestClient, engine: Engine
 ) -> None:
     page = client.get("/newsletter")
     bad = client.post(
@@ -119,12 +122,14 @@ def test_malformed_address_and_expired_form_change_nothing(
     forged = client.post("/newsletter", data={"email": "ada@example.org", "form_token": "x"})
     assert forged.status_code == 400
     assert events(engine) == []
-    assert mails(engine) == []
+    assert mails() == []
 
 
-def test_german_confirmation_mail_and_pages(client: TestClient, engine: Engine) -> None:
+def test_german_confirmation_mail_and_pages(
+    mails: Callable[[], list[QueuedMail]], client: TestClient, engine: Engine
+) -> None:
     sign_up(client, "ada@example.org", lang="de")
-    mail = mails(engine)[0]
+    mail = mails()[0]
     assert mail.payload["subject"].startswith("Bitte bestätigen")
     assert "&lang=de" in mail.payload["body"]
     page = client.get("/newsletter?lang=de")
@@ -144,10 +149,10 @@ def test_issue_needs_the_marketing_role(client: TestClient, auth: Headers) -> No
 
 
 def test_one_click_post_unsubscribes_without_cookie_or_redirect(
-    client: TestClient, engine: Engine, auth: Headers
+    mails: Callable[[], list[QueuedMail]], client: TestClient, engine: Engine, auth: Headers
 ) -> None:
     sign_up(client, "ada@example.org")
-    token = token_in(mails(engine)[0].payload["body"], "/newsletter/confirm")
+    token = token_in(mails()[0].payload["body"], "/newsletter/confirm")
     client.post("/newsletter/confirm", params={"token": token})
     sent = client.post(
         "/api/v1/newsletter/issues",
@@ -155,7 +160,7 @@ def test_one_click_post_unsubscribes_without_cookie_or_redirect(
         headers=auth("marketing"),
     )
     assert sent.json()["recipients"] == 1
-    issue = mails(engine)[-1]
+    issue = mails()[-1]
     header = issue.payload["headers"]["List-Unsubscribe"]
     assert issue.payload["headers"]["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     url = urlsplit(header.strip("<>"))

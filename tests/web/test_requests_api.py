@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import Engine
 
+from outbox_mail import queued_mails
 from schutz.config import Settings
 from subject_requests.webapp import (
     Headers,
@@ -49,13 +50,9 @@ def _customer(client: TestClient, auth: Headers) -> str:
 
 
 def _outbox_body(client: TestClient, address: str) -> str:
-    from sqlalchemy import select
-
-    from schutz.mail.models import OutboxMessage
-
-    with client.app.state.sessions() as session:  # type: ignore[attr-defined]
-        rows = session.scalars(select(OutboxMessage).order_by(OutboxMessage.created_at)).all()
-        return str([r.payload for r in rows if r.payload["to"] == address][-1]["body"])
+    settings = client.app.state.settings  # type: ignore[attr-defined]
+    mails = queued_mails(settings.resolved_database_url, settings.data_dir)
+    return str([m.payload for m in mails if m.payload["to"] == address][-1]["body"])
 
 
 def test_known_and_unknown_addresses_get_the_same_202(client: TestClient, auth: Headers) -> None:
