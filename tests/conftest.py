@@ -34,7 +34,7 @@ def _pg_available(url: str) -> str | None:
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
         engine.dispose()
-    except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"; we report it.
+    except Exception as exc:
         return f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
     return None
 

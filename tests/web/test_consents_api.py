@@ -91,3 +91,9 @@ def test_roles(client: TestClient, auth: Headers, subject_id: str) -> None:
     assert client.post("/api/v1/consents", json=body, headers=auth("shop")).status_code == 201
     history = client.get(f"/api/v1/subjects/{subject_id}/consents", headers=auth("shop")).json()
     assert "ip_truncated" not in history["history"][0]
+
+
+def test_consents_of_an_unknown_subject_are_a_404(client: TestClient, auth: Headers) -> None:
+    answer = client.get("/api/v1/subjects/0123456789abcdef/consents", headers=auth("support"))
+    assert answer.status_code == 404
+    assert answer.json() == {"detail": "no such subject"}

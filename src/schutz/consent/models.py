@@ -12,8 +12,7 @@ from enum import StrEnum
 from sqlalchemy import BigInteger, CheckConstraint, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from schutz.audit.models import UtcDateTime
-from schutz.db import Base
+from schutz.db import Base, UtcDateTime
 
 RowId = BigInteger().with_variant(Integer(), "sqlite")
 

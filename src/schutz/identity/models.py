@@ -7,8 +7,7 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from schutz.audit.models import UtcDateTime
-from schutz.db import Base
+from schutz.db import Base, UtcDateTime
 from schutz.identity.roles import API_KEY_ROLES, STAFF_ROLES
 
 

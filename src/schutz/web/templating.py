@@ -40,8 +40,6 @@ def render(
     }
     ctx.update(context or {})
     templates: Jinja2Templates = request.app.state.templates
-    response: HTMLResponse = templates.TemplateResponse(
-        request, name, ctx, status_code=status_code
-    )
+    response: HTMLResponse = templates.TemplateResponse(request, name, ctx, status_code=status_code)
     response.headers["Content-Language"] = lang
     return response

@@ -151,12 +151,18 @@ def _public(event: ConsentEvent, proof: bool) -> ConsentEventPublic:
     "/api/v1/subjects/{subject_id}/consents",
     response_model=SubjectConsents,
     response_model_exclude_none=True,
+    responses={404: {"description": "No such subject."}},
 )
 def subject_consents(
     subject_id: str, session: SessionDep, policy: PolicyDep, actor: Reader
 ) -> SubjectConsents:
-    """The state of each purpose the subject has said something about, and every event."""
+    """The state of each purpose the subject has said something about, and every event.
+
+    An unknown subject is a 404; an erased one keeps its ledger, the proof of Art. 7(1).
+    """
     events = consent.history(session, subject_id)
+    if not events and not vault.is_live(session, subject_id):
+        raise NotFound("no such subject")
     states = consent.derive_state(policy, events)
     proof = actor.role in PROOF_READERS
     return SubjectConsents(

@@ -55,8 +55,8 @@ SECTIONS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
      ("marketing", "dpo", "admin")),
     ("/staff/mail", N_("Sent mail"), N_("Messages in the outbox, to follow the links in a demo."),
      ("support", "dpo", "admin")),
-    ("/staff/records", N_("Records of processing"), N_("The Art. 30 GDPR records, from the policy."),
-     ("dpo", "admin")),
+    ("/staff/records", N_("Records of processing"),
+     N_("The Art. 30 GDPR records, from the policy."), ("dpo", "admin")),
     ("/staff/audit", N_("Audit log"), N_("Check the chain and review flagged entries."),
      ("dpo", "admin")),
 )  # fmt: skip
