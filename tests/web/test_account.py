@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from schutz.clock import utcnow
 from schutz.config import Settings
-from schutz.consent.service import ConsentState, current_state
+from schutz.consent.service import ConsentState, current_state, record_consent, subject_state
 from schutz.policy.loader import load_policy_set
 from subject_requests.webapp import (
     Headers,
@@ -143,3 +143,29 @@ def test_self_service_rectification_and_export(
 def test_without_a_session_actions_are_refused(client: TestClient) -> None:
     refused = client.post("/account/export", data={"csrf_token": "x"})
     assert refused.status_code == 403
+
+
+def test_deactivate_newsletter_in_the_centre_withdraws_the_subscription(
+    client: TestClient, auth: Headers, settings: Settings, session: Session
+) -> None:
+    """C19: "Deactivate newsletter" in My account ends the subscription at once."""
+    subject_id = _customer(client, auth)
+    policy = load_policy_set(settings.policy).in_force(utcnow().date())
+    for action in ("grant", "confirm"):
+        record_consent(
+            session, policy, subject_id=subject_id, purpose="newsletter", action=action,
+            channel="web", wording="Send me the newsletter.", wording_version="test/1",
+            actor="test", now=utcnow(),
+        )  # fmt: skip
+    session.commit()
+    assert current_state(session, policy, subject_id)["newsletter"] is ConsentState.CONFIRMED
+    csrf = sign_in(client, settings, str(ADA["email"]))
+
+    off = client.post(
+        "/account/consents", data={"csrf_token": csrf, "purpose": "newsletter", "on": "0"}
+    )
+
+    assert off.status_code == 303
+    session.expire_all()
+    assert current_state(session, policy, subject_id)["newsletter"] is ConsentState.WITHDRAWN
+    assert "newsletter" not in subject_state(session, policy, subject_id).consented
