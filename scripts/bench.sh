@@ -10,7 +10,7 @@ out=bench/results.md
   echo "Each figure is measured beside its baseline in the same run; compare ratios, not absolutes."
   echo
 } > "$out"
-for bench in bench/engine.py bench/vault.py bench/audience.py bench/orders.py bench/load.py; do
+for bench in bench/engine.py bench/vault.py bench/audience.py bench/orders.py bench/collect.py bench/load.py; do
   .venv/bin/python "$bench" "$out"
 done
 echo "wrote $out"
