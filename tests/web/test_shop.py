@@ -76,7 +76,7 @@ def test_the_cart_lives_in_a_signed_token_that_cannot_be_forged(browser: httpx.C
     shop = browser.get("/shop")
     cart = browser.post("/shop/cart", data={"sku": "GS5", "cart": _cart_token(shop.text)})
     assert "Gigaset GS5" in cart.text
-    assert "253.99" in cart.text  # 249.00 + 4.99 shipping
+    assert "€253.99" in cart.text  # 249.00 + 4.99 shipping, written the English way
 
     forged = browser.get("/shop/cart?cart=eyJHUzUiOjl9.forged")
     assert "Gigaset GS5" not in forged.text

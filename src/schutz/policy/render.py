@@ -152,7 +152,7 @@ def render_markdown(policy: Policy, lang: str = "en") -> str:
     out += [f"- {_CHANNELS[ch.value][lang]}" for ch in policy.objection_channels]
     out += ["", f"## {word('cookies', lang)}", ""]
     for cookie in policy.cookies:
-        label = f" ({cookie.label})" if cookie.label else ""
+        label = f" ({cookie.label.get(lang)})" if cookie.label else ""
         duration = describe_duration(cookie.duration, lang)
         out.append(
             f"- `{cookie.name}`{label}, {cookie.provider}, {duration}: {cookie.purpose.get(lang)}"
@@ -167,7 +167,8 @@ def render_markdown(policy: Policy, lang: str = "en") -> str:
                     *(embed.provider.address.lines() if embed.provider.address else ()),
                 )
             )
-            out += ["", f"### {embed.name}", "", provider, "", f"{load} {embed.sends.get(lang)}"]
+            heading = f"### {embed.name.get(lang)}"
+            out += ["", heading, "", provider, "", f"{load} {embed.sends.get(lang)}"]
     rights = policy.rights
     out += ["", f"## {word('rights', lang)}", ""]
     out += [f"- {_RIGHTS[right.value][lang]}" for right in rights.available]

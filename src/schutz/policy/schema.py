@@ -311,7 +311,7 @@ class Cookie(Model):
     """One cookie the site sets (clauses C14-C17)."""
 
     name: str = Field(pattern=r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
-    label: str | None = None
+    label: Text | None = None
     provider: str
     category: CookieCategory
     duration: Duration
@@ -332,7 +332,7 @@ class Cookie(Model):
 class Embed(Model):
     """A third-party plugin on the pages (clauses C20-C22)."""
 
-    name: str
+    name: Text
     provider: Party
     two_click: bool
     sends: Text

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from babel.numbers import format_currency
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
@@ -15,6 +17,11 @@ from schutz.web.i18n import LANGUAGES, pick_language, translations
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 
 
+def money(amount: Decimal | float, currency: str, lang: str) -> str:
+    """An amount as people of `lang` write it: 39.99 EUR is "€39.99" or "39,99 €"."""
+    return format_currency(amount, currency, locale=lang)
+
+
 def make_templates() -> Jinja2Templates:
     env = Environment(
         loader=FileSystemLoader(str(TEMPLATE_DIR)),
@@ -22,6 +29,7 @@ def make_templates() -> Jinja2Templates:
         extensions=["jinja2.ext.i18n"],
     )
     env.policies["ext.i18n.trimmed"] = True
+    env.filters["money"] = money
     return Jinja2Templates(env=env)
 
 

@@ -95,7 +95,7 @@ def _cookie_rows(policy: Policy, lang: str) -> dict[str, list[dict[str, Any]]]:
         rows.setdefault(cookie.category.value, []).append(
             {
                 "name": cookie.name,
-                "label": cookie.label,
+                "label": cookie.label.get(lang) if cookie.label else None,
                 "provider": cookie.provider,
                 "purpose": cookie.purpose.get(lang),
                 "duration": duration_label(cookie.duration, lang),

@@ -73,7 +73,7 @@ class RecipientPublic(BaseModel):
 
 class CookiePublic(BaseModel):
     name: str
-    label: str | None
+    label: LocalizedText | None
     provider: str
     category: str
     duration: str = Field(description="'session' or an ISO 8601 duration such as P2Y.")
@@ -152,7 +152,7 @@ def policy_public(policy: Policy) -> PolicyPublic:
         cookies=[
             CookiePublic(
                 name=k.name,
-                label=k.label,
+                label=_text(k.label) if k.label else None,
                 provider=k.provider,
                 category=str(k.category),
                 duration=k.duration,
