@@ -1,10 +1,16 @@
-"""Shared fixtures: real databases (SQLite and PostgreSQL), settings in a temporary data dir.
+"""Shared fixtures: real databases (SQLite and PostgreSQL), settings in a temporary data dir,
+and the web app with a TestClient and API keys.
 
 Database tests take the `db_url` fixture, which runs them once on SQLite and once on
 PostgreSQL. Each backend's schema is built once per run by the migrations; after each test
 every table is emptied, which works for in-process sessions, the TestClient and subprocesses
 alike. PostgreSQL runs get a schema of their own, so parallel runs never see each other.
 In CI (CI=true) a missing PostgreSQL fails the run instead of skipping.
+
+`app` is `create_app(settings)` (its engine disposed afterwards), `client` a TestClient on it
+that follows redirects unless a module overrides `follow_redirects` to return False, and
+`auth("dpo")` headers with a fresh API key of that role. Helpers that are no fixtures sit in
+tests/webapp.py.
 """
 
 from __future__ import annotations
@@ -15,12 +21,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from schutz.config import Settings
 from schutz.db import make_engine, make_session_factory, migrate
 from schutz.models import metadata
+from schutz.web.app import create_app
+from webapp import Headers, TestClient, api_keys
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 PG_BASE_URL = os.environ.get(
@@ -108,6 +117,32 @@ def session(engine: Engine) -> Iterator[Session]:
 def settings(tmp_path: Path, db_url: str) -> Settings:
     """Settings for a Schutz instance in a temporary data dir on the test's database."""
     return Settings(data_dir=tmp_path / "data", database_url=db_url)
+
+
+@pytest.fixture
+def app(settings: Settings) -> Iterator[FastAPI]:
+    """The whole app on the test's settings; its engine is disposed afterwards."""
+    app = create_app(settings)
+    yield app
+    app.state.engine.dispose()
+
+
+@pytest.fixture
+def follow_redirects() -> bool:
+    """Whether `client` follows redirects; modules that look at redirects return False."""
+    return True
+
+
+@pytest.fixture
+def client(app: FastAPI, follow_redirects: bool) -> Iterator[TestClient]:
+    with TestClient(app, follow_redirects=follow_redirects) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def auth(engine: Engine) -> Headers:
+    """`auth("support")`: headers with a fresh API key of that role."""
+    return api_keys(engine)
 
 
 @pytest.fixture(scope="session", autouse=True)

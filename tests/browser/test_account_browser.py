@@ -31,11 +31,10 @@ from schutz.subject_requests.models import DataRequest
 from schutz.subject_requests.tokens import Links
 from schutz.vault import service as vault
 from schutz.vault.keys import load_keyring
-from subject_requests.webapp import delivered_to, token_in
+from webapp import delivered_to, token_in
 
 pytestmark = pytest.mark.browser
 
-TESTS = Path(__file__).resolve().parents[1]
 ADA = {
     "email": "ada.lovelace@example.org",
     "name": "Ada Lovelace",
@@ -85,12 +84,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Sett
         "SCHUTZ_DATA_DIR": str(data_dir),
         "SCHUTZ_DATABASE_URL": settings.resolved_database_url,
         "SCHUTZ_BASE_URL": base_url,
-        "PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")]),
     }
     log = data_dir / "uvicorn.log"
     argv = [
         sys.executable, "-m", "uvicorn", "--factory",
-        "subject_requests.webapp:create_app_with_routes",
+        "schutz.web.app:create_app",
         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
     ]  # fmt: skip
     with log.open("wb") as out:

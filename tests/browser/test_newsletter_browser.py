@@ -25,7 +25,6 @@ from schutz.worker import run_once
 
 pytestmark = pytest.mark.browser
 
-WEB_TESTS = Path(__file__).resolve().parents[1] / "web"
 SHOTS = os.environ.get("SCHUTZ_SCREENSHOTS")
 STAFF, PASSWORD = "sam.support@shop.example", "a long enough secret"
 
@@ -39,7 +38,7 @@ def _port() -> int:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
-    """(base URL, database URL) of a uvicorn serving the app with this issue's routers."""
+    """(base URL, database URL) of a uvicorn serving the app."""
     data_dir = tmp_path_factory.mktemp("newsletter-live")
     database_url = f"sqlite:///{data_dir / 'schutz.db'}"
     engine = make_engine(database_url)
@@ -52,9 +51,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "SCHUTZ_DATA_DIR": str(data_dir), "SCHUTZ_DATABASE_URL": database_url,
            "SCHUTZ_BASE_URL": base}  # fmt: skip
-    argv = [sys.executable, "-m", "uvicorn", "--factory", "--app-dir", str(WEB_TESTS),
-            "newsletter_app:create_app_with_routes", "--host", "127.0.0.1", "--port", str(port),
-            "--log-level", "warning"]  # fmt: skip
+    argv = [sys.executable, "-m", "uvicorn", "--factory", "schutz.web.app:create_app",
+            "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]  # fmt: skip
     log = data_dir / "uvicorn.log"
     with log.open("wb") as out:
         process = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT)

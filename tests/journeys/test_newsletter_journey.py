@@ -6,12 +6,10 @@ from __future__ import annotations
 import json
 import re
 import socket
-import sys
 from collections.abc import Iterator
 from email import message_from_bytes
 from email import policy as email_policy
 from email.message import EmailMessage
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -25,16 +23,9 @@ from schutz.audit.service import verify
 from schutz.config import Settings
 from schutz.consent.models import ConsentEvent
 from schutz.db import make_session_factory
+from schutz.web.app import create_app
 from schutz.worker import run_once
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "web"))
-from newsletter_app import (
-    Headers,
-    TestClient,
-    api_keys,
-    app_with_routes,
-    sign_in_staff,
-)
+from webapp import Headers, TestClient, api_keys, sign_in_staff
 
 ADDRESS = "ada.lovelace@example.org"
 
@@ -118,7 +109,7 @@ def test_double_opt_in_to_one_click_unsubscribe(
     delivery: tuple[Settings, Inbox | None], engine: Engine
 ) -> None:
     settings, inbox = delivery
-    app = app_with_routes(settings)
+    app = create_app(settings)
     auth = api_keys(engine)
     with TestClient(app) as client:
         page = client.get("/newsletter")
@@ -174,7 +165,7 @@ def test_double_opt_in_to_one_click_unsubscribe(
 def test_fax_objection_leaves_the_direct_marketing_audience_at_once(
     settings: Settings, engine: Engine
 ) -> None:
-    app = app_with_routes(settings)
+    app = create_app(settings)
     auth = api_keys(engine)
     with TestClient(app, follow_redirects=False) as client:
         body = {"source": "registration", "purposes": ["direct_marketing"],
@@ -199,7 +190,7 @@ def test_fax_objection_leaves_the_direct_marketing_audience_at_once(
 
 
 def test_fax_objection_blocks_marketing_reads_at_once(settings: Settings, engine: Engine) -> None:
-    app = app_with_routes(settings)
+    app = create_app(settings)
     auth = api_keys(engine)
     with TestClient(app) as client:
         body = {"source": "registration", "purposes": ["direct_marketing"],

@@ -8,11 +8,9 @@ restricted until the hold lapses. A request nobody verifies expires.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from schutz.audit.service import verify
@@ -23,11 +21,9 @@ from schutz.policy.loader import load_policy_set
 from schutz.subject_requests import service
 from schutz.vault import service as vault
 from schutz.vault.models import Subject, Tombstone
-from subject_requests.webapp import (
+from webapp import (
     Headers,
     TestClient,
-    api_keys,
-    app_with_routes,
     deliver,
     delivered_to,
     token_in,
@@ -43,16 +39,8 @@ GRACE = {"email": "grace.hopper@example.org", "name": "Grace Hopper"}
 
 
 @pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:
-    app = app_with_routes(settings)
-    with TestClient(app, follow_redirects=False) as test_client:
-        yield test_client
-    app.state.engine.dispose()
-
-
-@pytest.fixture
-def auth(engine: Engine) -> Headers:
-    return api_keys(engine)
+def follow_redirects() -> bool:
+    return False
 
 
 def _customer(client: TestClient, auth: Headers, data: dict[str, object]) -> str:

@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import warnings
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from sqlalchemy import Engine, make_url, text
 from sqlalchemy.orm import Session
 
@@ -24,14 +21,8 @@ from schutz.identity.service import create_api_key
 from schutz.policy.loader import load_policy_set
 from schutz.vault import service
 from schutz.vault.models import Tombstone
-from schutz.web.app import create_app
-from schutz.web.routes import subjects
 from sqlite_files import sqlite_bytes
-
-with warnings.catch_warnings():
-    # Starlette 1.x asks for httpx2 under its TestClient; httpx still works.
-    warnings.simplefilter("ignore", UserWarning)
-    from fastapi.testclient import TestClient
+from webapp import TestClient
 
 CUSTOMER = {
     "email": "wilhelmina.quirrenbach@example.org",
@@ -45,16 +36,6 @@ CUSTOMER = {
     },
 }
 NEEDLES = ["wilhelmina", "Wilhelmina", "Quirrenbach", "Quirinusgasse", "+492219876543"]
-
-
-@pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:
-    app = create_app(settings)
-    if not any(getattr(r, "path", "").startswith("/api/v1/subjects") for r in app.routes):
-        app.include_router(subjects.router)
-    with TestClient(app) as test_client:
-        yield test_client
-    app.state.engine.dispose()
 
 
 def _bearer(session: Session, role: str) -> dict[str, str]:

@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from schutz.clock import utcnow
 from schutz.config import Settings
 from schutz.consent.service import ConsentState, current_state, record_consent, subject_state
 from schutz.policy.loader import load_policy_set
-from subject_requests.webapp import (
+from webapp import (
     Headers,
     TestClient,
-    api_keys,
-    app_with_routes,
     csrf_in,
     deliver,
     delivered_to,
@@ -30,16 +25,8 @@ ADA = {"email": "ada.lovelace@example.org", "name": "Ada Lovelace",
 
 
 @pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:
-    app = app_with_routes(settings)
-    with TestClient(app, follow_redirects=False) as test_client:
-        yield test_client
-    app.state.engine.dispose()
-
-
-@pytest.fixture
-def auth(engine: Engine) -> Headers:
-    return api_keys(engine)
+def follow_redirects() -> bool:
+    return False
 
 
 def sign_in(client: TestClient, settings: Settings, email: str) -> str:

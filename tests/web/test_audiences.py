@@ -3,28 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
-import pytest
-from newsletter_app import Headers, TestClient, api_keys, app_with_routes
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from schutz.audit.models import AuditEntry
-from schutz.config import Settings
-
-
-@pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:
-    app = app_with_routes(settings)
-    with TestClient(app) as test_client:
-        yield test_client
-    app.state.engine.dispose()
-
-
-@pytest.fixture
-def auth(engine: Engine) -> Headers:
-    return api_keys(engine)
+from webapp import Headers, TestClient
 
 
 def customers(client: TestClient, auth: Headers, n: int) -> list[str]:

@@ -2,32 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from newsletter_app import Headers, TestClient, api_keys, app_with_routes
-from sqlalchemy import Engine
 
-from schutz.config import Settings
+from webapp import Headers, TestClient
 
 CUSTOMER = {
     "source": "registration",
     "purposes": ["direct_marketing"],
     "data": {"email": "grace@example.org", "name": "Grace Hopper"},
 }
-
-
-@pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:
-    app = app_with_routes(settings)
-    with TestClient(app) as test_client:
-        yield test_client
-    app.state.engine.dispose()
-
-
-@pytest.fixture
-def auth(engine: Engine) -> Headers:
-    return api_keys(engine)
 
 
 @pytest.fixture

@@ -4,30 +4,15 @@ never tells whether an address is known."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
-from newsletter_app import Headers, TestClient, api_keys, app_with_routes
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from schutz.config import Settings
 from schutz.consent.models import ConsentEvent
 from schutz.mail.models import OutboxMessage
 from schutz.subject_requests.models import DataRequest
-
-
-@pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:
-    app = app_with_routes(settings)
-    with TestClient(app) as test_client:
-        yield test_client
-    app.state.engine.dispose()
-
-
-@pytest.fixture
-def auth(engine: Engine) -> Headers:
-    return api_keys(engine)
+from webapp import Headers, TestClient
 
 
 def send(client: TestClient, **fields: str) -> tuple[int, str]:

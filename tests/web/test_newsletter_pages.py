@@ -3,30 +3,17 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from newsletter_app import Headers, TestClient, api_keys, app_with_routes
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from outbox_mail import QueuedMail, queued_mails
 from schutz.config import Settings
 from schutz.consent.models import ConsentEvent
-
-
-@pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:
-    app = app_with_routes(settings)
-    with TestClient(app) as test_client:
-        yield test_client
-    app.state.engine.dispose()
-
-
-@pytest.fixture
-def auth(engine: Engine) -> Headers:
-    return api_keys(engine)
+from webapp import Headers, TestClient
 
 
 def form_token(html: str) -> str:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
-from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -11,20 +9,9 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from schutz.audit.models import AuditEntry
-from schutz.clock import utcnow
-from schutz.config import Settings
-from schutz.db import make_session_factory, transaction
 from schutz.disclosures.models import Disclosure
-from schutz.identity.service import create_api_key
-from schutz.web.app import create_app
-from schutz.web.routes import orders, subjects
+from webapp import Headers, TestClient
 
-with warnings.catch_warnings():
-    # Starlette 1.x asks for httpx2 under its TestClient; httpx still works.
-    warnings.simplefilter("ignore", UserWarning)
-    from fastapi.testclient import TestClient
-
-Headers = Callable[[str], dict[str, str]]
 CUSTOMER = {
     "source": "order",
     "purposes": ["order_processing", "billing"],
@@ -40,33 +27,6 @@ CUSTOMER = {
         },
     },
 }
-
-
-@pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:
-    app = create_app(settings)
-    for module in (subjects, orders):
-        paths = {getattr(r, "path", "") for r in module.router.routes}
-        if not any(getattr(r, "path", "") in paths for r in app.routes):
-            app.include_router(module.router)
-    with TestClient(app) as test_client:
-        yield test_client
-    app.state.engine.dispose()
-
-
-@pytest.fixture
-def auth(engine: Engine) -> Headers:
-    keys: dict[str, str] = {}
-
-    def headers(role: str) -> dict[str, str]:
-        if role not in keys:
-            with transaction(make_session_factory(engine)) as session:
-                _, keys[role] = create_api_key(
-                    session, name=f"test-{role}", role=role, actor="test", now=utcnow()
-                )
-        return {"Authorization": f"Bearer {keys[role]}"}
-
-    return headers
 
 
 def _order(client: TestClient, auth: Headers, **overrides: Any) -> dict[str, Any]:

@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from sqlalchemy import Engine
 
 from outbox_mail import queued_mails
-from schutz.config import Settings
-from subject_requests.webapp import (
+from webapp import (
     Headers,
     TestClient,
-    api_keys,
-    app_with_routes,
     form_token_in,
     token_in,
 )
@@ -27,16 +21,8 @@ ADA = {
 
 
 @pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:
-    app = app_with_routes(settings)
-    with TestClient(app, follow_redirects=False) as test_client:
-        yield test_client
-    app.state.engine.dispose()
-
-
-@pytest.fixture
-def auth(engine: Engine) -> Headers:
-    return api_keys(engine)
+def follow_redirects() -> bool:
+    return False
 
 
 def _customer(client: TestClient, auth: Headers) -> str:

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
-from newsletter_app import Headers, TestClient, api_keys, app_with_routes, sign_in_staff
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
@@ -14,19 +12,12 @@ from schutz.config import Settings
 from schutz.consent.models import ConsentEvent
 from schutz.db import make_session_factory
 from schutz.worker import run_once
+from webapp import Headers, TestClient, sign_in_staff
 
 
 @pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:
-    app = app_with_routes(settings)
-    with TestClient(app, follow_redirects=False) as test_client:
-        yield test_client
-    app.state.engine.dispose()
-
-
-@pytest.fixture
-def auth(engine: Engine) -> Headers:
-    return api_keys(engine)
+def follow_redirects() -> bool:
+    return False
 
 
 def customer(client: TestClient, auth: Headers) -> str:

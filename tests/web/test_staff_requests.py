@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -10,22 +9,13 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from schutz.audit.models import AuditEntry
-from schutz.config import Settings
 from schutz.subject_requests.models import DataRequest, RequestEvent
-from subject_requests.webapp import Headers, TestClient, api_keys, app_with_routes, sign_in_staff
+from webapp import Headers, TestClient, sign_in_staff
 
 
 @pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:
-    app = app_with_routes(settings)
-    with TestClient(app, follow_redirects=False) as test_client:
-        yield test_client
-    app.state.engine.dispose()
-
-
-@pytest.fixture
-def auth(engine: Engine) -> Headers:
-    return api_keys(engine)
+def follow_redirects() -> bool:
+    return False
 
 
 def _ask(client: TestClient, auth: Headers, kind: str = "access") -> str:

@@ -2,27 +2,14 @@
 
 from __future__ import annotations
 
-import warnings
-from collections.abc import Callable, Iterator
-
-import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from schutz.audit.models import AuditEntry
-from schutz.clock import utcnow
 from schutz.config import Settings
-from schutz.db import make_session_factory, transaction
-from schutz.identity.service import create_api_key
 from schutz.vault.keys import load_keyring
 from schutz.vault.service import reveal_justification
-from schutz.web.app import create_app
-from schutz.web.routes import subjects
-
-with warnings.catch_warnings():
-    # Starlette 1.x asks for httpx2 under its TestClient; httpx still works.
-    warnings.simplefilter("ignore", UserWarning)
-    from fastapi.testclient import TestClient
+from webapp import Headers, TestClient
 
 ORDER = {
     "source": "order",
@@ -39,34 +26,6 @@ ORDER = {
         },
     },
 }
-
-Headers = Callable[[str], dict[str, str]]
-
-
-@pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:
-    app = create_app(settings)
-    if not any(getattr(r, "path", "").startswith("/api/v1/subjects") for r in app.routes):
-        app.include_router(subjects.router)
-    with TestClient(app) as test_client:
-        yield test_client
-    app.state.engine.dispose()
-
-
-@pytest.fixture
-def auth(engine: Engine) -> Headers:
-    """`auth("support")`: headers with a fresh API key of that role."""
-    keys: dict[str, str] = {}
-
-    def headers(role: str) -> dict[str, str]:
-        if role not in keys:
-            with transaction(make_session_factory(engine)) as session:
-                _, keys[role] = create_api_key(
-                    session, name=f"test-{role}", role=role, actor="test", now=utcnow()
-                )
-        return {"Authorization": f"Bearer {keys[role]}"}
-
-    return headers
 
 
 def _audit(engine: Engine, action: str) -> list[AuditEntry]:

@@ -1,52 +1,51 @@
-"""An app with the request routers included (until app.py wires them), keys and mail helpers."""
+"""Helpers for tests that drive the web app: API-key headers, staff sign-in, mail and forms.
+
+The fixtures built on these (`app`, `client`, `follow_redirects`, `auth`) live in
+tests/conftest.py; this is a plain module (tests/ is on sys.path) for what is not a fixture.
+"""
 
 from __future__ import annotations
 
-import importlib
 import re
 import warnings
 from collections.abc import Callable
 from email import message_from_bytes, policy
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote
 
-from fastapi import FastAPI
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from schutz import worker
 from schutz.clock import utcnow
 from schutz.config import Settings
-from schutz.db import make_session_factory, transaction
+from schutz.db import make_engine, make_session_factory, migrate, transaction
 from schutz.identity.service import add_staff, create_api_key
-from schutz.web.app import create_app
 
 with warnings.catch_warnings():
     # Starlette 1.x asks for httpx2 under its TestClient; httpx still works.
     warnings.simplefilter("ignore", UserWarning)
     from fastapi.testclient import TestClient
 
+__all__ = [
+    "Headers",
+    "TestClient",
+    "api_keys",
+    "csrf_in",
+    "deliver",
+    "delivered_to",
+    "form_token_in",
+    "migrated_sqlite",
+    "sign_in_staff",
+    "token_in",
+]
+
 Headers = Callable[[str], dict[str, str]]
-ROUTERS = ("subjects", "staff", "requests_api", "requests_pages", "account", "staff_requests")
-
-
-def app_with_routes(settings: Settings) -> FastAPI:
-    app = create_app(settings)
-    for name in ROUTERS:
-        module = importlib.import_module(f"schutz.web.routes.{name}")
-        paths = {getattr(r, "path", "") for r in module.router.routes}
-        if not any(getattr(r, "path", "") in paths for r in app.routes):
-            app.include_router(module.router)
-    return app
-
-
-def create_app_with_routes() -> FastAPI:
-    """A zero-argument factory for `uvicorn --factory` (the browser tests' live server)."""
-    return app_with_routes(Settings())
 
 
 def api_keys(engine: Engine) -> Headers:
-    """`auth("dpo")`: headers with a fresh API key of that role."""
+    """`auth("marketing")`: headers with a fresh API key of that role."""
     keys: dict[str, str] = {}
 
     def headers(role: str) -> dict[str, str]:
@@ -60,20 +59,25 @@ def api_keys(engine: Engine) -> Headers:
     return headers
 
 
+def migrated_sqlite(data_dir: Path, **update: Any) -> Settings:
+    """Settings on a freshly migrated SQLite database in `data_dir`, for pages that hardly
+    touch the database and need no PostgreSQL run."""
+    settings = Settings(data_dir=data_dir, database_url=f"sqlite:///{data_dir}/s.db", **update)
+    engine = make_engine(settings.resolved_database_url)
+    migrate(engine)
+    engine.dispose()
+    return settings
+
+
 def sign_in_staff(client: TestClient, engine: Engine, role: str) -> str:
     """Create a staff member with `role`, sign `client` in, return the console's CSRF token."""
-    email, password = f"{role}.requests@shop.example", "a long enough secret"
+    email, password = f"{role}.tester@shop.example", "a long enough secret"
     with transaction(make_session_factory(engine)) as session:
         add_staff(session, email=email, role=role, password=password, actor="cli", now=utcnow())
     page = client.get("/staff/login")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-    assert token is not None
-    data = {"email": email, "password": password, "csrf_token": token.group(1)}
+    data = {"email": email, "password": password, "csrf_token": csrf_in(page.text)}
     client.post("/staff/login", data=data, follow_redirects=False)
-    dashboard = client.get("/staff/")
-    csrf = re.search(r'name="csrf_token" value="([^"]+)"', dashboard.text)
-    assert csrf is not None, dashboard.text
-    return csrf.group(1)
+    return csrf_in(client.get("/staff/").text)
 
 
 def deliver(sessions: sessionmaker[Session], settings: Settings) -> None:
