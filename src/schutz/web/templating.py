@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from schutz.web.i18n import LANGUAGES, pick_language, translations
+from schutz.web.staff_sections import SECTIONS
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 
@@ -30,6 +31,7 @@ def make_templates() -> Jinja2Templates:
     )
     env.policies["ext.i18n.trimmed"] = True
     env.filters["money"] = money
+    env.globals["staff_sections"] = SECTIONS
     return Jinja2Templates(env=env)
 
 

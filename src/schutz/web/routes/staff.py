@@ -33,33 +33,12 @@ from schutz.web.auth import (
     set_session_cookie,
 )
 from schutz.web.deps import SessionDep, SettingsDep
+from schutz.web.i18n import LANGUAGES
+from schutz.web.staff_sections import SECTIONS
 from schutz.web.templating import render
 
 router = APIRouter(prefix="/staff", include_in_schema=False)
 
-
-def N_(message: str) -> str:  # noqa: N802 - gettext's name for "mark for extraction only"
-    """Mark `message` for pybabel; the template translates it when the page is rendered."""
-    return message
-
-
-# What the console offers, and to whom. A section is a link once its page exists.
-SECTIONS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
-    ("/staff/requests", N_("Requests"), N_("Data-subject requests and their deadlines."),
-     ("support", "dpo", "admin")),
-    ("/staff/objections", N_("Objections"), N_("Enter objections received by post or fax."),
-     ("support", "dpo", "admin")),
-    ("/staff/disclosures", N_("Disclosures"), N_("What each recipient received, and why."),
-     ("fulfilment", "dpo", "admin")),
-    ("/staff/analytics", N_("Analytics"), N_("Page views and visitors, without personal data."),
-     ("marketing", "dpo", "admin")),
-    ("/staff/mail", N_("Sent mail"), N_("Messages in the outbox, to follow the links in a demo."),
-     ("support", "dpo", "admin")),
-    ("/staff/records", N_("Records of processing"),
-     N_("The Art. 30 GDPR records, from the policy."), ("dpo", "admin")),
-    ("/staff/audit", N_("Audit log"), N_("Check the chain and review flagged entries."),
-     ("dpo", "admin")),
-)  # fmt: skip
 
 NO_STORE = {"Cache-Control": "no-store"}
 
@@ -119,7 +98,12 @@ def login(
         session, user, now=utcnow(), replaces=request.cookies.get(SESSION_COOKIE)
     )
     session.commit()
-    response = RedirectResponse(next_path, status_code=303)
+    # Keep the language the sign-in page was shown in, when one was chosen.
+    lang = request.query_params.get("lang", "")
+    target = next_path
+    if lang in LANGUAGES and "lang=" not in next_path:
+        target += f"{'&' if '?' in next_path else '?'}lang={lang}"
+    response = RedirectResponse(target, status_code=303)
     set_session_cookie(response, token, settings)
     clear_login_csrf_cookie(response, settings)
     return response

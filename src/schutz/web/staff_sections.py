@@ -1,0 +1,25 @@
+"""What the staff console offers, and to whom: the dashboard and every page's navigation."""
+
+
+def N_(message: str) -> str:  # noqa: N802 - gettext's name for "mark for extraction only"
+    """Mark `message` for pybabel; the template translates it when the page is rendered."""
+    return message
+
+
+# What the console offers, and to whom. A section is a link once its page exists.
+SECTIONS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
+    ("/staff/requests", N_("Requests"), N_("Data-subject requests and their deadlines."),
+     ("support", "dpo", "admin")),
+    ("/staff/objections", N_("Objections"), N_("Enter objections received by post or fax."),
+     ("support", "dpo", "admin")),
+    ("/staff/disclosures", N_("Disclosures"), N_("What each recipient received, and why."),
+     ("fulfilment", "dpo", "admin")),
+    ("/staff/analytics", N_("Analytics"), N_("Page views and visitors, without personal data."),
+     ("marketing", "dpo", "admin")),
+    ("/staff/mail", N_("Sent mail"), N_("Messages in the outbox, to follow the links in a demo."),
+     ("support", "dpo", "admin")),
+    ("/staff/records", N_("Records of processing"),
+     N_("The Art. 30 GDPR records, from the policy."), ("dpo", "admin")),
+    ("/staff/audit", N_("Audit log"), N_("Check the chain and review flagged entries."),
+     ("dpo", "admin")),
+)  # fmt: skip
