@@ -7,7 +7,7 @@ every table is emptied, which works for in-process sessions, the TestClient and 
 alike. PostgreSQL runs get a schema of their own, so parallel runs never see each other.
 In CI (CI=true) a missing PostgreSQL fails the run instead of skipping.
 
-`app` is `create_app(settings)` (its engine disposed afterwards), `client` a TestClient on it
+`app` is `create_app(settings)` (closed afterwards), `client` a TestClient on it
 that follows redirects unless a module overrides `follow_redirects` to return False, and
 `auth("dpo")` headers with a fresh API key of that role. Helpers that are no fixtures sit in
 tests/webapp.py.
@@ -29,7 +29,7 @@ from schutz.config import Settings
 from schutz.db import make_engine, make_session_factory, migrate
 from schutz.models import metadata
 from schutz.web.app import create_app
-from webapp import Headers, TestClient, api_keys
+from webapp import Headers, TestClient, api_keys, close_app
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 PG_BASE_URL = os.environ.get(
@@ -121,10 +121,11 @@ def settings(tmp_path: Path, db_url: str) -> Settings:
 
 @pytest.fixture
 def app(settings: Settings) -> Iterator[FastAPI]:
-    """The whole app on the test's settings; its engine is disposed afterwards."""
+    """The whole app on the test's settings; afterwards its analytics batch is written and
+    its engine disposed."""
     app = create_app(settings)
     yield app
-    app.state.engine.dispose()
+    close_app(app)
 
 
 @pytest.fixture

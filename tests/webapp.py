@@ -14,12 +14,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
+from fastapi import FastAPI
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from schutz import worker
 from schutz.clock import utcnow
 from schutz.config import Settings
+from schutz.cookies.choices import Choices, new_visitor_id
 from schutz.db import make_engine, make_session_factory, migrate, transaction
 from schutz.identity.service import add_staff, create_api_key
 
@@ -32,6 +34,8 @@ __all__ = [
     "Headers",
     "TestClient",
     "api_keys",
+    "close_app",
+    "consent_cookie",
     "csrf_in",
     "deliver",
     "delivered_to",
@@ -57,6 +61,19 @@ def api_keys(engine: Engine) -> Headers:
         return {"Authorization": f"Bearer {keys[role]}"}
 
     return headers
+
+
+def close_app(app: FastAPI) -> None:
+    """Write what the analytics batch holds, then let go of the database."""
+    buffer = getattr(app.state, "analytics_buffer", None)
+    if buffer is not None:
+        buffer.close()
+    app.state.engine.dispose()
+
+
+def consent_cookie(**decided: bool) -> str:
+    """A `schutz_consent` cookie value with these choices, e.g. `analytics=True`."""
+    return Choices(new_visitor_id(), "2026-11", decided).encode()
 
 
 def migrated_sqlite(data_dir: Path, **update: Any) -> Settings:

@@ -27,7 +27,6 @@ from schutz.clock import utcnow
 from schutz.db import make_engine, make_session_factory, migrate, transaction
 from schutz.identity.service import add_staff, start_session
 
-WEB_TESTS = Path(__file__).resolve().parents[1] / "web"
 SHOTS = Path(os.environ.get("SCHUTZ_SCREENSHOTS") or Path(tempfile.gettempdir()) / "schutz-shots")
 ESSENTIAL = {"schutz_consent", "schutz_session", "schutz_optout"}
 
@@ -54,8 +53,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]
         "SCHUTZ_BASE_URL": f"http://127.0.0.1:{port}",
     }
     argv = [
-        sys.executable, "-m", "uvicorn", "--factory", "test_cookie_guard:live_app",
-        "--app-dir", str(WEB_TESTS), "--host", "127.0.0.1", "--port", str(port),
+        sys.executable, "-m", "uvicorn", "--factory", "schutz.web.app:create_app",
+        "--host", "127.0.0.1", "--port", str(port),
         "--log-level", "warning",
     ]  # fmt: skip
     log = data_dir / "uvicorn.log"

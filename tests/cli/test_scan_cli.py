@@ -23,7 +23,6 @@ from schutz.policy.loader import load_policy_set
 from schutz.scan.report import Phase, Seen, judge
 
 CHROMIUM = Path(os.environ.get("SCHUTZ_CHROMIUM", "/usr/bin/chromium"))
-WEB_TESTS = Path(__file__).resolve().parents[1] / "web"
 POLICY = load_policy_set(BUNDLED_POLICY_DIR).get("2026-11")
 
 needs_chromium = pytest.mark.skipif(
@@ -87,8 +86,8 @@ def schutz_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = _free_port()
     env = {**os.environ, "SCHUTZ_DATA_DIR": str(data_dir), "SCHUTZ_DATABASE_URL": database_url}
     argv = [
-        sys.executable, "-m", "uvicorn", "--factory", "test_cookie_guard:live_app",
-        "--app-dir", str(WEB_TESTS), "--host", "127.0.0.1", "--port", str(port),
+        sys.executable, "-m", "uvicorn", "--factory", "schutz.web.app:create_app",
+        "--host", "127.0.0.1", "--port", str(port),
         "--log-level", "warning",
     ]  # fmt: skip
     process = subprocess.Popen(argv, env=env)

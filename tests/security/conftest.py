@@ -6,9 +6,7 @@ import re
 from collections.abc import Iterable, Iterator
 
 import pytest
-from fastapi import FastAPI
 from fastapi.routing import APIRoute
-from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from schutz.clock import utcnow
@@ -16,7 +14,6 @@ from schutz.config import Settings
 from schutz.identity.models import StaffUser
 from schutz.identity.roles import API_KEY_ROLES, STAFF_ROLES
 from schutz.identity.service import add_staff, create_api_key, start_session
-from schutz.web.app import create_app
 from schutz.web.auth import SESSION_COOKIE
 
 
@@ -36,16 +33,14 @@ def concrete(path: str) -> str:
 
 
 @pytest.fixture
-def app(settings: Settings) -> Iterator[FastAPI]:
-    app = create_app(settings.model_copy(update={"demo": True}))
-    yield app
-    app.state.engine.dispose()
+def settings(settings: Settings) -> Settings:
+    """The demo app, so that `app` and `client` (tests/conftest.py) have every route."""
+    return settings.model_copy(update={"demo": True})
 
 
 @pytest.fixture
-def client(app: FastAPI) -> Iterator[TestClient]:
-    with TestClient(app, follow_redirects=False) as client:
-        yield client
+def follow_redirects() -> bool:
+    return False
 
 
 @pytest.fixture

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import pytest
 from fastapi import FastAPI
-from fastapi.testclient import TestClient
 
 from conftest import api_routes, concrete, session_cookie
 from schutz.identity.roles import API_KEY_ROLES, STAFF_ROLES
+from webapp import TestClient
 
 PUBLIC = "public"
 ANY_KEY = frozenset(API_KEY_ROLES)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 from fastapi import FastAPI
-from fastapi.testclient import TestClient
 
 from conftest import api_routes, concrete, session_cookie
+from webapp import TestClient
 
 REQUIRED = {
     "X-Content-Type-Options": "nosniff",

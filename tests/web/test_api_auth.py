@@ -7,7 +7,6 @@ from typing import Annotated
 
 import pytest
 from fastapi import APIRouter, Depends, FastAPI
-from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from schutz.clock import utcnow
@@ -15,6 +14,7 @@ from schutz.config import Settings
 from schutz.identity.service import create_api_key, revoke_api_key
 from schutz.web.app import create_app
 from schutz.web.auth import Actor, require_role
+from webapp import TestClient
 
 probe = APIRouter()
 

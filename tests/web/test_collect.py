@@ -9,7 +9,6 @@ import subprocess
 import sys
 import time
 import urllib.request
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,33 +17,23 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from test_cookie_guard import close, consent_cookie, wired_app
 
 from schutz.analytics.models import PageView
 from schutz.config import Settings
 from schutz.db import make_engine, make_session_factory, migrate
+from schutz.web.app import create_app
 from sqlite_files import read_out_of_process
+from webapp import TestClient, close_app, consent_cookie
 
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore", UserWarning)
-    from fastapi.testclient import TestClient
-
-HERE = Path(__file__).parent
 FULL_IP = "203.0.113.77"
 
 
 @pytest.fixture
 def app(settings: Settings) -> Iterator[FastAPI]:
     # The TestClient's peer is "testclient"; trust it as a proxy for these tests.
-    app = wired_app(settings.model_copy(update={"trusted_proxies": "testclient,127.0.0.1"}))
+    app = create_app(settings.model_copy(update={"trusted_proxies": "testclient,127.0.0.1"}))
     yield app
-    close(app)
-
-
-@pytest.fixture
-def client(app: FastAPI) -> Iterator[TestClient]:
-    with TestClient(app) as client:
-        yield client
+    close_app(app)
 
 
 def stored(app: FastAPI) -> list[PageView]:
@@ -75,7 +64,7 @@ def test_a_page_view_with_consent_is_stored_truncated(client: TestClient, app: F
 
 
 def test_x_forwarded_for_from_an_untrusted_peer_is_ignored(settings: Settings) -> None:
-    app = wired_app(settings)  # default trust: 127.0.0.1 and ::1 only
+    app = create_app(settings)  # default trust: 127.0.0.1 and ::1 only
     try:
         with TestClient(app) as client:
             client.cookies.set("schutz_consent", consent_cookie(analytics=True))
@@ -83,7 +72,7 @@ def test_x_forwarded_for_from_an_untrusted_peer_is_ignored(settings: Settings) -
         [view] = stored(app)
         assert view.ip_truncated is None  # "testclient" is no address; the header was not used
     finally:
-        close(app)
+        close_app(app)
 
 
 @pytest.mark.parametrize(
@@ -152,8 +141,8 @@ def real_server(tmp_path: Path) -> Iterator[tuple[str, Path, Path]]:
     # Access log on (level info). Uvicorn's own proxy-header rewrite is off: Schutz decides
     # which proxies it trusts (SCHUTZ_TRUSTED_PROXIES) and truncates before logging.
     argv = [
-        sys.executable, "-m", "uvicorn", "--factory", "test_cookie_guard:live_app",
-        "--app-dir", str(HERE), "--host", "127.0.0.1", "--port", str(port),
+        sys.executable, "-m", "uvicorn", "--factory", "schutz.web.app:create_app",
+        "--host", "127.0.0.1", "--port", str(port),
         "--log-level", "debug", "--no-proxy-headers",
     ]  # fmt: skip
     with log.open("wb") as out:

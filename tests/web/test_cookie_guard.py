@@ -4,50 +4,18 @@ from __future__ import annotations
 
 import logging
 import re
-import warnings
-from collections.abc import Iterator
 
 import pytest
 from fastapi import FastAPI
 from starlette.responses import Response
 
-from schutz.config import Settings
-from schutz.cookies.choices import Choices, new_visitor_id
-from schutz.web.app import create_app
-from schutz.web.cookie_guard import CookieGuardMiddleware, undeclared_log
-from schutz.web.routes import analytics, cookies, social
-
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore", UserWarning)
-    from fastapi.testclient import TestClient
-
-MODULES = (cookies, analytics, social)
-
-
-def wired_app(settings: Settings) -> FastAPI:
-    """create_app plus this issue's routers and the guard, until app.py wires them."""
-    app = create_app(settings)
-    for module in MODULES:
-        paths = {getattr(r, "path", "") for r in module.router.routes}
-        if not any(getattr(r, "path", "") in paths for r in app.routes):
-            app.include_router(module.router)
-    if not any(m.cls is CookieGuardMiddleware for m in app.user_middleware):
-        app.add_middleware(CookieGuardMiddleware)
-    return app
-
-
-def live_app() -> FastAPI:
-    """Factory for a real uvicorn (`--factory test_cookie_guard:live_app`), from SCHUTZ_*."""
-    return wired_app(Settings())
-
-
-def consent_cookie(**decided: bool) -> str:
-    return Choices(new_visitor_id(), "2026-11", decided).encode()
+from schutz.web.cookie_guard import undeclared_log
+from webapp import TestClient, consent_cookie
 
 
 @pytest.fixture
-def app(settings: Settings) -> Iterator[FastAPI]:
-    app = wired_app(settings)
+def app(app: FastAPI) -> FastAPI:
+    """The shared app (tests/conftest.py) with a route that sets cookies of every kind."""
 
     @app.get("/test/sets-cookies")
     def sets_cookies() -> Response:
@@ -57,22 +25,12 @@ def app(settings: Settings) -> Iterator[FastAPI]:
         response.set_cookie("schutz_session", "t", max_age=3600)  # essential, session
         return response
 
-    yield app
-    close(app)
-
-
-def close(app: FastAPI) -> None:
-    """Write what the analytics batch holds, then let go of the database."""
-    buffer = getattr(app.state, "analytics_buffer", None)
-    if buffer is not None:
-        buffer.close()
-    app.state.engine.dispose()
+    return app
 
 
 @pytest.fixture
-def client(app: FastAPI) -> Iterator[TestClient]:
-    with TestClient(app, follow_redirects=False) as client:
-        yield client
+def follow_redirects() -> bool:
+    return False
 
 
 def set_cookies(response: object) -> dict[str, str]:

@@ -3,36 +3,21 @@
 from __future__ import annotations
 
 import re
-import warnings
-from collections.abc import Iterator
 
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
-from test_cookie_guard import close, consent_cookie, wired_app
 
-from schutz.config import Settings
 from schutz.consent.models import ConsentEvent
 from schutz.consent.service import wording_hash
 from schutz.cookies.choices import Choices, decode, new_visitor_id
 from schutz.web.routes.cookies import wording_text
-
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore", UserWarning)
-    from fastapi.testclient import TestClient
+from webapp import TestClient, consent_cookie
 
 
 @pytest.fixture
-def app(settings: Settings) -> Iterator[FastAPI]:
-    app = wired_app(settings)
-    yield app
-    close(app)
-
-
-@pytest.fixture
-def client(app: FastAPI) -> Iterator[TestClient]:
-    with TestClient(app, follow_redirects=False) as client:
-        yield client
+def follow_redirects() -> bool:
+    return False
 
 
 def events(app: FastAPI) -> list[ConsentEvent]:

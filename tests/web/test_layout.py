@@ -6,21 +6,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from fastapi.testclient import TestClient
 
-from schutz.config import Settings
-from schutz.db import make_engine, migrate
 from schutz.web.app import create_app
+from webapp import TestClient, migrated_sqlite
 
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    tmp = tmp_path_factory.mktemp("layout")
-    settings = Settings(data_dir=tmp, database_url=f"sqlite:///{tmp}/s.db", demo=True)
-    engine = make_engine(settings.resolved_database_url)
-    migrate(engine)
-    engine.dispose()
-    app = create_app(settings)
+    app = create_app(migrated_sqlite(tmp_path_factory.mktemp("layout"), demo=True))
     with TestClient(app, follow_redirects=False) as test_client:
         test_client.app_routes = app.routes  # type: ignore[attr-defined]
         yield test_client

@@ -6,7 +6,6 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi import FastAPI
-from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from schutz.clock import utcnow
@@ -14,6 +13,7 @@ from schutz.config import Settings
 from schutz.identity.service import create_api_key
 from schutz.web.app import create_app
 from schutz.web.limits import MAX_JSON_DEPTH, Rate, TokenBuckets, json_depth
+from webapp import TestClient
 
 
 def build(settings: Settings, **update: object) -> FastAPI:
@@ -21,16 +21,8 @@ def build(settings: Settings, **update: object) -> FastAPI:
 
 
 @pytest.fixture
-def app(settings: Settings) -> Iterator[FastAPI]:
-    app = build(settings)
-    yield app
-    app.state.engine.dispose()
-
-
-@pytest.fixture
-def client(app: FastAPI) -> Iterator[TestClient]:
-    with TestClient(app, follow_redirects=False) as client:
-        yield client
+def follow_redirects() -> bool:
+    return False
 
 
 @pytest.fixture

@@ -8,11 +8,11 @@ import sys
 from collections.abc import Iterator
 
 import pytest
-from fastapi.testclient import TestClient
 
 from schutz.config import Settings
 from schutz.logging_config import JsonFormatter, logging_config
 from schutz.web.app import create_app
+from webapp import TestClient
 
 
 @pytest.fixture

@@ -6,19 +6,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 
-from schutz.config import Settings
-from schutz.db import make_engine, migrate
 from schutz.web.app import create_app
+from webapp import TestClient, migrated_sqlite
 
 
 @pytest.fixture
 def client(tmp_path: Path) -> Iterator[TestClient]:
-    settings = Settings(data_dir=tmp_path, database_url=f"sqlite:///{tmp_path}/s.db")
-    engine = make_engine(settings.resolved_database_url)
-    migrate(engine)
-    engine.dispose()
+    settings = migrated_sqlite(tmp_path)
     with TestClient(create_app(settings)) as test_client:
         yield test_client
 

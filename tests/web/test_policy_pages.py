@@ -8,12 +8,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 
 from schutz.config import Settings
-from schutz.db import make_engine, migrate
 from schutz.policy.loader import load_policy_set
 from schutz.web.app import create_app
+from webapp import TestClient, migrated_sqlite
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 POLICIES = load_policy_set(Settings().policy)
@@ -23,10 +22,7 @@ IN_FORCE = POLICIES.latest
 @pytest.fixture
 def client(tmp_path: Path) -> Iterator[TestClient]:
     """The pages hardly touch the database, so SQLite in a temporary directory will do."""
-    settings = Settings(data_dir=tmp_path, database_url=f"sqlite:///{tmp_path}/s.db")
-    engine = make_engine(settings.resolved_database_url)
-    migrate(engine)
-    engine.dispose()
+    settings = migrated_sqlite(tmp_path)
     with TestClient(create_app(settings), follow_redirects=False) as test_client:
         yield test_client
 

@@ -2,29 +2,22 @@
 
 from __future__ import annotations
 
-import warnings
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
 from fastapi import FastAPI
-from test_cookie_guard import close, wired_app
 
 from schutz.analytics.service import page_view, store_page_views
 from schutz.clock import utcnow
-from schutz.config import Settings
 from schutz.db import transaction
 from schutz.identity.service import add_staff, create_api_key, start_session
 from schutz.web.auth import SESSION_COOKIE
-
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore", UserWarning)
-    from fastapi.testclient import TestClient
+from webapp import TestClient
 
 
 @pytest.fixture
-def app(settings: Settings) -> Iterator[FastAPI]:
-    app = wired_app(settings)
+def app(app: FastAPI) -> FastAPI:
+    """The shared app (tests/conftest.py) with three page views stored."""
     now = utcnow()
     with transaction(app.state.sessions) as session:
         views = [
@@ -38,8 +31,7 @@ def app(settings: Settings) -> Iterator[FastAPI]:
             ]
         ]
         store_page_views(session, [v for v in views if v is not None])
-    yield app
-    close(app)
+    return app
 
 
 def staff_client(app: FastAPI, role: str) -> TestClient:

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import re
-import warnings
-from collections.abc import Iterator
 
 import pytest
-from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -20,31 +17,14 @@ from schutz.identity.service import add_staff
 from schutz.policy.loader import load_policy_set
 from schutz.vault import service as vault
 from schutz.vault.keys import load_keyring
-from schutz.web.app import create_app
-from schutz.web.routes import staff, staff_disclosures
-
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore", UserWarning)
-    from fastapi.testclient import TestClient
+from webapp import TestClient
 
 PASSWORD = "a long enough secret"
 
 
-def build_app(settings: Settings) -> FastAPI:
-    app = create_app(settings)
-    for module in (staff, staff_disclosures):
-        paths = {getattr(r, "path", "") for r in module.router.routes}
-        if not any(getattr(r, "path", "") in paths for r in app.routes):
-            app.include_router(module.router)
-    return app
-
-
 @pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:
-    app = build_app(settings)
-    with TestClient(app, follow_redirects=False) as client:
-        yield client
-    app.state.engine.dispose()
+def follow_redirects() -> bool:
+    return False
 
 
 @pytest.fixture

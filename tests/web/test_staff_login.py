@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import re
 import stat
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
 from fastapi import FastAPI
-from fastapi.testclient import TestClient
 from httpx2 import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from starlette.routing import Match
 
 from schutz.audit.models import AuditEntry
 from schutz.clock import utcnow
@@ -21,31 +18,15 @@ from schutz.config import Settings
 from schutz.identity.models import StaffSession
 from schutz.identity.service import add_staff
 from schutz.web.app import create_app
-from schutz.web.routes import staff
+from webapp import TestClient
 
 EMAIL = "dora.dpo@shop.example"
 PASSWORD = "a long enough secret"
 
 
-def build_app(settings: Settings) -> FastAPI:
-    app = create_app(settings)
-    scope = {"type": "http", "method": "GET", "path": "/staff/login", "root_path": ""}
-    if not any(route.matches(scope)[0] is Match.FULL for route in app.routes):
-        app.include_router(staff.router)  # until schutz.web.app includes it
-    return app
-
-
 @pytest.fixture
-def app(settings: Settings) -> Iterator[FastAPI]:
-    app = build_app(settings)
-    yield app
-    app.state.engine.dispose()
-
-
-@pytest.fixture
-def client(app: FastAPI) -> Iterator[TestClient]:
-    with TestClient(app, follow_redirects=False) as client:
-        yield client
+def follow_redirects() -> bool:
+    return False
 
 
 @pytest.fixture
@@ -99,7 +80,7 @@ def test_the_session_cookie_is_a_httponly_lax_browser_session_cookie(
 
 
 def test_the_session_cookie_is_secure_when_served_over_tls(settings: Settings, dpo: str) -> None:
-    app = build_app(settings.model_copy(update={"secure_cookies": True}))
+    app = create_app(settings.model_copy(update={"secure_cookies": True}))
     try:
         with TestClient(app, base_url="https://testserver", follow_redirects=False) as client:
             cookies = sign_in(client).headers.get_list("set-cookie")
