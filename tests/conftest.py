@@ -9,7 +9,8 @@ In CI (CI=true) a missing PostgreSQL fails the run instead of skipping.
 
 `app` is `create_app(settings)` (closed afterwards), `client` a TestClient on it
 that follows redirects unless a module overrides `follow_redirects` to return False, and
-`auth("dpo")` headers with a fresh API key of that role. Helpers that are no fixtures sit in
+`auth("dpo")` headers with a fresh API key of that role; `rules` is the bundled policy's
+engine and `keyring` the vault's keys in the data dir. Helpers that are no fixtures sit in
 tests/webapp.py.
 """
 
@@ -25,9 +26,12 @@ from fastapi import FastAPI
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
-from schutz.config import Settings
+from schutz.config import BUNDLED_POLICY_DIR, Settings
 from schutz.db import make_engine, make_session_factory, migrate
 from schutz.models import metadata
+from schutz.policy.engine import Engine as Rules
+from schutz.policy.loader import load_policy_set
+from schutz.vault.keys import Keyring, load_keyring
 from schutz.web.app import create_app
 from webapp import Headers, TestClient, api_keys, close_app
 
@@ -117,6 +121,18 @@ def session(engine: Engine) -> Iterator[Session]:
 def settings(tmp_path: Path, db_url: str) -> Settings:
     """Settings for a Schutz instance in a temporary data dir on the test's database."""
     return Settings(data_dir=tmp_path / "data", database_url=db_url)
+
+
+@pytest.fixture(scope="session")
+def rules() -> Rules:
+    """The bundled policy's engine for version 2026-11."""
+    return load_policy_set(BUNDLED_POLICY_DIR).engine("2026-11")
+
+
+@pytest.fixture
+def keyring(settings: Settings) -> Keyring:
+    """The vault keyring in the test's data dir (created on first use)."""
+    return load_keyring(settings)
 
 
 @pytest.fixture

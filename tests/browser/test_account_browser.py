@@ -31,19 +31,11 @@ from schutz.subject_requests.models import DataRequest
 from schutz.subject_requests.tokens import Links
 from schutz.vault import service as vault
 from schutz.vault.keys import load_keyring
+from subject_requests.builders import ADA
 from webapp import delivered_to, token_in
 
 pytestmark = pytest.mark.browser
 
-ADA = {
-    "email": "ada.lovelace@example.org",
-    "name": "Ada Lovelace",
-    "phone": "+49 30 1234567",
-    "postal_address.street": "Hansaallee 299",
-    "postal_address.postal_code": "40549",
-    "postal_address.city": "Düsseldorf",
-    "postal_address.country": "DE",
-}
 STAFF_PASSWORD = "a long enough secret"
 
 

@@ -15,8 +15,8 @@ from schutz.policy.loader import load_policy_set
 from schutz.vault import service
 from schutz.vault.keys import load_keyring
 from schutz.vault.models import Subject, Tombstone
+from vault.builders import NOW, many_customers
 
-NOW = datetime(2026, 11, 15, 10, 0, tzinfo=UTC)
 RULES = load_policy_set(BUNDLED_POLICY_DIR).engine("2026-11")
 
 
@@ -36,21 +36,7 @@ def _run(settings: Settings, app: object, *args: str) -> str:
 
 def _customers(session: Session, settings: Settings, n: int) -> list[str]:
     keyring = load_keyring(settings)
-    ids = [
-        service.intake(
-            session,
-            RULES,
-            keyring,
-            source="order",
-            purposes=["order_processing"],
-            data={"email": f"k{i}@example.org", "name": f"Kunde {i}"},
-            actor="test",
-            now=NOW,
-        ).subject_id
-        for i in range(n)
-    ]
-    session.commit()
-    return ids
+    return many_customers(session, RULES, keyring, n, email="k{i}@example.org", name="Kunde {i}")
 
 
 def test_rotation_stopped_part_way_resumes_on_the_next_run(

@@ -13,7 +13,6 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import func, select
@@ -24,12 +23,12 @@ from schutz.policy.loader import load_policy_set
 from schutz.vault import service
 from schutz.vault.keys import load_keyring
 from schutz.vault.models import Subject
+from vault.builders import NOW, many_customers
 
 from .conftest import schutz_env
 
 pytestmark = pytest.mark.slow
 
-NOW = datetime(2026, 11, 15, 10, 0, tzinfo=UTC)
 RULES = load_policy_set(BUNDLED_POLICY_DIR).engine("2026-11")
 SUBJECTS = 3000
 BATCH = 25
@@ -37,21 +36,9 @@ BATCH = 25
 
 def _store_subjects(session: Session, settings: Settings) -> list[str]:
     keyring = load_keyring(settings)
-    ids = [
-        service.intake(
-            session,
-            RULES,
-            keyring,
-            source="order",
-            purposes=["order_processing"],
-            data={"email": f"r{i}@example.org", "name": f"Kundin {i}"},
-            actor="test",
-            now=NOW,
-        ).subject_id
-        for i in range(SUBJECTS)
-    ]
-    session.commit()
-    return ids
+    return many_customers(
+        session, RULES, keyring, SUBJECTS, email="r{i}@example.org", name="Kundin {i}"
+    )
 
 
 def _rotate(settings: Settings) -> subprocess.Popen[str]:

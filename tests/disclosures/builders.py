@@ -19,22 +19,9 @@ from schutz.disclosures.verify import SignatureError, verify_signature
 from schutz.policy.engine import Engine
 from schutz.vault import service as vault
 from schutz.vault.keys import Keyring
+from vault.builders import customer
 
 NOW = datetime(2026, 11, 15, 10, 0, tzinfo=UTC)
-CUSTOMER: dict[str, str] = {
-    "email": "Ada.Lovelace@Example.org",
-    "name": "Ada Lovelace",
-    "phone": "+49 30 1234567",
-    "postal_address.street": "Hansaallee 299",
-    "postal_address.postal_code": "40549",
-    "postal_address.city": "Düsseldorf",
-    "postal_address.country": "DE",
-}
-
-
-def customer(**overrides: str) -> dict[str, str]:
-    """A complete customer, as an order brings it (flattened field names)."""
-    return {**CUSTOMER, **overrides}
 
 
 def subject_who_ordered(session: Session, rules: Engine, keyring: Keyring, **data: str) -> str:

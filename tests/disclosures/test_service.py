@@ -18,8 +18,9 @@ from schutz.policy.engine import Engine
 from schutz.vault import service as vault
 from schutz.vault.keys import Keyring
 from schutz.vault.models import LegalHold
+from vault.builders import customer
 
-from .builders import NOW, customer, order_for, subject_who_ordered
+from .builders import NOW, order_for, subject_who_ordered
 
 ADDRESS = {"street", "postal_code", "city", "country"}
 

@@ -12,7 +12,6 @@ from schutz.vault import service
 from schutz.vault.keys import Keyring
 
 NOW = datetime(2026, 11, 15, 10, 0, tzinfo=UTC)
-POLICY_VERSION = "2026-11"
 
 CUSTOMER: dict[str, str] = {
     "email": "Ada.Lovelace@Example.org",
@@ -44,3 +43,25 @@ def take_order(
         actor=kw.pop("actor", "apikey:shop"),
         now=kw.pop("now", NOW),
     )
+
+
+def many_customers(
+    session: Session, rules: Engine, keyring: Keyring, n: int, *, email: str, name: str
+) -> list[str]:
+    """`n` subjects stored for order processing and committed; `email` and `name` are
+    formats of `i`, e.g. "k{i}@example.org"."""
+    ids = [
+        service.intake(
+            session,
+            rules,
+            keyring,
+            source="order",
+            purposes=["order_processing"],
+            data={"email": email.format(i=i), "name": name.format(i=i)},
+            actor="test",
+            now=NOW,
+        ).subject_id
+        for i in range(n)
+    ]
+    session.commit()
+    return ids
