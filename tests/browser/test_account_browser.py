@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -19,7 +17,7 @@ from urllib.parse import quote
 import pytest
 from playwright.sync_api import Browser, Page
 
-from conftest import _free_port, _wait_until_healthy
+from live import free_port, uvicorn_serving
 from schutz import worker
 from schutz.clock import utcnow
 from schutz.config import BUNDLED_POLICY_DIR, Settings
@@ -43,7 +41,7 @@ STAFF_PASSWORD = "a long enough secret"
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Settings]]:
     """A live uvicorn with the request routers, a customer, a DPO and an overdue request."""
     data_dir = tmp_path_factory.mktemp("requests-live")
-    port = _free_port()
+    port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     settings = Settings(
         data_dir=data_dir, database_url=f"sqlite:///{data_dir / 'schutz.db'}", base_url=base_url
@@ -71,26 +69,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Sett
         assert late is not None
         late.due_at = now - timedelta(days=3)
     engine.dispose()
-    env = {
-        **os.environ,
-        "SCHUTZ_DATA_DIR": str(data_dir),
-        "SCHUTZ_DATABASE_URL": settings.resolved_database_url,
-        "SCHUTZ_BASE_URL": base_url,
-    }
-    log = data_dir / "uvicorn.log"
-    argv = [
-        sys.executable, "-m", "uvicorn", "--factory",
-        "schutz.web.app:create_app",
-        "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
-    ]  # fmt: skip
-    with log.open("wb") as out:
-        process = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        _wait_until_healthy(base_url, process, log)
-        yield base_url, settings
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    with uvicorn_serving(data_dir, settings.resolved_database_url, port=port) as served:
+        yield served, settings
 
 
 @pytest.fixture

@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import os
 import random
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 import urllib.error
@@ -21,57 +18,24 @@ import pytest
 from playwright.sync_api import Browser, Page
 from sqlalchemy import func, select
 
+from live import migrated_sqlite_url, uvicorn_serving
 from schutz.analytics.models import PageView
 from schutz.analytics.service import page_view, store_page_views
 from schutz.clock import utcnow
-from schutz.db import make_engine, make_session_factory, migrate, transaction
+from schutz.db import make_engine, make_session_factory, transaction
 from schutz.identity.service import add_staff, start_session
 
 SHOTS = Path(os.environ.get("SCHUTZ_SCREENSHOTS") or Path(tempfile.gettempdir()) / "schutz-shots")
 ESSENTIAL = {"schutz_consent", "schutz_session", "schutz_optout"}
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
-    """(base URL, database URL) of a uvicorn serving create_app with this issue's wiring."""
+    """(base URL, database URL) of a uvicorn serving create_app."""
     data_dir = tmp_path_factory.mktemp("cookies-live")
-    database_url = f"sqlite:///{data_dir / 'schutz.db'}"
-    engine = make_engine(database_url)
-    migrate(engine)
-    engine.dispose()
-    port = _free_port()
-    env = {
-        **os.environ,
-        "SCHUTZ_DATA_DIR": str(data_dir),
-        "SCHUTZ_DATABASE_URL": database_url,
-        "SCHUTZ_BASE_URL": f"http://127.0.0.1:{port}",
-    }
-    argv = [
-        sys.executable, "-m", "uvicorn", "--factory", "schutz.web.app:create_app",
-        "--host", "127.0.0.1", "--port", str(port),
-        "--log-level", "warning",
-    ]  # fmt: skip
-    log = data_dir / "uvicorn.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
-            try:
-                with urllib.request.urlopen(f"{base}/healthz", timeout=1):  # noqa: S310 - local
-                    break
-            except (urllib.error.URLError, ConnectionError):
-                time.sleep(0.05)
+    database_url = migrated_sqlite_url(data_dir)
+    with uvicorn_serving(data_dir, database_url) as base:
         yield base, database_url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def _status(url: str) -> int:

@@ -4,11 +4,6 @@ on the public pages, English and German; screenshots go to $SCHUTZ_SCREENSHOTS i
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,10 +11,11 @@ import pytest
 from playwright.sync_api import Browser, Page
 from sqlalchemy.orm import Session
 
+from live import migrated_sqlite_url, uvicorn_serving
 from outbox_mail import queued_mails
 from schutz.clock import utcnow
 from schutz.config import Settings
-from schutz.db import make_engine, make_session_factory, migrate
+from schutz.db import make_engine, make_session_factory
 from schutz.identity.service import add_staff
 from schutz.worker import run_once
 
@@ -29,46 +25,18 @@ SHOTS = os.environ.get("SCHUTZ_SCREENSHOTS")
 STAFF, PASSWORD = "sam.support@shop.example", "a long enough secret"
 
 
-def _port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     """(base URL, database URL) of a uvicorn serving the app."""
     data_dir = tmp_path_factory.mktemp("newsletter-live")
-    database_url = f"sqlite:///{data_dir / 'schutz.db'}"
+    database_url = migrated_sqlite_url(data_dir)
     engine = make_engine(database_url)
-    migrate(engine)
     with Session(engine) as session:
         add_staff(session, email=STAFF, role="support", password=PASSWORD, actor="t", now=utcnow())
         session.commit()
     engine.dispose()
-    port = _port()
-    base = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "SCHUTZ_DATA_DIR": str(data_dir), "SCHUTZ_DATABASE_URL": database_url,
-           "SCHUTZ_BASE_URL": base}  # fmt: skip
-    argv = [sys.executable, "-m", "uvicorn", "--factory", "schutz.web.app:create_app",
-            "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]  # fmt: skip
-    log = data_dir / "uvicorn.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        for _ in range(300):
-            try:
-                with urllib.request.urlopen(f"{base}/healthz", timeout=1):  # noqa: S310 - our own http://127.0.0.1
-                    break
-            except OSError:
-                time.sleep(0.1)
-        else:
-            pytest.fail(log.read_text())
+    with uvicorn_serving(data_dir, database_url) as base:
         yield base, database_url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 @pytest.fixture

@@ -4,21 +4,17 @@ fails with exit 1 and names them."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import threading
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
+from live import migrated_sqlite_url, uvicorn_serving
 from schutz.config import BUNDLED_POLICY_DIR
-from schutz.db import make_engine, migrate
 from schutz.policy.loader import load_policy_set
 from schutz.scan.report import Phase, Seen, judge
 
@@ -70,39 +66,11 @@ def test_the_judge_names_each_kind_of_violation() -> None:
     assert not any("facebook" in line for line in lines)  # after accepting it is allowed
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def schutz_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     data_dir = tmp_path_factory.mktemp("scan-live")
-    database_url = f"sqlite:///{data_dir / 'schutz.db'}"
-    engine = make_engine(database_url)
-    migrate(engine)
-    engine.dispose()
-    port = _free_port()
-    env = {**os.environ, "SCHUTZ_DATA_DIR": str(data_dir), "SCHUTZ_DATABASE_URL": database_url}
-    argv = [
-        sys.executable, "-m", "uvicorn", "--factory", "schutz.web.app:create_app",
-        "--host", "127.0.0.1", "--port", str(port),
-        "--log-level", "warning",
-    ]  # fmt: skip
-    process = subprocess.Popen(argv, env=env)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
-            try:
-                with urllib.request.urlopen(f"{base}/healthz", timeout=1):  # noqa: S310 - local
-                    break
-            except (urllib.error.URLError, ConnectionError):
-                time.sleep(0.05)
+    with uvicorn_serving(data_dir, migrated_sqlite_url(data_dir)) as base:
         yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 class BadPage(BaseHTTPRequestHandler):

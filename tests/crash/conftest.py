@@ -4,28 +4,16 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
+from live import free_port, wait_until_healthy
 from schutz.config import Settings
-
-STARTUP_SECONDS = 30.0
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def schutz_env(settings: Settings) -> dict[str, str]:
@@ -42,7 +30,7 @@ class Server:
 
     settings: Settings
     log: Path
-    port: int = field(default_factory=_free_port)
+    port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -57,20 +45,7 @@ class Server:
         env = {**schutz_env(self.settings), "SCHUTZ_BASE_URL": self.url}
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                pytest.fail(
-                    f"uvicorn exited with {self.process.returncode}:\n{self.log.read_text()}"
-                )
-            try:
-                with urllib.request.urlopen(f"{self.url}/healthz", timeout=1) as response:  # noqa: S310 - our own http://127.0.0.1 URL
-                    if response.status == 200:
-                        return
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            time.sleep(0.05)
-        pytest.fail(f"uvicorn did not answer within {STARTUP_SECONDS}s:\n{self.log.read_text()}")
+        wait_until_healthy(self.url, self.process, self.log)
 
     def kill(self) -> None:
         if self.process is not None and self.process.poll() is None:

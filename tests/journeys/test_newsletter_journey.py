@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 from collections.abc import Iterator
 from email import message_from_bytes
 from email import policy as email_policy
@@ -18,6 +17,7 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from live import free_port
 from schutz.audit.models import AuditEntry
 from schutz.audit.service import verify
 from schutz.config import Settings
@@ -42,13 +42,6 @@ class Inbox:
         return "250 OK"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture(params=["eml", "smtp"])
 def delivery(
     request: pytest.FixtureRequest, settings: Settings
@@ -56,7 +49,7 @@ def delivery(
     if request.param == "eml":
         yield settings, None
         return
-    inbox, port = Inbox(), _free_port()
+    inbox, port = Inbox(), free_port()
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
     try:

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from live import free_port
 from schutz.config import Settings
 from schutz.db import transaction
 from schutz.errors import InvalidInput
@@ -25,7 +26,7 @@ from schutz.mail.service import (
 )
 from schutz.mail.transport import Delivery, PermanentDeliveryError, describe_failure
 
-from .conftest import SmtpServer, free_port
+from .conftest import SmtpServer
 
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 UNSUBSCRIBE = {

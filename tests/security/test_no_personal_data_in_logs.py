@@ -9,7 +9,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from live import free_port
 from schutz.clock import utcnow
 from schutz.config import Settings
 from schutz.db import make_engine, make_session_factory
@@ -41,13 +41,6 @@ PERSON = {
 MESSAGE = "Bitte rufen Sie mich an, Quistorp hier"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def server(settings: Settings, db_url: str) -> Iterator[tuple[str, Path, dict[str, str]]]:
     """`schutz serve` on a free port, log level debug, standard output and error in a file."""
@@ -60,7 +53,7 @@ def server(settings: Settings, db_url: str) -> Iterator[tuple[str, Path, dict[st
             )
         session.commit()
     engine.dispose()
-    port = _free_port()
+    port = free_port()
     log = settings.data_dir.parent / "serve.log"
     env = {
         **os.environ,

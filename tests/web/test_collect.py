@@ -3,12 +3,7 @@ the address truncated before anything sees it (C23, C24)."""
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,9 +13,10 @@ from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from live import migrated_sqlite_url, uvicorn_serving
 from schutz.analytics.models import PageView
 from schutz.config import Settings
-from schutz.db import make_engine, make_session_factory, migrate
+from schutz.db import make_engine, make_session_factory
 from schutz.web.app import create_app
 from sqlite_files import read_out_of_process
 from webapp import TestClient, close_app, consent_cookie
@@ -118,47 +114,16 @@ def test_the_opt_out_page_sets_and_removes_its_cookie(client: TestClient) -> Non
 # --- the full address appears nowhere: a real uvicorn, its log, the SQLite file -------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def real_server(tmp_path: Path) -> Iterator[tuple[str, Path, Path]]:
     data_dir = tmp_path / "data"
     db_file = data_dir / "schutz.db"
-    engine = make_engine(f"sqlite:///{db_file}")
-    migrate(engine)
-    engine.dispose()
-    port = _free_port()
     log = tmp_path / "server.log"
-    env = {
-        **os.environ,
-        "SCHUTZ_DATA_DIR": str(data_dir),
-        "SCHUTZ_DATABASE_URL": f"sqlite:///{db_file}",
-    }
     # Access log on (level info). Uvicorn's own proxy-header rewrite is off: Schutz decides
     # which proxies it trusts (SCHUTZ_TRUSTED_PROXIES) and truncates before logging.
-    argv = [
-        sys.executable, "-m", "uvicorn", "--factory", "schutz.web.app:create_app",
-        "--host", "127.0.0.1", "--port", str(port),
-        "--log-level", "debug", "--no-proxy-headers",
-    ]  # fmt: skip
-    with log.open("wb") as out:
-        process = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
-            try:
-                with urllib.request.urlopen(f"{base}/healthz", timeout=1):  # noqa: S310 - local
-                    break
-            except OSError:
-                time.sleep(0.05)
+    args = ("--log-level", "debug", "--no-proxy-headers")
+    with uvicorn_serving(data_dir, migrated_sqlite_url(data_dir), log=log, args=args) as base:
         yield base, db_file, log
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def test_the_full_address_reaches_neither_database_nor_log(
