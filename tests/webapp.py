@@ -31,6 +31,7 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 __all__ = [
+    "GRACE_ORDER",
     "Headers",
     "TestClient",
     "api_keys",
@@ -46,6 +47,23 @@ __all__ = [
 ]
 
 Headers = Callable[[str], dict[str, str]]
+
+# A `POST /api/v1/subjects` body: a customer as the shop's order brings her.
+GRACE_ORDER: dict[str, Any] = {
+    "source": "order",
+    "purposes": ["order_processing", "billing"],
+    "data": {
+        "email": "grace.hopper@example.org",
+        "name": "Grace Hopper",
+        "phone": "+49 30 7654321",
+        "postal_address": {
+            "street": "Unter den Linden 1",
+            "postal_code": "10117",
+            "city": "Berlin",
+            "country": "DE",
+        },
+    },
+}
 
 
 def api_keys(engine: Engine) -> Headers:

@@ -62,3 +62,12 @@ def page(browser: Browser) -> Iterator[Page]:
     new_page = context.new_page()
     yield new_page
     context.close()
+
+
+@pytest.fixture
+def no_js_page(browser: Browser) -> Iterator[Page]:
+    """A page in a fresh context with JavaScript switched off."""
+    context = browser.new_context(locale="en-GB", java_script_enabled=False)
+    page = context.new_page()
+    yield page
+    context.close()

@@ -15,7 +15,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Page
 
 from live import free_port, uvicorn_serving
 from schutz import worker
@@ -71,14 +71,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Sett
     engine.dispose()
     with uvicorn_serving(data_dir, settings.resolved_database_url, port=port) as served:
         yield served, settings
-
-
-@pytest.fixture
-def no_js_page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(locale="en-GB", java_script_enabled=False)
-    page = context.new_page()
-    yield page
-    context.close()
 
 
 def _shot(page: Page, tmp_path: Path, name: str) -> None:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Page
 from sqlalchemy.orm import Session
 
 from live import migrated_sqlite_url, uvicorn_serving
@@ -39,13 +39,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]
         yield base, database_url
 
 
-@pytest.fixture
-def no_js(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(locale="en-GB", java_script_enabled=False)
-    yield context.new_page()
-    context.close()
-
-
 def shot(page: Page, name: str) -> None:
     if SHOTS:
         Path(SHOTS).mkdir(parents=True, exist_ok=True)
@@ -60,10 +53,10 @@ def last_mail_link(database_url: str, path: str) -> str:
 
 @pytest.mark.parametrize("lang", ["en", "de"])
 def test_sign_up_confirm_unsubscribe_without_javascript_or_cookies(
-    no_js: Page, server: tuple[str, str], lang: str
+    no_js_page: Page, server: tuple[str, str], lang: str
 ) -> None:
     base, database_url = server
-    page = no_js
+    page = no_js_page
     page.goto(f"{base}/newsletter?lang={lang}")
     shot(page, f"newsletter-signup-{lang}")
     page.fill("#email", f"browser.{lang}@example.org")

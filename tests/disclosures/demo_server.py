@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from live import free_port
+from live import free_port, stop
 
 SCRIPT = r"""
 import json, sys
@@ -98,12 +98,7 @@ def demo_server(data_dir: Path, database_url: str | None = None) -> Iterator[Dem
                 time.sleep(0.1)
         yield DemoServer(base_url, keys["shop_key"], keys["dpo_key"], data_dir)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
         if process.stdout is not None:
             process.stdout.close()
         log.close()

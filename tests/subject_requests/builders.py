@@ -13,18 +13,11 @@ from schutz.mail.service import open_payload
 from schutz.policy.engine import Engine
 from schutz.vault import service as vault
 from schutz.vault.keys import Keyring
+from vault.builders import customer as vault_customer
 
 from .conftest import NOW
 
-ADA = {
-    "email": "ada.lovelace@example.org",
-    "name": "Ada Lovelace",
-    "phone": "+49 30 1234567",
-    "postal_address.street": "Hansaallee 299",
-    "postal_address.postal_code": "40549",
-    "postal_address.city": "Düsseldorf",
-    "postal_address.country": "DE",
-}
+ADA = vault_customer(email="ada.lovelace@example.org")
 GRACE = {"email": "grace.hopper@example.org", "name": "Grace Hopper"}
 
 

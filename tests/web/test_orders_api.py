@@ -10,23 +10,8 @@ from sqlalchemy.orm import Session
 
 from schutz.audit.models import AuditEntry
 from schutz.disclosures.models import Disclosure
+from webapp import GRACE_ORDER as CUSTOMER
 from webapp import Headers, TestClient
-
-CUSTOMER = {
-    "source": "order",
-    "purposes": ["order_processing", "billing"],
-    "data": {
-        "email": "grace.hopper@example.org",
-        "name": "Grace Hopper",
-        "phone": "+49 30 7654321",
-        "postal_address": {
-            "street": "Unter den Linden 1",
-            "postal_code": "10117",
-            "city": "Berlin",
-            "country": "DE",
-        },
-    },
-}
 
 
 def _order(client: TestClient, auth: Headers, **overrides: Any) -> dict[str, Any]:

@@ -9,23 +9,8 @@ from schutz.audit.models import AuditEntry
 from schutz.config import Settings
 from schutz.vault.keys import load_keyring
 from schutz.vault.service import reveal_justification
+from webapp import GRACE_ORDER as ORDER
 from webapp import Headers, TestClient
-
-ORDER = {
-    "source": "order",
-    "purposes": ["order_processing", "billing"],
-    "data": {
-        "email": "grace.hopper@example.org",
-        "name": "Grace Hopper",
-        "phone": "+49 30 7654321",
-        "postal_address": {
-            "street": "Unter den Linden 1",
-            "postal_code": "10117",
-            "city": "Berlin",
-            "country": "DE",
-        },
-    },
-}
 
 
 def _audit(engine: Engine, action: str) -> list[AuditEntry]:
