@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import re
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from email import message_from_bytes, policy
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from schutz.config import Settings
 from schutz.cookies.choices import Choices, new_visitor_id
 from schutz.db import make_engine, make_session_factory, migrate, transaction
 from schutz.identity.service import add_staff, create_api_key
+from schutz.web.app import create_app
 
 with warnings.catch_warnings():
     # Starlette 1.x asks for httpx2 under its TestClient; httpx still works.
@@ -43,6 +45,7 @@ __all__ = [
     "form_token_in",
     "migrated_sqlite",
     "sign_in_staff",
+    "sqlite_client",
     "token_in",
 ]
 
@@ -102,6 +105,15 @@ def migrated_sqlite(data_dir: Path, **update: Any) -> Settings:
     migrate(engine)
     engine.dispose()
     return settings
+
+
+@contextmanager
+def sqlite_client(data_dir: Path, *, follow_redirects: bool = True) -> Iterator[TestClient]:
+    """A TestClient on the whole app over a migrated SQLite file in `data_dir`."""
+    with TestClient(
+        create_app(migrated_sqlite(data_dir)), follow_redirects=follow_redirects
+    ) as test_client:
+        yield test_client
 
 
 def sign_in_staff(client: TestClient, engine: Engine, role: str) -> str:

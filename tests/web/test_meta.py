@@ -8,15 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from schutz.web.app import create_app
 from schutz.web.routes.meta import list_operations
-from webapp import TestClient, migrated_sqlite
+from webapp import TestClient, sqlite_client
 
 
 @pytest.fixture
 def client(tmp_path: Path) -> Iterator[TestClient]:
-    settings = migrated_sqlite(tmp_path)
-    with TestClient(create_app(settings), follow_redirects=False) as test_client:
+    with sqlite_client(tmp_path, follow_redirects=False) as test_client:
         yield test_client
 
 

@@ -7,14 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from schutz.web.app import create_app
-from webapp import TestClient, migrated_sqlite
+from webapp import TestClient, sqlite_client
 
 
 @pytest.fixture
 def client(tmp_path: Path) -> Iterator[TestClient]:
-    settings = migrated_sqlite(tmp_path)
-    with TestClient(create_app(settings)) as test_client:
+    with sqlite_client(tmp_path) as test_client:
         yield test_client
 
 

@@ -11,8 +11,7 @@ import pytest
 
 from schutz.config import Settings
 from schutz.policy.loader import load_policy_set
-from schutz.web.app import create_app
-from webapp import TestClient, migrated_sqlite
+from webapp import TestClient, sqlite_client
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 POLICIES = load_policy_set(Settings().policy)
@@ -22,8 +21,7 @@ IN_FORCE = POLICIES.latest
 @pytest.fixture
 def client(tmp_path: Path) -> Iterator[TestClient]:
     """The pages hardly touch the database, so SQLite in a temporary directory will do."""
-    settings = migrated_sqlite(tmp_path)
-    with TestClient(create_app(settings), follow_redirects=False) as test_client:
+    with sqlite_client(tmp_path, follow_redirects=False) as test_client:
         yield test_client
 
 
