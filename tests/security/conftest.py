@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Iterator
-
 import pytest
-from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
 
 from schutz.clock import utcnow
@@ -14,22 +10,6 @@ from schutz.config import Settings
 from schutz.identity.models import StaffUser
 from schutz.identity.roles import API_KEY_ROLES, STAFF_ROLES
 from schutz.identity.service import add_staff, create_api_key, start_session
-from schutz.web.auth import SESSION_COOKIE
-
-
-def api_routes(routes: Iterable[object]) -> Iterator[APIRoute]:
-    """Every route of the app, looking inside included routers."""
-    for route in routes:
-        inner = getattr(route, "original_router", None)
-        if inner is not None:
-            yield from api_routes(inner.routes)
-        elif isinstance(route, APIRoute):
-            yield route
-
-
-def concrete(path: str) -> str:
-    """A URL for a route template: each {parameter} becomes an id that does not exist."""
-    return re.sub(r"\{[^}]+\}", "0123456789abcdef", path)
 
 
 @pytest.fixture
@@ -70,7 +50,3 @@ def staff_cookies(session: Session) -> dict[str, str]:
         _, tokens[role] = start_session(session, user, now=utcnow())
     session.commit()
     return tokens
-
-
-def session_cookie(token: str) -> dict[str, str]:
-    return {"Cookie": f"{SESSION_COOKIE}={token}"}

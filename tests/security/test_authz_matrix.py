@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 from fastapi import FastAPI
+from route_walk import api_routes, concrete, session_cookie
 
-from conftest import api_routes, concrete, session_cookie
 from schutz.identity.roles import API_KEY_ROLES, STAFF_ROLES
 from webapp import TestClient
 

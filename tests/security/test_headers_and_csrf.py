@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 from fastapi import FastAPI
+from route_walk import api_routes, concrete, session_cookie
 
-from conftest import api_routes, concrete, session_cookie
 from webapp import TestClient
 
 REQUIRED = {
