@@ -98,25 +98,26 @@ class StaffContext:
     csrf_token: str
 
 
-def set_session_cookie(response: Response, token: str, settings: Settings) -> None:
-    """A browser-session cookie (no Max-Age); the server ends the session after 8 hours."""
+def set_session_cookie(
+    response: Response,
+    token: str,
+    settings: Settings,
+    *,
+    name: str = SESSION_COOKIE,
+    path: str = STAFF_PATH,
+) -> None:
+    """A browser-session cookie (no Max-Age) holding an opaque token; the server keeps the
+    session and ends it itself. Staff and the privacy centre each use one, on their path."""
     response.set_cookie(
-        SESSION_COOKIE,
-        token,
-        path=STAFF_PATH,
-        httponly=True,
-        samesite="lax",
-        secure=settings.secure_cookies,
+        name, token, path=path, httponly=True, samesite="lax", secure=settings.secure_cookies
     )
 
 
-def clear_session_cookie(response: Response, settings: Settings) -> None:
+def clear_session_cookie(
+    response: Response, settings: Settings, *, name: str = SESSION_COOKIE, path: str = STAFF_PATH
+) -> None:
     response.delete_cookie(
-        SESSION_COOKIE,
-        path=STAFF_PATH,
-        httponly=True,
-        samesite="lax",
-        secure=settings.secure_cookies,
+        name, path=path, httponly=True, samesite="lax", secure=settings.secure_cookies
     )
 
 

@@ -14,11 +14,11 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from schutz.clock import utcnow
-from schutz.config import Settings
 from schutz.consent.service import ConsentState, current_state, record_consent
 from schutz.errors import Conflict, Denied, InvalidInput
 from schutz.subject_requests import account, holdings, service
 from schutz.subject_requests.models import RequestKind
+from schutz.web.auth import clear_session_cookie, set_session_cookie
 from schutz.web.deps import LangDep, SessionDep, SettingsDep
 from schutz.web.i18n import translations
 from schutz.web.routes.requests_api import NO_STORE, LinksDep
@@ -63,27 +63,6 @@ def _page(request: Request, name: str, ctx: dict[str, Any], status: int = 200) -
     response = render(request, f"account/{name}", ctx, status_code=status)
     response.headers.update(NO_STORE)
     return response
-
-
-def _set_cookie(response: Response, token: str, settings: Settings) -> None:
-    response.set_cookie(
-        ACCOUNT_COOKIE,
-        token,
-        path=ACCOUNT_PATH,
-        httponly=True,
-        samesite="lax",
-        secure=settings.secure_cookies,
-    )
-
-
-def _clear_cookie(response: Response, settings: Settings) -> None:
-    response.delete_cookie(
-        ACCOUNT_COOKIE,
-        path=ACCOUNT_PATH,
-        httponly=True,
-        samesite="lax",
-        secure=settings.secure_cookies,
-    )
 
 
 def optional_session(request: Request, session: SessionDep) -> account.AccountSession | None:
@@ -210,7 +189,7 @@ def open_centre(
         return _page(request, "link_error.html", {}, 410)
     session.commit()
     response = RedirectResponse(f"{ACCOUNT_PATH}?lang={lang}", status_code=303)
-    _set_cookie(response, cookie, settings)
+    set_session_cookie(response, cookie, settings, name=ACCOUNT_COOKIE, path=ACCOUNT_PATH)
     return response
 
 
@@ -221,7 +200,7 @@ def sign_out(
     account.end_session(session, request.cookies.get(ACCOUNT_COOKIE, ""))
     session.commit()
     response = RedirectResponse(f"/privacy?lang={lang}", status_code=303)
-    _clear_cookie(response, settings)
+    clear_session_cookie(response, settings, name=ACCOUNT_COOKIE, path=ACCOUNT_PATH)
     return response
 
 
