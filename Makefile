@@ -21,6 +21,7 @@ lint:
 	.venv/bin/ruff check src tests bench
 	.venv/bin/ruff format --check src tests bench
 	.venv/bin/mypy
+	PYTHONPATH=src .venv/bin/lint-imports
 
 i18n:
 	@scripts/venv.sh
