@@ -52,6 +52,27 @@ def _pg_available(url: str) -> str | None:
     return None
 
 
+TESTS_DIR = Path(__file__).parent
+# Fixtures that drive Chromium, and fixtures that start real server or worker processes.
+BROWSER_FIXTURES = frozenset({"browser", "page", "no_js_page"})
+PROCESS_FIXTURES = frozenset({"live_server", "server", "demo_server", "smtp_server"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark tests by what they start, so `-m "not browser"` and `-m "not slow"` mean it.
+
+    A marker written by hand is forgotten by the next test in the file; the directory and the
+    fixtures a test takes say it reliably.
+    """
+    for item in items:
+        where = Path(str(item.path)).relative_to(TESTS_DIR).parts[0]
+        names = set(getattr(item, "fixturenames", ()))
+        if where == "browser" or names & BROWSER_FIXTURES:
+            item.add_marker(pytest.mark.browser)
+        if where in {"browser", "crash"} or names & PROCESS_FIXTURES:
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session")
 def pg_schema_url() -> Iterator[str]:
     """A URL pointing at a fresh PostgreSQL schema for this test run, dropped afterwards."""
