@@ -99,7 +99,7 @@ def audience_batches(
         if states:
             yield vault.read_emails_for_purpose(
                 session, rules, keyring, list(states), purpose,
-                role=role, states=states, actor=actor, now=now,
+                role=role, actor=actor, now=now,
             )  # fmt: skip
 
 
