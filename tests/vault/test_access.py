@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 
 from schutz.audit.models import AuditEntry
 from schutz.audit.service import verify
-from schutz.errors import InvalidInput, NotFound
 from schutz.consent.service import record_consent
+from schutz.errors import InvalidInput, NotFound
 from schutz.policy.engine import Engine
 from schutz.vault import service
 from schutz.vault.crypto import IntegrityCheckError

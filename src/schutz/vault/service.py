@@ -12,20 +12,17 @@ re-exported here, the one module other domains import.
 from __future__ import annotations
 
 import base64
-import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypedDict, cast
 
 from sqlalchemy import Table, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from schutz.audit import service as audit
-from schutz.errors import Conflict, Denied, InvalidInput, NotFound
 from schutz.consent import service as ledger
+from schutz.errors import Conflict, Denied, InvalidInput, NotFound
 from schutz.policy.engine import Engine
 from schutz.vault.access import (
     HeldField,
@@ -40,7 +37,7 @@ from schutz.vault.access import (
     subject_fields,
     subjects_for_purpose,
 )
-from schutz.vault.crypto import FieldCipher, IntegrityCheckError, new_data_key
+from schutz.vault.crypto import FieldCipher, IntegrityCheckError
 from schutz.vault.erasure import (
     ErasureResult,
     erase_subject,
