@@ -150,7 +150,15 @@ class Form(StrEnum):
     REQUESTS = "form:requests"
 
 
-Asserter = Role | Form
+def _check_asserter(value: str) -> str:
+    if value not in {*Role, *Form}:
+        roles = ", ".join(Role)
+        forms = ", ".join(Form)
+        raise ValueError(f"unknown authority {value!r}: name a role ({roles}) or a form ({forms})")
+    return value
+
+
+Asserter = Annotated[str, AfterValidator(_check_asserter)]
 """Who may assert a source: an API key or staff role, or an anonymous public form."""
 
 
