@@ -156,6 +156,21 @@ def find_or_create_subject(
     return found, _cipher(keyring, subject), False
 
 
+def _held_rows(session: Session, subject_id: str, names: Iterable[str]) -> dict[str, Any]:
+    """The stored rows of the fields in `names`, by field name."""
+    rows = session.execute(
+        select(
+            PersonalField.id,
+            PersonalField.field,
+            PersonalField.category,
+            PersonalField.ciphertext,
+            PersonalField.key_version,
+            PersonalField.purposes,
+        ).where(PersonalField.subject_id == subject_id, PersonalField.field.in_(list(names)))
+    )
+    return {row.field: row for row in rows}
+
+
 def merge_new_fields(
     session: Session,
     rules: Engine,
@@ -174,20 +189,10 @@ def merge_new_fields(
     gave that same value for them. A held field with another value keeps value and
     purposes; anyone who knows an address could otherwise overwrite its owner's data.
     """
-    held: dict[str, Any] = {}
-    if not created:
-        rows = session.execute(
-            select(
-                PersonalField.id,
-                PersonalField.field,
-                PersonalField.category,
-                PersonalField.ciphertext,
-                PersonalField.key_version,
-                PersonalField.purposes,
-            ).where(PersonalField.subject_id == subject_id, PersonalField.field.in_(list(values)))
-        )
-        held = {row.field: row for row in rows}
+    held = {} if created else _held_rows(session, subject_id, values)
     fields_map = rules.policy.fields
+    origin = {"source": source, "purposes": purposes, "policy_version": rules.policy.version,
+              "created_at": now, "updated_at": now}  # fmt: skip
     new_rows: list[dict[str, Any]] = []
     widened: list[dict[str, Any]] = []
     unchanged: list[str] = []
@@ -202,11 +207,7 @@ def merge_new_fields(
                     "category": category,
                     "key_version": cipher.key_version,
                     "ciphertext": cipher.encrypt(name, category, value),
-                    "source": source,
-                    "purposes": purposes,
-                    "policy_version": rules.policy.version,
-                    "created_at": now,
-                    "updated_at": now,
+                    **origin,
                 }
             )
         elif cipher.decrypt(name, row.category, row.ciphertext, row.key_version) != value:
