@@ -198,3 +198,31 @@ def test_contact_form_never_changes_a_known_customers_name(tmp_path: Path) -> No
         by_form = [e.details for e in entries if e.details["asserted_by"] == "form:contact"]
     engine.dispose()
     assert [d["unchanged"] for d in by_form] == [["name"]]
+
+
+def test_a_known_customer_ordering_to_a_new_address_sends_it_with_the_order(
+    client: TestClient, auth: Headers
+) -> None:
+    registered = {**GRACE_ORDER, "source": "registration", "purposes": ["information_access"]}
+    client.post("/api/v1/subjects", json=registered, headers=auth("shop"))
+    checkout = {**GRACE_ORDER, "data": {**GRACE, "postal_address": OTHER_ADDRESS}}
+    made = client.post("/api/v1/subjects", json=checkout, headers=auth("shop")).json()
+    assert "postal_address.street" in made["unchanged"]
+    order = {
+        "subject_id": made["subject_id"],
+        "order_ref": "GS-300001",
+        "items": [{"sku": "A690", "name": "Gigaset A690", "quantity": 1, "unit_price": "29.99"}],
+        "total": "34.98",
+        "currency": "EUR",
+        "payment": {"method": "card", "reference": "PAY-3"},
+    }
+
+    without = client.post("/api/v1/orders", json=order, headers=auth("shop"))
+    assert without.status_code == 422
+    assert "delivery_address" in without.json()["detail"]
+    assert "Linden" not in without.text
+
+    placed = client.post(
+        "/api/v1/orders", json={**order, "delivery_address": OTHER_ADDRESS}, headers=auth("shop")
+    )
+    assert placed.status_code == 201, placed.text

@@ -123,8 +123,14 @@ def build_payload(
         needed = frozenset(f for f in needed if not f.startswith("postal_address."))
     missing = sorted(needed - set(subject))
     if missing:
+        hint = (
+            "; send the order's delivery_address"
+            if any(name.startswith("postal_address.") for name in missing)
+            else ""
+        )
         raise InvalidInput(
-            f"the subject has no {', '.join(missing)}, which {recipient!r} needs for this order"
+            f"the subject has no {', '.join(missing)} collected for orders, which {recipient!r}"
+            f" needs for this order{hint}"
         )
     for name in spec:
         if name == "order_ref":
