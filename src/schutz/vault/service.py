@@ -3,7 +3,9 @@
 Every function takes the session, flushes and never commits; every read and write adds an
 audit entry in the same transaction (Art. 5(2) GDPR, accountability). Allow and deny come
 from the policy's decision engine; this module only applies its answers to stored fields.
-Erasure, restriction and holds live in `schutz.vault.erasure`, key rotation in
+Intake (write authority, adding only what is new) lives in `schutz.vault.intake`; reads take
+consent state from the consent ledger themselves, never from the caller. Erasure,
+restriction and holds live in `schutz.vault.erasure`, key rotation in
 `schutz.vault.rotation`, and what other domains need beyond these reads (the Art. 15 export,
 sealing under a subject's key, audiences in bulk) in `schutz.vault.access`; all are
 re-exported here, the one module other domains import.
