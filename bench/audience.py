@@ -105,7 +105,7 @@ def time_per_subject_reads(sessions: Any, rules: Rules, keyring: Keyring) -> tup
         for i, subject_id in enumerate(ids, 1):
             vault.read_subject(
                 session, rules, keyring, subject_id, "newsletter", actor="bench",
-                role="marketing", consented=("newsletter",), now=NOW,
+                role="marketing", now=NOW,
             )  # fmt: skip
             if i % 1000 == 0:
                 session.commit()

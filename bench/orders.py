@@ -295,7 +295,7 @@ def bench_deliveries(order_count: int) -> dict[str, Any]:
                               "postal_address.postal_code": "40549",
                               "postal_address.city": "Düsseldorf",
                               "postal_address.country": "DE"},
-                        actor="bench", now=NOW,
+                        asserted_by="shop", actor="bench", now=NOW,
                     ).subject_id  # fmt: skip
                     service.place_order(
                         session, rules, keyring,

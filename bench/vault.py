@@ -156,7 +156,7 @@ def time_intake(
             for data in records[first : first + batch]:
                 service.intake(
                     session, rules, keyring, source="order", purposes=PURPOSES, data=data,
-                    actor="apikey:bench", now=NOW,
+                    asserted_by="shop", actor="apikey:bench", now=NOW,
                 )  # fmt: skip
     vault_rate = MEASURED / (time.perf_counter() - start)
 

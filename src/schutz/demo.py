@@ -99,6 +99,7 @@ class DemoIntake:
     source: str
     purposes: tuple[str, ...]
     data: dict[str, str]
+    asserted_by: str = "shop"
 
 
 _ERIKA = {
@@ -122,7 +123,10 @@ DEMO_INTAKES = (
     DemoIntake("order", ("order_processing", "billing"), _ERIKA),
     DemoIntake("registration", ("information_access", "direct_marketing"), _MAX),
     DemoIntake(
-        "contact_form", ("answer_queries",), {"email": "jane.doe@example.org", "name": "Jane Doe"}
+        "contact_form",
+        ("answer_queries",),
+        {"email": "jane.doe@example.org", "name": "Jane Doe"},
+        "form:contact",
     ),
 )
 
@@ -140,6 +144,7 @@ def seed_story(session: Session, settings: Settings, *, now: datetime) -> None:
             source=step.source,
             purposes=list(step.purposes),
             data=step.data,
+            asserted_by=step.asserted_by,
             actor="demo",
             now=now,
         )

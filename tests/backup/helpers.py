@@ -76,6 +76,7 @@ def add_customer(session: Session, settings: Settings, email: str, name: str) ->
         source="order",
         purposes=["order_processing"],
         data={"email": email, "name": name},
+        asserted_by="shop",
         actor="test",
         now=NOW,
     ).subject_id

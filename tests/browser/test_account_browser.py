@@ -55,6 +55,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Sett
         vault.intake(
             session, rules, keyring, source="registration",
             purposes=["information_access", "direct_marketing"], data=ADA,
+            asserted_by="shop",
             actor="test", now=now,
         )  # fmt: skip
         add_staff(

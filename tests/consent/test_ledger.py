@@ -21,7 +21,7 @@ from schutz.consent.service import (
     subject_state,
     wording_hash,
 )
-from schutz.errors import Conflict, InvalidInput
+from schutz.errors import Conflict, Denied, InvalidInput
 from schutz.policy.engine import Engine
 from schutz.policy.schema import Policy
 
@@ -42,7 +42,7 @@ def say(
     extra.setdefault("subject_id", ANNA)
     extra.setdefault("channel", "web")
     return record_consent(
-        session, policy, purpose=purpose, action=action, actor="subject", now=at, **extra
+        session, policy, purpose=purpose, action=action, now=at, **{"actor": "subject", **extra}
     )
 
 
@@ -201,16 +201,51 @@ def test_only_the_subjects_documented_statement_lifts_a_marketing_objection(
 ) -> None:
     say(session, policy, "object", "direct_marketing", channel="post", evidence="scan:P-1")
     later = NOW + timedelta(days=30)
-    with pytest.raises(Conflict, match=r"21\(3\)"):
-        say(session, policy, "grant", "direct_marketing", channel="api", at=later)
+    with pytest.raises(Denied, match="objection") as refused:
+        say(session, policy, "grant", "direct_marketing", channel="api", evidence="x", at=later)
+    assert refused.value.rule == "lift_authority"
     with pytest.raises(Conflict):
         say(session, policy, "confirm", at=later)
 
+    # A newsletter sign-up counts only once the address's owner confirms it (double opt-in).
     say(session, policy, "grant", wording=WORDING, at=later)
     say(session, policy, "confirm", at=later + timedelta(minutes=5))
     state = subject_state(session, policy, ANNA)
     assert rules.check("marketing", "newsletter", state).allowed
     assert rules.check("marketing", "direct_marketing", state).rule == "objected"
+
+
+def test_api_key_cannot_lift_an_objection(session: Session, policy: Policy) -> None:
+    say(session, policy, "object", "direct_marketing", channel="post", evidence="scan:P-1")
+    for standing, evidence in (("other", "customer ticked the box"), ("dpo", None)):
+        with pytest.raises(Denied):
+            say(session, policy, "grant", "direct_marketing", channel="api",
+                evidence=evidence, standing=standing, actor="apikey:mk")  # fmt: skip
+    assert current_state(session, policy, ANNA)["direct_marketing"] is ConsentState.OBJECTED
+    refusals = session.scalars(
+        select(AuditEntry).where(AuditEntry.action == "consent.grant_refused")
+    ).all()
+    assert [(e.purpose, e.flagged, e.details["rule"]) for e in refusals] == [
+        ("direct_marketing", True, "lift_authority")
+    ] * 2
+    assert audit.verify(session).ok
+
+
+def test_a_withdrawal_is_lifted_only_by_the_subject_or_the_dpo_with_evidence(
+    session: Session, policy: Policy
+) -> None:
+    say(session, policy, "grant", "service_improvement", channel="api")
+    say(session, policy, "withdraw", "service_improvement", at=NOW + timedelta(minutes=1))
+    with pytest.raises(Denied, match="withdrawal"):
+        say(session, policy, "grant", "service_improvement", channel="api",
+            at=NOW + timedelta(minutes=2))  # fmt: skip
+    say(session, policy, "grant", "service_improvement", channel="post", standing="dpo",
+        evidence="scan:L-7", at=NOW + timedelta(minutes=3))  # fmt: skip
+    assert current_state(session, policy, ANNA)["service_improvement"] is ConsentState.GRANTED
+    say(session, policy, "object", "market_research", at=NOW + timedelta(minutes=4))
+    say(session, policy, "grant", "market_research", standing="subject",
+        wording="Yes, ask me for my opinion.", at=NOW + timedelta(minutes=5))  # fmt: skip
+    assert current_state(session, policy, ANNA)["market_research"] is ConsentState.GRANTED
 
 
 def test_consent_to_a_purpose_without_double_opt_in_counts_at_once(

@@ -50,6 +50,7 @@ def _prepare(session: Session, settings: Settings) -> tuple[str, list[str]]:
             source="registration",
             purposes=["information_access"],
             data={"email": f"crash{i}@example.org"},
+            asserted_by="shop",
             actor="test",
             now=now,
         ).subject_id

@@ -33,6 +33,7 @@ def subject_who_ordered(session: Session, rules: Engine, keyring: Keyring, **dat
         source="order",
         purposes=["order_processing", "billing"],
         data=customer(**data),
+        asserted_by="shop",
         actor="apikey:shop",
         now=NOW,
     ).subject_id

@@ -220,6 +220,7 @@ def test_data_not_collected_for_orders_cannot_be_disclosed(
         source="registration",
         purposes=["information_access"],
         data=customer(),
+        asserted_by="shop",
         actor="apikey:shop",
         now=NOW,
     ).subject_id
@@ -238,6 +239,7 @@ def test_a_missing_delivery_address_is_named_without_values(
         source="order",
         purposes=["order_processing", "billing"],
         data={"email": "grace@example.org", "name": "Grace Hopper"},
+        asserted_by="shop",
         actor="apikey:shop",
         now=NOW,
     ).subject_id

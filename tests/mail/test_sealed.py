@@ -28,7 +28,7 @@ def _subject(sessions: sessionmaker[Session], settings: Settings, email: str) ->
     with transaction(sessions) as s:
         return vault.intake(
             s, RULES, load_keyring(settings), source="newsletter", purposes=["newsletter"],
-            data={"email": email}, actor="t", now=NOW,
+            data={"email": email}, asserted_by="shop", actor="t", now=NOW,
         ).subject_id  # fmt: skip
 
 

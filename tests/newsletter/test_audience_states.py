@@ -71,7 +71,7 @@ def test_audience_pages_cover_everyone_once_with_one_audit_entry_per_batch(
     ids = [
         vault.intake(
             session, rules, keyring, source="registration", purposes=["direct_marketing"],
-            data={"email": f"m{i}@example.org"}, actor="t", now=NOW,
+            data={"email": f"m{i}@example.org"}, asserted_by="shop", actor="t", now=NOW,
         ).subject_id
         for i in range(5)
     ]  # fmt: skip

@@ -190,7 +190,7 @@ def test_objection_removes_from_direct_marketing_audience(
     ids = [
         vault.intake(
             session, rules, keyring, source="registration", purposes=["direct_marketing"],
-            data={"email": f"c{i}@example.org"}, actor="t", now=NOW,
+            data={"email": f"c{i}@example.org"}, asserted_by="shop", actor="t", now=NOW,
         ).subject_id
         for i in range(3)
     ]  # fmt: skip

@@ -189,6 +189,27 @@ BROKEN = [
         "    fields: [email, name, phone]",
         "C1",
     ),
+    (
+        "source_without_write_authority",
+        "    asserted_by: [marketing, admin]\n",
+        "",
+        "  survey:\n    name: {en: Online surveys",
+        "sources.survey: 'asserted_by' is required",
+    ),
+    (
+        "source_asserted_by_an_unknown_form",
+        "    asserted_by: [marketing, admin]",
+        "    asserted_by: [marketing, form:fax]",
+        "    asserted_by: [marketing, form:fax]",
+        "sources.survey.asserted_by[1]: unknown authority 'form:fax'",
+    ),
+    (
+        "source_names_an_authority_twice",
+        "    asserted_by: [marketing, admin]",
+        "    asserted_by: [marketing, admin, marketing]",
+        "    asserted_by: [marketing, admin, marketing]",
+        "'marketing' is listed twice",
+    ),
 ]
 
 

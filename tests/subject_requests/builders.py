@@ -36,6 +36,7 @@ def customer(
         source="order",
         purposes=["order_processing", "billing"],
         data=ADA if data is None else data,
+        asserted_by="shop",
         actor="apikey:shop",
         now=now,
     )

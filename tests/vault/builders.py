@@ -40,6 +40,7 @@ def take_order(
         source=kw.pop("source", "order"),
         purposes=kw.pop("purposes", ["order_processing", "billing"]),
         data=customer() if data is None else data,
+        asserted_by=kw.pop("asserted_by", "shop"),
         actor=kw.pop("actor", "apikey:shop"),
         now=kw.pop("now", NOW),
     )
@@ -58,6 +59,7 @@ def many_customers(
             source="order",
             purposes=["order_processing"],
             data={"email": email.format(i=i), "name": name.format(i=i)},
+            asserted_by="shop",
             actor="test",
             now=NOW,
         ).subject_id

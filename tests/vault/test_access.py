@@ -10,8 +10,9 @@ from sqlalchemy.orm import Session
 
 from schutz.audit.models import AuditEntry
 from schutz.audit.service import verify
+from schutz.consent.service import record_consent
 from schutz.errors import InvalidInput, NotFound
-from schutz.policy.engine import Engine, SubjectState
+from schutz.policy.engine import Engine
 from schutz.vault import service
 from schutz.vault.crypto import IntegrityCheckError
 from schutz.vault.keys import Keyring
@@ -31,6 +32,7 @@ def _registered(session: Session, rules: Engine, keyring: Keyring, email: str) -
         source="registration",
         purposes=["direct_marketing"],
         data={"email": email},
+        asserted_by="shop",
         actor="t",
         now=NOW,
     ).subject_id
@@ -111,7 +113,10 @@ def test_batched_read_decides_per_subject_and_writes_one_audit_entry(
     ids = [_registered(session, rules, keyring, f"m{i}@example.org") for i in range(4)]
     customer_id = take_order(session, rules, keyring).subject_id  # not collected for marketing
     service.restrict_subject(session, ids[3], actor="t", reason="accuracy_contested", now=NOW)
-    objected = SubjectState.of(objected=("direct_marketing",))
+    record_consent(
+        session, rules.policy, subject_id=ids[2], purpose="direct_marketing", action="object",
+        channel="post", evidence="scan:1", actor="t", now=NOW,
+    )  # fmt: skip
     found = service.read_emails_for_purpose(
         session,
         rules,
@@ -119,7 +124,6 @@ def test_batched_read_decides_per_subject_and_writes_one_audit_entry(
         [*ids, customer_id, "0" * 32],
         "direct_marketing",
         role="marketing",
-        states={ids[2]: objected},
         actor="apikey:marketing",
         now=NOW,
     )
@@ -139,21 +143,17 @@ def test_batched_read_honours_consent_for_addresses_collected_elsewhere(
     session: Session, rules: Engine, keyring: Keyring
 ) -> None:
     subject_id = take_order(session, rules, keyring).subject_id
-    consented = SubjectState.of(consented=("newsletter",))
-    found = service.read_emails_for_purpose(
-        session,
-        rules,
-        keyring,
-        [subject_id],
-        "newsletter",
-        role="marketing",
-        states={subject_id: consented},
-        actor="t",
-        now=NOW,
-    )
-    assert found == [(subject_id, "ada.lovelace@example.org")]
-    nothing = service.read_emails_for_purpose(
-        session, rules, keyring, [subject_id], "newsletter",
-        role="marketing", states={}, actor="t", now=NOW,
-    )  # fmt: skip
-    assert nothing == []
+
+    def read() -> list[tuple[str, str]]:
+        return service.read_emails_for_purpose(
+            session, rules, keyring, [subject_id], "newsletter",
+            role="marketing", actor="t", now=NOW,
+        )  # fmt: skip
+
+    assert read() == []
+    for action in ("grant", "confirm"):
+        record_consent(
+            session, rules.policy, subject_id=subject_id, purpose="newsletter", action=action,
+            channel="web", actor="subject", now=NOW,
+        )  # fmt: skip
+    assert read() == [(subject_id, "ada.lovelace@example.org")]

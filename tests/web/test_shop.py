@@ -121,6 +121,32 @@ def test_checkout_places_the_order_and_the_processors_get_only_their_fields(
     assert not browser.cookies
 
 
+def test_checkout_delivers_to_the_typed_address_without_rewriting_a_known_customer(
+    browser: httpx.Client, server: DemoServer
+) -> None:
+    first = _buy(browser)
+    assert first.status_code == 200, first.text
+    moved = _buy(browser, street="Königsallee 1", postal_code="40212")
+    assert moved.status_code == 200, moved.text
+    order_ref = Path(moved.url.path).name
+
+    page = _wait_for_sandbox(browser, order_ref)
+    carrier = page.split('id="freight_carrier"')[1].split('id="payment_service_provider"')[0]
+    mine = carrier.split(f'data-order="{order_ref}"')[1].split("<article")[0]
+    assert "Königsallee 1" in mine
+    assert "Hansaallee" not in mine
+    subject = httpx.post(
+        f"{server.base_url}/api/v1/subjects/lookup",
+        json={"email": CUSTOMER["email"]},
+        headers={"Authorization": f"Bearer {server.shop_key}"},
+    ).json()["subject_id"]
+    held = httpx.get(
+        f"{server.base_url}/api/v1/subjects/{subject}?purpose=order_processing",
+        headers={"Authorization": f"Bearer {server.shop_key}"},
+    ).json()["data"]
+    assert held["postal_address"]["street"] == "Hansaallee 299"  # the vault is unchanged
+
+
 def test_missing_fields_are_asked_for_again_without_an_order(browser: httpx.Client) -> None:
     answer = _buy(browser, street="")
 

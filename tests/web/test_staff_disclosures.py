@@ -47,6 +47,7 @@ def dead_id(session: Session, settings: Settings) -> str:
             "postal_address.city": "Düsseldorf",
             "postal_address.country": "DE",
         },
+        asserted_by="shop",
         actor="t",
         now=now,
     ).subject_id

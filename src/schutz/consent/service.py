@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from itertools import groupby
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
@@ -20,11 +20,18 @@ from sqlalchemy.orm import Session
 from schutz.analytics.ip import truncate_ip
 from schutz.audit import service as audit
 from schutz.consent.models import ConsentAction, ConsentChannel, ConsentEvent
-from schutz.errors import Conflict, InvalidInput
+from schutz.errors import Conflict, Denied, InvalidInput
 from schutz.policy.engine import SubjectState
 from schutz.policy.schema import Policy
 
 USER_AGENT_MAX = 400
+LIFT_AUTHORITY = "lift_authority"
+"""The rule a refused grant names: only the subject or the DPO lifts an objection."""
+
+Standing = Literal["subject", "dpo", "other"]
+"""Who stands behind a consent event, as the edge established it: `subject` is the verified
+subject (a privacy-centre session, a verified request), `dpo` the data-protection officer
+(staff or API key with that role), `other` anyone else (other keys, public forms)."""
 
 
 class ConsentState(StrEnum):
@@ -79,7 +86,8 @@ def derive_state(policy: Policy, events: Iterable[ConsentEvent]) -> dict[str, Pu
     confirmed; a withdrawal ends any consent (Art. 7(3)) but never an objection. An
     objection to one direct-marketing purpose is an objection to direct marketing as such
     and covers every direct-marketing purpose of the policy (Art. 21(2) and 21(3) GDPR);
-    only a later grant of a purpose lifts it, for that purpose alone. A purpose under
+    only a later grant of a purpose lifts it, for that purpose alone (and `record_consent`
+    accepts such a grant only from the subject or the DPO). A purpose under
     objection reads as objected, whatever its consent says.
     """
     marketing = _direct_marketing(policy)
@@ -137,6 +145,7 @@ def record_consent(
     wording_version: str | None = None,
     ip: str | None = None,
     user_agent: str | None = None,
+    standing: Standing = "other",
     actor: str,
     now: datetime,
 ) -> ConsentEvent:
@@ -146,11 +155,11 @@ def record_consent(
     wording shown, the truncated address and user agent, and the evidence reference of a
     letter or fax. A withdrawal or objection is always accepted, through any channel, so
     that taking consent back is as easy as giving it (Art. 7(3)). A confirmation needs an
-    unconfirmed grant before it. After an objection to direct marketing (absolute under
-    Art. 21(3)) only a grant that documents the subject's own new statement (`wording` or
-    `evidence`) lifts it, so no one can switch marketing back on for the subject.
-    Raises `InvalidInput` for an unknown purpose, action or channel and `Conflict` for a
-    confirmation with nothing to confirm; nothing is written then.
+    unconfirmed grant before it. A grant after an objection or a withdrawal lifts it, so
+    only the subject's own word may give it (see `check_lift`); anyone else's is refused
+    with `Denied` (rule `lift_authority`) and the refusal is audited (the caller commits
+    it). Raises `InvalidInput` for an unknown purpose, action or channel and `Conflict` for
+    a confirmation with nothing to confirm; nothing is written then.
     """
     _identify(subject_id, visitor_id)
     if purpose not in policy.purposes:
@@ -167,17 +176,11 @@ def record_consent(
             raise Conflict(f"consent to {purpose!r} is already confirmed")
         if current is None or current.state is not ConsentState.GRANTED:
             raise Conflict(f"there is no consent to {purpose!r} waiting for confirmation")
-    if (
-        act is ConsentAction.GRANT
-        and current is not None
-        and current.state is ConsentState.OBJECTED
-        and policy.purposes[purpose].direct_marketing
-        and not (wording or evidence)
-    ):
-        raise Conflict(
-            f"the subject objected to direct marketing (Art. 21(3) GDPR); {purpose!r} can be"
-            " granted again only with the wording shown or evidence of the subject's statement"
-        )
+    if act is ConsentAction.GRANT and subject_id is not None:
+        check_lift(
+            session, policy, subject_id, purpose, current,
+            standing=standing, evidence=evidence, channel=chan.value, actor=actor, now=now,
+        )  # fmt: skip
     event = ConsentEvent(
         subject_id=subject_id,
         visitor_id=visitor_id,
@@ -213,6 +216,58 @@ def record_consent(
         now=now,
     )
     return event
+
+
+def check_lift(
+    session: Session,
+    policy: Policy,
+    subject_id: str,
+    purpose: str,
+    current: PurposeState | None,
+    *,
+    standing: Standing,
+    evidence: str | None,
+    channel: str,
+    actor: str,
+    now: datetime,
+) -> None:
+    """Refuse a grant that would lift an objection or a withdrawal on someone else's word.
+
+    An objection to direct marketing is absolute (Art. 21(3) GDPR) and a withdrawal ends
+    consent (Art. 7(3)); neither may be undone by a shop or marketing system that sends a
+    grant and any evidence text. Only the verified subject lifts them, or the DPO with
+    evidence of the subject's statement (a letter, a fax). A grant of a double opt-in
+    purpose stays pending until the owner of the address confirms it from the mail sent
+    there (UWG §7), so it may be recorded by a public form; it counts only once confirmed.
+    """
+    if current is None or current.state not in (ConsentState.OBJECTED, ConsentState.WITHDRAWN):
+        return
+    if standing == "subject" or needs_confirmation(policy, purpose):
+        return
+    if standing == "dpo" and evidence and evidence.strip():
+        return
+    audit.record(
+        session,
+        actor=actor,
+        action="consent.grant_refused",
+        subject_id=subject_id,
+        purpose=purpose,
+        details={
+            "rule": LIFT_AUTHORITY,
+            "state": current.state.value,
+            "standing": standing,
+            "channel": channel,
+        },
+        flagged=True,
+        now=now,
+    )
+    what = "objection" if current.state is ConsentState.OBJECTED else "withdrawal"
+    raise Denied(
+        f"this grant would lift the subject's {what} for {purpose!r}",
+        f"an {what} is lifted only by the subject (privacy centre, verified request) or by"
+        " the data-protection officer with evidence (Art. 21(3), Art. 7(3) GDPR)",
+        LIFT_AUTHORITY,
+    )
 
 
 def current_state(

@@ -54,15 +54,22 @@ class OrderFacts:
     currency: str
     payment_method: str
     payment_reference: str
+    delivery_address: Mapping[str, str] | None = None
+    """Where this order goes (`street`, `postal_code`, `city`, `country`), when the shop
+    sends one: it reaches only recipients whose payload lists `postal_address` (the
+    carrier) and is kept sealed with the order, never written to the vault."""
 
     def details(self) -> dict[str, Any]:
         """Everything but the reference and subject: what the sealed order row holds."""
-        return {
+        details: dict[str, Any] = {
             "items": [item.as_json() for item in self.items],
             "total": money(self.total),
             "currency": self.currency,
             "payment": {"method": self.payment_method, "reference": self.payment_reference},
         }
+        if self.delivery_address is not None:
+            details["delivery_address"] = dict(self.delivery_address)
+        return details
 
 
 def money(amount: Decimal) -> str:
@@ -106,20 +113,32 @@ def build_payload(
 ) -> dict[str, Any]:
     """The data `recipient` receives: the fields of `spec`, taken from the order and subject.
 
-    `subject` holds the fields a purpose-checked read returned. A field the spec needs but
-    the subject lacks is an error that names the field, never a value.
+    `subject` holds the fields a purpose-checked read returned. The order's own delivery
+    address, when it has one, stands in for the postal address held in the vault. A field
+    the spec needs but neither has is an error that names the field, never a value.
     """
     data: dict[str, Any] = {}
-    missing = sorted(vault_fields_needed(spec) - set(subject))
+    needed = vault_fields_needed(spec)
+    if order.delivery_address is not None:
+        needed = frozenset(f for f in needed if not f.startswith("postal_address."))
+    missing = sorted(needed - set(subject))
     if missing:
+        hint = (
+            "; send the order's delivery_address"
+            if any(name.startswith("postal_address.") for name in missing)
+            else ""
+        )
         raise InvalidInput(
-            f"the subject has no {', '.join(missing)}, which {recipient!r} needs for this order"
+            f"the subject has no {', '.join(missing)} collected for orders, which {recipient!r}"
+            f" needs for this order{hint}"
         )
     for name in spec:
         if name == "order_ref":
             data["order_ref"] = order.order_ref
         elif name in VAULT_FIELDS:
             data[name] = subject[name]
+        elif name == "postal_address" and order.delivery_address is not None:
+            data["postal_address"] = {p: order.delivery_address[p] for p in ADDRESS_PARTS}
         elif name == "postal_address":
             data["postal_address"] = {p: subject[f"postal_address.{p}"] for p in ADDRESS_PARTS}
         elif name == "items":

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from schutz.audit import service as audit
 from schutz.disclosures.models import Disclosure, DisclosureStatus, Order, RecipientEndpoint
 from schutz.disclosures.payloads import (
+    ADDRESS_PARTS,
     OrderFacts,
     build_payload,
     check_categories,
@@ -144,6 +145,23 @@ def check_recipient(
     raise Denied(f"no disclosure to {recipient[:64]!r} for {purpose[:64]!r}", decision.reason)
 
 
+def with_clean_delivery_address(order: OrderFacts) -> OrderFacts:
+    """The order with its delivery address checked and normalised like a vault address."""
+    if order.delivery_address is None:
+        return order
+    prefix = "postal_address."
+    given = order.delivery_address
+    missing = [part for part in ADDRESS_PARTS if not given.get(part, "").strip()]
+    if missing:
+        raise InvalidInput(f"delivery_address needs {', '.join(missing)}")
+    try:
+        clean = vault.normalise_fields({prefix + part: given[part] for part in ADDRESS_PARTS})
+    except InvalidInput as exc:
+        raise InvalidInput(f"delivery_address: {exc}") from None
+    address = {key.removeprefix(prefix): value for key, value in clean.items()}
+    return replace(order, delivery_address=address)
+
+
 # --- placing an order ------------------------------------------------------------------
 
 
@@ -196,6 +214,7 @@ def place_order(
     (HGB §257(4), AO §147(3)), which keeps an erasure from destroying it too early.
     """
     check_order(order)
+    order = with_clean_delivery_address(order)
     existing = session.scalars(select(Order).where(Order.order_ref == order.order_ref)).first()
     if existing is not None:
         return _replay(session, keyring, existing, order)

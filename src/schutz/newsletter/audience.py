@@ -24,7 +24,7 @@ from schutz.consent.service import (
     states_for_subjects,
 )
 from schutz.errors import Denied, InvalidInput
-from schutz.policy.engine import CLEAR, Engine, SubjectState
+from schutz.policy.engine import Engine
 from schutz.vault import service as vault
 from schutz.vault.keys import Keyring
 
@@ -34,36 +34,27 @@ BATCH = 1000
 
 def _candidate_batches(
     session: Session, rules: Engine, purpose: str, batch: int
-) -> Iterator[dict[str, SubjectState]]:
-    """Pages of `{subject_id: state}` for the subjects the purpose may reach, by id.
+) -> Iterator[list[str]]:
+    """Pages of ids of the subjects the purpose may reach, by id.
 
-    The state is the decision engine's view of what the ledger says about `purpose`:
-    consented (confirmed, where double opt-in applies) or nothing; objectors are left out
-    here already, the engine would refuse them anyway.
+    Consent purposes: those who consented (confirmed, where double opt-in applies). Others:
+    holders of an address collected for the purpose, less objectors. This only picks the
+    candidates; the vault's batched read decides each one from the ledger itself.
     """
-    consented = SubjectState.of(consented=(purpose,))
     if rules.policy.purposes[purpose].requires_consent:
         unconfirmed_counts = not needs_confirmation(rules.policy, purpose)
         for said in state_batches_for_purpose(session, rules.policy, purpose, batch_size=batch):
-            yield {
-                subject_id: consented
+            yield [
+                subject_id
                 for subject_id, state in said
                 if state is ConsentState.CONFIRMED
                 or (state is ConsentState.GRANTED and unconfirmed_counts)
-            }
+            ]
         return
-    # Holders of an address collected for the purpose, less those who objected.
     holders = vault.subjects_for_purpose(session, purpose, field="email", batch_size=batch)
     while ids := list(islice(holders, batch)):
         ledger = states_for_subjects(session, rules.policy, purpose, ids)
-        page: dict[str, SubjectState] = {}
-        for subject_id in ids:
-            state = ledger.get(subject_id)
-            if state is ConsentState.OBJECTED:
-                continue
-            granted = state in (ConsentState.GRANTED, ConsentState.CONFIRMED)
-            page[subject_id] = consented if granted else CLEAR
-        yield page
+        yield [i for i in ids if ledger.get(i) is not ConsentState.OBJECTED]
 
 
 def check_audience(rules: Engine, purpose: str, role: str) -> None:
@@ -95,12 +86,11 @@ def audience_batches(
     query, so committing `session` between batches is safe.
     """
     check_audience(rules, purpose, role)
-    for states in _candidate_batches(session, rules, purpose, batch_size):
-        if states:
+    for ids in _candidate_batches(session, rules, purpose, batch_size):
+        if ids:
             yield vault.read_emails_for_purpose(
-                session, rules, keyring, list(states), purpose,
-                role=role, states=states, actor=actor, now=now,
-            )  # fmt: skip
+                session, rules, keyring, ids, purpose, role=role, actor=actor, now=now
+            )
 
 
 def audience(

@@ -110,6 +110,7 @@ def sign_up(
         source=SOURCE,
         purposes=[purpose],
         data={"email": email},
+        asserted_by="form:newsletter",
         actor=actor,
         now=now,
     )

@@ -137,6 +137,31 @@ class SourceName(StrEnum):
     NEWSLETTER = "newsletter"
 
 
+class Form(StrEnum):
+    """A public form of the site through which an anonymous visitor hands in data.
+
+    Forms carry no credential, so the policy names which sources each may assert; the
+    demo checkout speaks to the API with the shop's key and asserts as the `shop` role.
+    """
+
+    CONTACT = "form:contact"
+    NEWSLETTER = "form:newsletter"
+    CHECKOUT = "form:checkout"
+    REQUESTS = "form:requests"
+
+
+def _check_asserter(value: str) -> str:
+    if value not in {*Role, *Form}:
+        roles = ", ".join(Role)
+        forms = ", ".join(Form)
+        raise ValueError(f"unknown authority {value!r}: name a role ({roles}) or a form ({forms})")
+    return value
+
+
+Asserter = Annotated[str, AfterValidator(_check_asserter)]
+"""Who may assert a source: an API key or staff role, or an anonymous public form."""
+
+
 class Channel(StrEnum):
     """How a data subject reaches the controller."""
 
@@ -254,11 +279,13 @@ class Retention(Model):
 
 
 class Source(Model):
-    """An intake channel: the purposes it may serve and the fields it may bring (clause C1)."""
+    """An intake channel: the purposes it may serve, the fields it may bring (clause C1) and
+    who may assert it (write authority: an intake from anyone else is refused)."""
 
     name: Text
     purposes: tuple[Key, ...] = Field(min_length=1)
     fields: tuple[FieldName, ...] = Field(min_length=1)
+    asserted_by: tuple[Asserter, ...] = Field(min_length=1)
 
 
 class Purpose(Model):

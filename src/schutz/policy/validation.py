@@ -59,6 +59,7 @@ def _check_sources(policy: Policy) -> Iterator[Issue]:
                 yield Issue(("sources", key, "purposes", i), f"unknown purpose {purpose!r}")
             else:
                 usable.update(policy.purposes[purpose].categories)
+        yield from _check_authorities(key, source.asserted_by)
         for i, field in enumerate(source.fields):
             category = policy.fields.get(field)
             if category is None:
@@ -69,6 +70,15 @@ def _check_sources(policy: Policy) -> Iterator[Issue]:
                     ("sources", key, "fields", i),
                     f"C1: field {field!r} ({category}) serves none of the source's purposes",
                 )
+
+
+def _check_authorities(key: str, asserted_by: tuple[str, ...]) -> Iterator[Issue]:
+    """Write authority: each role or form named once, so a review reads one list."""
+    seen: set[str] = set()
+    for i, who in enumerate(asserted_by):
+        if who in seen:
+            yield Issue(("sources", key, "asserted_by", i), f"{who!r} is listed twice")
+        seen.add(who)
 
 
 def _check_purposes(policy: Policy) -> Iterator[Issue]:

@@ -20,6 +20,7 @@ from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session
 
 from schutz.audit import service as audit
+from schutz.consent import service as ledger
 from schutz.errors import InvalidInput, NotFound
 from schutz.policy.engine import CLEAR, Engine, SubjectState
 from schutz.vault.crypto import FieldCipher, IntegrityCheckError
@@ -262,15 +263,15 @@ def read_emails_for_purpose(
     purpose: str,
     *,
     role: str,
-    states: Mapping[str, SubjectState],
     actor: str,
     now: datetime,
 ) -> list[tuple[str, str]]:
     """`(subject_id, email)` of those in `subject_ids` that `role` may write to for `purpose`.
 
     The batched form of `read_subject` for audiences. For each subject the decision engine
-    decides from `states` (the consent ledger's view: consents, objections; a subject not
-    in it counts as having said nothing) plus the vault's own restriction marker (Art. 18),
+    decides from the consent ledger's state of `purpose` (consents, objections, read here
+    in one query for the batch, never taken from the caller; a subject with no say counts
+    as having said nothing) plus the vault's own restriction marker (Art. 18),
     and purpose binding applies (Art. 5(1)(b), C9): the address must have been collected for
     `purpose` unless the subject consented to it. Each data key is unwrapped once. The whole
     batch is ONE audit entry (`vault.read`, no subject): the number asked for, read and
@@ -305,6 +306,7 @@ def read_emails_for_purpose(
             )
             .all()
         )
+        states = _ledger_states(session, rules, purpose, ids)
         found, refused = _decide_and_decrypt(rules, keyring, rows, purpose, role, states)
         missing = len(ids) - len(found) - sum(refused.values())
         if missing:
@@ -327,6 +329,21 @@ def read_emails_for_purpose(
         now=now,
     )
     return found
+
+
+def _ledger_states(
+    session: Session, rules: Engine, purpose: str, ids: list[str]
+) -> dict[str, SubjectState]:
+    """The engine's view of what the consent ledger says about `purpose`, per subject."""
+    said = ledger.states_for_subjects(session, rules.policy, purpose, ids)
+    views: dict[ledger.ConsentState, SubjectState] = {}
+    states: dict[str, SubjectState] = {}
+    for subject_id, state in said.items():
+        view = views.get(state)
+        if view is None:
+            view = views[state] = ledger.state_for_engine(rules.policy, {purpose: state})
+        states[subject_id] = view
+    return states
 
 
 def _decide_and_decrypt(

@@ -3,7 +3,9 @@
 Every function takes the session, flushes and never commits; every read and write adds an
 audit entry in the same transaction (Art. 5(2) GDPR, accountability). Allow and deny come
 from the policy's decision engine; this module only applies its answers to stored fields.
-Erasure, restriction and holds live in `schutz.vault.erasure`, key rotation in
+Intake (write authority, adding only what is new) lives in `schutz.vault.intake`; reads take
+consent state from the consent ledger themselves, never from the caller. Erasure,
+restriction and holds live in `schutz.vault.erasure`, key rotation in
 `schutz.vault.rotation`, and what other domains need beyond these reads (the Art. 15 export,
 sealing under a subject's key, audiences in bulk) in `schutz.vault.access`; all are
 re-exported here, the one module other domains import.
@@ -12,20 +14,18 @@ re-exported here, the one module other domains import.
 from __future__ import annotations
 
 import base64
-import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypedDict, cast
 
 from sqlalchemy import Table, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from schutz.audit import service as audit
+from schutz.consent import service as ledger
 from schutz.errors import Conflict, Denied, InvalidInput, NotFound
-from schutz.policy.engine import Engine, SubjectState
+from schutz.policy.engine import Engine
 from schutz.vault.access import (
     HeldField,
     HeldHold,
@@ -39,7 +39,7 @@ from schutz.vault.access import (
     subject_fields,
     subjects_for_purpose,
 )
-from schutz.vault.crypto import FieldCipher, IntegrityCheckError, new_data_key
+from schutz.vault.crypto import FieldCipher, IntegrityCheckError
 from schutz.vault.erasure import (
     ErasureResult,
     erase_subject,
@@ -48,6 +48,7 @@ from schutz.vault.erasure import (
     run_retention,
 )
 from schutz.vault.holds import place_hold
+from schutz.vault.intake import IntakeResult, id_by_email, intake
 from schutz.vault.keys import Keyring
 from schutz.vault.models import PersonalField, Subject
 from schutz.vault.rotation import pending_rewraps, rewrap_keys
@@ -68,6 +69,7 @@ __all__ = [
     "is_live",
     "legal_holds",
     "lift_restriction",
+    "normalise_fields",
     "open_for_subject",
     "pending_rewraps",
     "place_hold",
@@ -86,15 +88,6 @@ __all__ = [
 JUSTIFICATION_FIELD = "audit.justification"
 SUBJECTS = cast(Table, Subject.__table__)
 FIELDS = cast(Table, PersonalField.__table__)
-
-
-@dataclass(frozen=True, slots=True)
-class IntakeResult:
-    """What an intake did: the subject, the fields written, and whether it is new."""
-
-    subject_id: str
-    stored: tuple[str, ...]
-    created: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,170 +117,9 @@ def _live_subject(session: Session, subject_id: str) -> Subject:
     return subject
 
 
-def _id_by_email(session: Session, keyring: Keyring, email: str) -> str | None:
-    """The subject id under the address's blind index (any key of the keyring)."""
-    indexes = keyring.blind_indexes(email)
-    match = (
-        Subject.email_index == indexes[0] if len(indexes) == 1 else Subject.email_index.in_(indexes)
-    )
-    return session.scalar(select(Subject.id).where(match))
-
-
 def _find_by_email(session: Session, keyring: Keyring, email: str) -> Subject | None:
-    subject_id = _id_by_email(session, keyring, email)
+    subject_id = id_by_email(session, keyring, email)
     return None if subject_id is None else session.get(Subject, subject_id)
-
-
-def _check_intake(rules: Engine, source: str, purposes: list[str], fields: Iterable[str]) -> None:
-    """C1: the source must serve every purpose named, and bring only what they need."""
-    spec = rules.policy.sources.get(source)  # type: ignore[call-overload]
-    if spec is None:
-        known = ", ".join(sorted(str(s) for s in rules.policy.sources))
-        raise InvalidInput(f"source {source!r} is not in the policy; known sources: {known}")
-    if not purposes:
-        raise InvalidInput("purposes: name at least one purpose the data is collected for")
-    foreign = [p for p in purposes if p not in spec.purposes]
-    if foreign:
-        raise InvalidInput(
-            f"source {source!r} does not collect data for {', '.join(sorted(foreign))}"
-            f" (C1); it serves {', '.join(spec.purposes)}"
-        )
-    allowed = rules.intake_fields(source, purposes)
-    refused = sorted(set(fields) - allowed)
-    if refused:
-        raise InvalidInput(
-            f"fields not allowed for source {source!r} and purposes {', '.join(purposes)}:"
-            f" {', '.join(refused)} (C1); nothing was stored"
-        )
-
-
-def intake(
-    session: Session,
-    rules: Engine,
-    keyring: Keyring,
-    *,
-    source: str,
-    purposes: list[str],
-    data: Mapping[str, str],
-    actor: str,
-    now: datetime,
-) -> IntakeResult:
-    """Store what `source` collected for `purposes`, encrypted under the subject's key.
-
-    C1 / Art. 5(1)(b)-(c) GDPR: fields that no named purpose needs are refused before
-    anything is written. A known e-mail address (found through the blind index) returns
-    the same subject; the new values replace the old ones (accuracy, Art. 5(1)(d)) and the
-    purposes are added to each field's purposes.
-    """
-    purposes = list(dict.fromkeys(purposes))
-    _check_intake(rules, source, purposes, data)
-    values = normalise_fields(data)
-    fields_map = rules.policy.fields
-    email = values.get("email")
-
-    connection = session.connection()
-    found = None
-    if email is not None and len(keyring.keys) > 1:
-        # A rotation is under way: the address may be indexed under the old key.
-        found = _id_by_email(session, keyring, email)
-    existing: dict[str, tuple[int, list[str]]] = {}
-    if found is None:
-        # New subjects go in with Core statements (no unit of work for rows we never
-        # reload); ON CONFLICT on the blind index finds a known address in the same trip.
-        subject_id = uuid.uuid4().hex
-        data_key = new_data_key()
-        key_id, wrapped = keyring.wrap(data_key, subject_id=subject_id)
-        row = {
-            "id": subject_id,
-            "created_at": now,
-            "wrapped_key": wrapped,
-            "master_key_id": key_id,
-            "key_version": 1,
-            "email_index": keyring.blind_index(email) if email is not None else None,
-        }
-        if email is None:
-            connection.execute(insert(SUBJECTS).values(row))
-        else:
-            dialect_insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
-            inserted = connection.execute(
-                dialect_insert(SUBJECTS)
-                .values(row)
-                .on_conflict_do_nothing(index_elements=["email_index"])
-                .returning(SUBJECTS.c.id)
-            ).first()
-            if inserted is None:
-                found = _id_by_email(session, keyring, email)
-                if found is None:  # erased between the two statements
-                    raise Conflict("this subject changed meanwhile; send the request again")
-        cipher = FieldCipher(data_key, subject_id=subject_id, key_version=1)
-    created = found is None
-    if found is not None:
-        subject_id = found
-        subject = _live_subject(session, subject_id)
-        cipher = _cipher(keyring, subject)
-        rows = session.execute(
-            select(PersonalField.field, PersonalField.id, PersonalField.purposes).where(
-                PersonalField.subject_id == subject_id, PersonalField.field.in_(list(values))
-            )
-        )
-        existing = {row.field: (row.id, row.purposes) for row in rows}
-        if email is not None and subject.email_index != keyring.blind_index(email):
-            subject.email_index = keyring.blind_index(email)  # indexed under a retired key
-            session.flush()
-
-    new_rows: list[dict[str, Any]] = []
-    changed: list[dict[str, Any]] = []
-    for name, value in values.items():
-        category = fields_map[name]  # type: ignore[index]
-        blob = cipher.encrypt(name, category, value)
-        if name in existing:
-            row_id, had = existing[name]
-            merged = had + [p for p in purposes if p not in had]
-            changed.append(
-                {
-                    "id": row_id,
-                    "ciphertext": blob,
-                    "key_version": cipher.key_version,
-                    "category": category,
-                    "purposes": merged,
-                    "updated_at": now,
-                }
-            )
-        else:
-            new_rows.append(
-                {
-                    "subject_id": subject_id,
-                    "field": name,
-                    "category": category,
-                    "key_version": cipher.key_version,
-                    "ciphertext": blob,
-                    "source": source,
-                    "purposes": purposes,
-                    "policy_version": rules.policy.version,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-            )
-    if new_rows:
-        connection.execute(insert(FIELDS), new_rows)
-    if changed:
-        session.execute(update(PersonalField), changed)
-    stored = tuple(values)
-    audit.record(
-        session,
-        actor=actor,
-        action="vault.intake",
-        subject_id=subject_id,
-        details={
-            "source": source,
-            "purposes": purposes,
-            "fields": list(stored),
-            "created": created,
-            "policy_version": rules.policy.version,
-        },
-        now=now,
-    )
-    return IntakeResult(subject_id, stored, created)
 
 
 def find_subject(
@@ -353,23 +185,24 @@ def read_subject(
     actor: str,
     role: str,
     justification: str | None = None,
-    consented: Iterable[str] = (),
-    objected: Iterable[str] = (),
     now: datetime,
 ) -> SubjectData:
     """Decrypt exactly the fields the engine allows `role` to use for `purpose` (C9).
 
-    Purpose binding (Art. 5(1)(b) GDPR): a field is returned only if it was collected for
-    `purpose`, or the subject consented to it, or `purpose` is one of the exception
-    purposes of C9; those need a written justification and are flagged for the DPO. Every
-    read, allowed or refused, is audited; the refusal's entry survives the refusal. A field
-    that fails its integrity check is audited, flagged and raised, never returned.
+    The subject's consents and objections come from the consent ledger, read here and not
+    taken from the caller, so an objection (Art. 21(3) GDPR) or a withdrawal (Art. 7(3))
+    binds every read whoever asks. Purpose binding (Art. 5(1)(b) GDPR): a field is returned
+    only if it was collected for `purpose`, or the subject consented to it, or `purpose` is
+    one of the exception purposes of C9; those need a written justification and are
+    flagged for the DPO. Every read, allowed or refused, is audited; the refusal's entry
+    survives the refusal. A field that fails its integrity check is audited, flagged and
+    raised, never returned.
     """
     subject = _live_subject(session, subject_id)
-    consented = frozenset(consented)
-    state = SubjectState.of(
-        consented=consented, objected=objected, restricted=subject.restricted_at is not None
+    state = ledger.subject_state(
+        session, rules.policy, subject_id, restricted=subject.restricted_at is not None
     )
+    consented = state.consented
     decision = rules.check(role, purpose, state)
     common = _Who(actor=actor, subject_id=subject_id, purpose=purpose, now=now)
     if not decision.allowed:

@@ -239,6 +239,7 @@ def switch(
             wording=wording if action == "grant" else None,
             wording_version=f"account-switch/{lang}" if action == "grant" else None,
             user_agent=request.headers.get("user-agent"),
+            standing="subject",  # the privacy centre's session: the verified subject
             actor=SUBJECT,
             now=utcnow(),
         )

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from schutz.clock import utcnow
 from schutz.consent import service as consent
 from schutz.consent.models import ConsentEvent
-from schutz.errors import NotFound
+from schutz.errors import Denied, NotFound
 from schutz.identity.actor import Actor
 from schutz.vault import service as vault
 from schutz.web.auth import require_role
@@ -86,7 +86,12 @@ class SubjectConsents(BaseModel):
     history: list[ConsentEventPublic]
 
 
-@router.post("/api/v1/consents", status_code=201, response_model=ConsentRecorded)
+@router.post(
+    "/api/v1/consents",
+    status_code=201,
+    response_model=ConsentRecorded,
+    responses={403: {"description": "The grant would lift an objection or a withdrawal."}},
+)
 def record(
     body: ConsentCreate,
     session: SessionDep,
@@ -95,7 +100,12 @@ def record(
     actor: Recorder,
 ) -> ConsentRecorded:
     """Append a grant, withdrawal or objection; an objection to direct marketing is absolute
-    and takes effect at once on every audience and read (Art. 21(3) GDPR)."""
+    and takes effect at once on every audience and read (Art. 21(3) GDPR).
+
+    A grant after an objection or a withdrawal is refused (403, rule `lift_authority`,
+    audited) unless the key has the DPO role and the body carries evidence of the
+    subject's own statement; the subject lifts it in the privacy centre.
+    """
     now = utcnow()
     subject_id = body.subject_id
     if subject_id is None:
@@ -106,17 +116,22 @@ def record(
         except NotFound:
             session.commit()  # the look-up is audited
             raise
-    event = consent.record_consent(
-        session,
-        policy,
-        subject_id=subject_id,
-        purpose=body.purpose,
-        action=body.action,
-        channel=body.channel,
-        evidence=body.evidence,
-        actor=actor.label,
-        now=now,
-    )
+    try:
+        event = consent.record_consent(
+            session,
+            policy,
+            subject_id=subject_id,
+            purpose=body.purpose,
+            action=body.action,
+            channel=body.channel,
+            evidence=body.evidence,
+            standing="dpo" if actor.role == "dpo" else "other",
+            actor=actor.label,
+            now=now,
+        )
+    except Denied:
+        session.commit()  # the refusal is audited
+        raise
     state = consent.current_state(session, policy, subject_id)[body.purpose]
     session.commit()
     return ConsentRecorded(

@@ -150,7 +150,7 @@ def send(
             try:
                 vault.intake(
                     session, rules, keyring, source="contact_form", purposes=["answer_queries"],
-                    data=data, actor=VISITOR, now=now,
+                    data=data, asserted_by="form:contact", actor=VISITOR, now=now,
                 )  # fmt: skip
             except InvalidInput:
                 session.rollback()

@@ -47,6 +47,13 @@ class Payment(_Strict):
     reference: str = Field(examples=["PAY-7F3A-2291"], description="The payment's reference.")
 
 
+class DeliveryAddress(_Strict):
+    street: str = Field(min_length=1, max_length=200)
+    postal_code: str = Field(min_length=1, max_length=20)
+    city: str = Field(min_length=1, max_length=100)
+    country: str = Field(min_length=1, max_length=60, description="ISO 3166 code or name.")
+
+
 class OrderCreate(_Strict):
     subject_id: str = Field(description="From POST /api/v1/subjects with source `order`.")
     order_ref: str = Field(examples=["GS-100231"], description="Unique; requests are idempotent.")
@@ -54,6 +61,12 @@ class OrderCreate(_Strict):
     total: Decimal = Field(ge=0, max_digits=12, decimal_places=2, examples=["44.98"])
     currency: str = Field(examples=["EUR"], description="ISO 4217.")
     payment: Payment
+    delivery_address: DeliveryAddress | None = Field(
+        default=None,
+        description="Where this order goes, if not to the postal address held for the subject."
+        " Sent only to the recipients whose payload names postal_address (the carrier), kept"
+        " sealed under the subject's key with the order; the vault is not changed.",
+    )
 
     def facts(self) -> OrderFacts:
         return OrderFacts(
@@ -64,6 +77,9 @@ class OrderCreate(_Strict):
             currency=self.currency,
             payment_method=self.payment.method,
             payment_reference=self.payment.reference,
+            delivery_address=(
+                None if self.delivery_address is None else self.delivery_address.model_dump()
+            ),
         )
 
 

@@ -2,7 +2,10 @@
 
 It is a client of Schutz like any real shop: it holds no personal data itself and talks to
 Schutz only through the public API over HTTP with its API key (`POST /api/v1/subjects`
-with source `order`, then `POST /api/v1/orders`). The cart lives in a signed form field or
+with source `order`, then `POST /api/v1/orders`). The address typed at checkout goes with
+the order as its `delivery_address`: a known customer's stored address is never rewritten
+by a checkout (anyone can type anyone's e-mail address), yet the parcel goes where this
+customer asked. The cart lives in a signed form field or
 query parameter, so the shop sets no cookie (C16). The checkout asks only for what delivery
 and payment need, plus the e-mail address the order confirmation goes to (§312i(1) BGB).
 """
@@ -288,6 +291,7 @@ def checkout(
         return RedirectResponse(f"/shop?lang={lang}", status_code=303)
     if not all(form[k] for k in ("name", "email", "street", "postal_code", "city")):
         return _checkout_page(request, cart, form, "missing", status=422)
+    address = {k: form[k] for k in ("street", "postal_code", "city", "country")}
     try:
         subject = call_api(
             request,
@@ -300,12 +304,7 @@ def checkout(
                 "data": {
                     "email": form["email"],
                     "name": form["name"],
-                    "postal_address": {
-                        "street": form["street"],
-                        "postal_code": form["postal_code"],
-                        "city": form["city"],
-                        "country": form["country"],
-                    },
+                    "postal_address": address,
                 },
             },
         )
@@ -331,6 +330,7 @@ def checkout(
                 "currency": CURRENCY,
                 # A real shop gets this reference from its payment provider's checkout.
                 "payment": {"method": form["method"], "reference": f"PAY-{secrets.token_hex(6)}"},
+                "delivery_address": address,
             },
         )
     except ApiError as exc:

@@ -17,7 +17,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from schutz.clock import utcnow
-from schutz.consent.service import current_state, state_for_engine
 from schutz.errors import Conflict, Denied, NotFound
 from schutz.identity.actor import Actor
 from schutz.policy.engine import Engine
@@ -99,6 +98,17 @@ class SubjectStored(BaseModel):
     stored: list[str] = Field(description="Fields written, by their policy names.")
 
 
+class SubjectIntake(SubjectStored):
+    stored: list[str] = Field(
+        description="Fields now held as sent (new, or already held with this value)."
+    )
+    unchanged: list[str] = Field(
+        default_factory=list,
+        description="Known subject: fields sent with another value than the one held. The held"
+        " value was kept; changing it is a rectification (PATCH, or the subject's request).",
+    )
+
+
 class SubjectLookup(_Strict):
     email: str
 
@@ -121,6 +131,7 @@ class SubjectPatch(_Strict):
 class Refusal(BaseModel):
     detail: str
     reason: str
+    rule: str | None = None
 
 
 @contextmanager
@@ -146,8 +157,11 @@ def _decode_header(value: str | None) -> str | None:
 @router.post(
     "",
     status_code=201,
-    response_model=SubjectStored,
-    responses={200: {"model": SubjectStored, "description": "Known e-mail: the same subject."}},
+    response_model=SubjectIntake,
+    responses={
+        200: {"model": SubjectIntake, "description": "Known e-mail: the same subject."},
+        403: {"model": Refusal, "description": "The key's role may not assert this source."},
+    },
 )
 def create_subject(
     body: SubjectCreate,
@@ -156,26 +170,40 @@ def create_subject(
     rules: RulesDep,
     keyring: KeyringDep,
     actor: AnyKey,
-) -> SubjectStored:
-    """Store what a source collected; fields the purposes do not need are refused (422, C1)."""
+) -> SubjectIntake:
+    """Store what a source collected; fields the purposes do not need are refused (422, C1).
+
+    Only the roles the policy names for the source may assert it (403, rule
+    `source_authority`). A known e-mail returns its subject; new fields are added, held
+    values are never changed (`unchanged` names them).
+    """
     try:
-        result = service.intake(
-            session,
-            rules,
-            keyring,
-            source=body.source,
-            purposes=body.purposes,
-            data=body.data.flat(),
-            actor=actor.label,
-            now=utcnow(),
-        )
+        with _keep_audit_on(session, Denied):
+            result = service.intake(
+                session,
+                rules,
+                keyring,
+                source=body.source,
+                purposes=body.purposes,
+                data=body.data.flat(),
+                asserted_by=actor.role,
+                actor=actor.label,
+                now=utcnow(),
+            )
         session.commit()
     except IntegrityError:
         session.rollback()
         raise Conflict("a concurrent request stored this subject; send it again") from None
+    except IntegrityCheckError:
+        session.rollback()
+        raise HTTPException(
+            500, "stored data failed its integrity check; the incident is in the audit log"
+        ) from None
     if not result.created:
         response.status_code = 200
-    return SubjectStored(subject_id=result.subject_id, stored=list(result.stored))
+    return SubjectIntake(
+        subject_id=result.subject_id, stored=list(result.stored), unchanged=list(result.unchanged)
+    )
 
 
 @router.post("/lookup", response_model=SubjectRef, responses={404: {"description": "Unknown."}})
@@ -201,7 +229,6 @@ def read_subject(
     subject_id: str,
     session: SessionDep,
     rules: RulesDep,
-    policy: PolicyDep,
     keyring: KeyringDep,
     actor: AnyKey,
     purpose: Annotated[str, Query(description="Why the data is read (C9).")],
@@ -215,10 +242,9 @@ def read_subject(
 ) -> SubjectPublic:
     """Exactly the fields the policy allows for `purpose` and the key's role; audited.
 
-    The consent ledger's state goes into the decision, so an objection (Art. 21(3) GDPR)
-    or a withdrawal (Art. 7(3)) takes effect on the very next read.
+    The vault reads the consent ledger itself, so an objection (Art. 21(3) GDPR) or a
+    withdrawal (Art. 7(3)) takes effect on the very next read.
     """
-    ledger = state_for_engine(policy, current_state(session, policy, subject_id))
     try:
         with _keep_audit_on(session, Denied):
             found = service.read_subject(
@@ -230,8 +256,6 @@ def read_subject(
                 actor=actor.label,
                 role=actor.role,
                 justification=_decode_header(justification),
-                consented=ledger.consented,
-                objected=ledger.objected,
                 now=utcnow(),
             )
     except IntegrityCheckError:
