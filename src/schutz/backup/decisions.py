@@ -13,8 +13,8 @@ browser's user agent, free text a person's software sent, is left out.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, inspect, select
@@ -56,13 +56,14 @@ class Statement:
 
     @property
     def key(self) -> tuple[str | None, str | None, str, str, datetime, str | None]:
-        """What makes two events the same statement: who, which purpose, what, when, proof."""
+        """What makes two events the same statement: who, which purpose, what, when, proof.
+        (Aware datetimes of the same instant are equal and hash alike, whatever their zone.)"""
         return (
             self.subject_id,
             self.visitor_id,
             self.purpose,
             self.action,
-            self.at.astimezone(UTC),
+            self.at,
             self.evidence,
         )
 
@@ -90,29 +91,28 @@ class Decisions:
         )
 
 
-def statement_of(event: ConsentEvent) -> Statement:
-    return Statement(
-        subject_id=event.subject_id,
-        visitor_id=event.visitor_id,
-        purpose=event.purpose,
-        action=event.action,
-        channel=event.channel,
-        policy_version=event.policy_version,
-        at=event.at,
-        evidence=event.evidence,
-        wording_version=event.wording_version,
-        ip_truncated=event.ip_truncated,
-    )
+_STATEMENT_COLUMNS = (
+    ConsentEvent.subject_id,
+    ConsentEvent.visitor_id,
+    ConsentEvent.purpose,
+    ConsentEvent.action,
+    ConsentEvent.channel,
+    ConsentEvent.policy_version,
+    ConsentEvent.at,
+    ConsentEvent.evidence,
+    ConsentEvent.wording_version,
+    ConsentEvent.ip_truncated,
+)
 
 
 def statements_in(session: Session) -> list[Statement]:
     """Every withdrawal and objection of the ledger, oldest first."""
     query = (
-        select(ConsentEvent)
+        select(*_STATEMENT_COLUMNS)
         .where(ConsentEvent.action.in_(TAKEN_BACK))
         .order_by(ConsentEvent.at, ConsentEvent.id)
     )
-    return [statement_of(event) for event in session.scalars(query)]
+    return [Statement(*tuple(row)) for row in session.execute(query)]
 
 
 def read_decisions(session: Session) -> Decisions:
@@ -183,44 +183,46 @@ def merge(*sources: Decisions) -> Decisions:
         disablements=_earliest(
             (d for s in sources for d in s.disablements), "staff_id", "disabled_at"
         ),
-        statements=sorted(statements.values(), key=lambda s: s.at.astimezone(UTC)),
+        statements=sorted(statements.values(), key=lambda s: s.at),
         erasures=_erasures(e for s in sources for e in s.erasures),
     )
 
 
-def to_json(decisions: Decisions) -> dict[str, Any]:
-    def plain(item: Any) -> dict[str, Any]:
-        return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in asdict(item).items()}
+def _row(item: Any) -> list[Any]:
+    """A decision as a JSON array, its fields in the dataclass's order."""
+    values = (getattr(item, name) for name in item.__slots__)
+    return [v.isoformat() if isinstance(v, datetime) else v for v in values]
 
+
+def _from_row(cls: Any, row: list[Any], time_at: int) -> Any:
+    values = list(row)
+    when = datetime.fromisoformat(str(values[time_at]))
+    if when.tzinfo is None:
+        raise ValueError("a journal time without a zone")
+    values[time_at] = when
+    return cls(*values)
+
+
+def to_json(decisions: Decisions) -> dict[str, Any]:
+    """Arrays rather than objects: the ledger part can hold many thousand statements."""
     return {
         "version": 2,
-        "revocations": [plain(r) for r in decisions.revocations],
-        "disablements": [plain(d) for d in decisions.disablements],
-        "statements": [plain(s) for s in decisions.statements],
-        "erasures": [plain(e) for e in decisions.erasures],
+        "revocations": [_row(r) for r in decisions.revocations],
+        "disablements": [_row(d) for d in decisions.disablements],
+        "statements": [_row(s) for s in decisions.statements],
+        "erasures": [_row(e) for e in decisions.erasures],
     }
 
 
-def _timed(cls: Any, row: dict[str, Any], *times: str) -> Any:
-    values = dict(row)
-    for name in times:
-        values[name] = datetime.fromisoformat(str(values[name]))
-    return cls(**values)
-
-
 def from_json(body: dict[str, Any]) -> Decisions:
-    """The inverse of `to_json`; also reads the erasure-only journal of earlier versions
-    (`{"erasures": [[subject_id, erased_at], ...]}`). Raises ValueError, KeyError or
-    TypeError on anything else."""
-    if "version" not in body:
-        return Decisions(
-            erasures=[Erasure(str(i), datetime.fromisoformat(str(t))) for i, t in body["erasures"]]
-        )
-    if body["version"] != 2:
+    """The inverse of `to_json`. Also reads the erasure-only journal of earlier versions
+    (`{"erasures": [[subject_id, erased_at], ...]}`, version 1). Raises ValueError, KeyError
+    or TypeError on anything else."""
+    if body.get("version", 1) not in (1, 2):
         raise ValueError("unknown journal version")
     return Decisions(
-        revocations=[_timed(Revocation, r, "revoked_at") for r in body["revocations"]],
-        disablements=[_timed(Disablement, d, "disabled_at") for d in body["disablements"]],
-        statements=[_timed(Statement, s, "at") for s in body["statements"]],
-        erasures=[_timed(Erasure, e, "erased_at") for e in body["erasures"]],
+        revocations=[_from_row(Revocation, r, 1) for r in body.get("revocations", [])],
+        disablements=[_from_row(Disablement, d, 1) for d in body.get("disablements", [])],
+        statements=[_from_row(Statement, s, 6) for s in body.get("statements", [])],
+        erasures=[_from_row(Erasure, e, 1) for e in body["erasures"]],
     )

@@ -50,7 +50,7 @@ def write_journal(path: Path, decisions: Decisions) -> None:
     try:
         os.fchmod(fd, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(to_json(decisions), out)
+            out.write(json.dumps(to_json(decisions), separators=(",", ":")))
             out.flush()
             os.fsync(out.fileno())
         os.replace(tmp, path)

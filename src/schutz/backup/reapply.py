@@ -12,7 +12,7 @@ restoring the same backup twice changes nothing the second time.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy.orm import Session
 
@@ -96,7 +96,7 @@ def _restate(
     """Append each withdrawal and objection the restored ledger lacks, as it was said."""
     counts = {"objections": 0, "withdrawals": 0, "unsubscribes": 0, "unknown_purpose": 0}
     present = {s.key for s in statements_in(session)}
-    for statement in sorted(decisions.statements, key=lambda s: s.at.astimezone(UTC)):
+    for statement in sorted(decisions.statements, key=lambda s: s.at):
         if statement.key in present:
             continue
         try:
