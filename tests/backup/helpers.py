@@ -1,4 +1,4 @@
-"""Running `schutz backup` / `schutz restore` in tests: in process, and as the real entry point."""
+"""`schutz backup`, `schutz restore`, `schutz staff` in tests: in process and as the real entry."""
 
 from __future__ import annotations
 
@@ -6,12 +6,13 @@ import os
 import subprocess
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 
 import typer
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner, Result
 
-from schutz.cli import backup
+from schutz.cli import backup, identity
 from schutz.cli.context import CliState
 from schutz.config import BUNDLED_POLICY_DIR, Settings
 from schutz.policy.loader import load_policy_set
@@ -34,6 +35,7 @@ main.run()
 def cli_app() -> typer.Typer:
     app = typer.Typer(pretty_exceptions_enable=False)
     backup.register(app)
+    app.add_typer(identity.staff_app, name="staff")
     return app
 
 
@@ -82,3 +84,17 @@ def add_customer(session: Session, settings: Settings, email: str, name: str) ->
     ).subject_id
     session.commit()
     return subject_id
+
+
+def backup_to(settings: Settings, path: Path) -> Path:
+    """`schutz backup --output PATH`; returns the path it printed last."""
+    result = invoke(settings, "backup", "--output", str(path))
+    assert result.exit_code == 0, result.output
+    return Path(result.stdout.strip().splitlines()[-1])
+
+
+def restore(settings: Settings, snapshot: Path) -> str:
+    """`schutz restore SNAPSHOT`; returns its standard output."""
+    result = invoke(settings, "restore", str(snapshot))
+    assert result.exit_code == 0, result.output
+    return result.stdout

@@ -169,3 +169,18 @@ def test_a_backup_restores_into_a_copy_of_the_installation(
     done = run_schutz(other, "restore", str(good_backup))
     assert done.returncode == 0, done.stderr
     assert (other.data_dir / "schutz.db").is_file()
+
+
+@pytest.mark.parametrize("command", ["backup", "restore"])
+def test_an_unreadable_restore_journal_stops_backup_and_restore_and_is_kept(
+    installation: Settings, good_backup: Path, command: str
+) -> None:
+    """The journal holds decisions a restore must not forget: never overwrite what we
+    cannot read."""
+    journal = installation.data_dir / "restore-journal.json"
+    journal.write_text('{"version": 2, "revocations": [', encoding="utf-8")
+    before = _state(installation)
+    args = [str(good_backup)] if command == "restore" else []
+    done = run_schutz(installation, command, *args)
+    _assert_refused(done, "restore journal")
+    assert _state(installation) == before

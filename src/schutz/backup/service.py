@@ -6,9 +6,10 @@ never holds a master key: without the keyring of the installation it is unreadab
 is also why crypto-shredding reaches into backups (Art. 17 GDPR, clause C10).
 
 A restore checks everything it can before it touches the database (the file, its header,
-the key, every chunk's tag, the snapshot itself), then saves the current tombstones in a
-journal, replaces the database in one transaction, migrates it and re-applies those
-erasures (`erasures.py`). An audit entry records the restore.
+the key, every chunk's tag, the snapshot itself), then saves the decisions of the current
+database that must outlive it (revoked keys, disabled staff, objections, withdrawals,
+erasures) in the journal (`journal.py`), replaces the database in one transaction, migrates
+it and re-applies those decisions (`reapply.py`). An audit entry records the restore.
 """
 
 from __future__ import annotations
@@ -29,16 +30,9 @@ from sqlalchemy.orm import Session
 
 from schutz.audit import service as audit
 from schutz.backup import postgres, sqlite
-from schutz.backup.erasures import (
-    Reapplied,
-    journal_path,
-    merge,
-    read_journal,
-    reapply,
-    recorded_erasures,
-    write_journal,
-)
 from schutz.backup.errors import BackupError
+from schutz.backup.journal import remember
+from schutz.backup.reapply import Reapplied, reapply
 from schutz.backup.sealed import Header, new_header, read_header, seal, unseal
 from schutz.config import Settings
 from schutz.db import alembic_config, migrate
@@ -126,9 +120,14 @@ def create_backup(
     now: datetime,
     progress: Progress = _quiet,
 ) -> BackupResult:
-    """Write an encrypted, consistent snapshot of the database; returns where it went."""
+    """Write an encrypted, consistent snapshot of the database; returns where it went.
+
+    The restore journal is brought up to date first, so that restoring an older backup
+    still knows this database's decisions even once the database is gone.
+    """
     backend = _backend(engine)
     target = _output_path(settings, output, now)
+    remember(settings.data_dir, engine)
     master = load_keyring(settings).active
     schema = postgres.current_schema(engine) if backend == "postgresql" else None
     header = new_header(
@@ -245,7 +244,10 @@ def restore_backup(
     now: datetime,
     progress: Progress = _quiet,
 ) -> RestoreResult:
-    """Replace the database with the backup at `path`, then re-apply later erasures."""
+    """Replace the database with the backup at `path`, then re-apply the decisions it lacks.
+
+    The journal keeps them across a crash at any point: running the restore again finishes it.
+    """
     backend = _backend(engine)
     url = engine.url.render_as_string(hide_password=False)
     with _open_backup(path) as stream:
@@ -264,25 +266,18 @@ def restore_backup(
                     progress("decrypt", min(done, size), size)
             if backend == "sqlite":
                 sqlite.inspect(plain)
-            journal = journal_path(settings.data_dir)
-            had_journal = journal.exists()
-            write_journal(journal, merge(read_journal(journal), recorded_erasures(engine)))
+            decisions = remember(settings.data_dir, engine)
             engine.dispose()
-            try:
-                if backend == "sqlite":
-                    sqlite.restore(plain, sqlite.database_path(url))
-                else:
-                    own = [t.name for t in metadata.sorted_tables] + ["alembic_version"]
-                    schema = postgres.current_schema(engine)  # the header's, by _check_fits
-                    postgres.restore(url, schema, plain, Path(work), dict(os.environ), own)
-            except BackupError:
-                if not had_journal:  # the database is unchanged: nothing to carry over
-                    journal.unlink(missing_ok=True)
-                raise
+            if backend == "sqlite":
+                sqlite.restore(plain, sqlite.database_path(url))
+            else:
+                own = [t.name for t in metadata.sorted_tables] + ["alembic_version"]
+                schema = postgres.current_schema(engine)  # the header's, by _check_fits
+                postgres.restore(url, schema, plain, Path(work), dict(os.environ), own)
     engine.dispose()
     migrate(engine)
     with Session(engine) as session, session.begin():
-        report = reapply(session, policy, read_journal(journal), actor=actor, now=now)
+        report = reapply(session, policy, decisions, actor=actor, now=now)
         audit.record(
             session,
             actor=actor,
@@ -290,12 +285,9 @@ def restore_backup(
             details={
                 "backup_created_at": header.created_at.isoformat(),
                 "backend": header.backend,
-                "erasures_reapplied": report.shredded,
-                "tombstones_restored": report.remembered,
-                "erasures_held": report.held,
+                **report.details(),
             },
             now=now,
         )
-    journal.unlink(missing_ok=True)
     engine.dispose()
     return RestoreResult(header, report)

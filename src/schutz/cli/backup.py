@@ -81,7 +81,10 @@ def register(app: typer.Typer) -> None:
         ctx: typer.Context,
         file: Annotated[Path, typer.Argument(help="A file written by `schutz backup`.")],
     ) -> None:
-        """Replace the database with a backup, then erase again whoever was erased since.
+        """Replace the database with a backup, then re-apply what was decided since.
+
+        Revoked API keys, disabled staff, objections, withdrawals, unsubscribes and erasures
+        the backup does not contain are applied again (see docs/backup.md).
 
         Stop `schutz serve` and the workers first.
         """
@@ -97,6 +100,16 @@ def register(app: typer.Typer) -> None:
             f"erasures re-applied: {done.shredded} shredded again, {done.remembered} tombstones"
             " put back"
         )
+        typer.echo(
+            f"decisions re-applied: {done.revocations} API keys revoked, {done.disablements}"
+            f" staff users disabled, {done.objections} objections, {done.withdrawals}"
+            f" withdrawals, {done.unsubscribes} unsubscribes"
+        )
+        if done.unknown_purpose:
+            typer.echo(
+                f"{done.unknown_purpose} withdrawals or objections concern purposes the policy"
+                " in force no longer has; they change nothing now and stay in the journal"
+            )
         if done.held:
             typer.echo(
                 f"{done.held} erased subjects are only restricted: a legal hold in the backup"

@@ -1,4 +1,4 @@
-"""`schutz staff add` and `schutz apikey create|revoke`: who may use the console and the API."""
+"""`schutz staff add|disable`, `schutz apikey create|revoke`: who may use the console and API."""
 
 from __future__ import annotations
 
@@ -53,6 +53,20 @@ def add_staff(
         )
         user_id = user.id
     typer.echo(f"added staff user {user_id} with role {role}")
+
+
+@staff_app.command("disable")
+def disable_staff(
+    ctx: typer.Context,
+    email: Annotated[str, typer.Option(help="Sign-in address of the user.")],
+) -> None:
+    """Stop a staff user from signing in; their sessions end at once."""
+    st = state(ctx)
+    migrate(st.engine)
+    with transaction(st.sessions) as session:
+        user = service.disable_staff(session, email=email, actor=CLI_ACTOR, now=utcnow())
+        user_id = user.id
+    typer.echo(f"disabled staff user {user_id}")
 
 
 @apikey_app.command("create")

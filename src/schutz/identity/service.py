@@ -149,6 +149,27 @@ def authenticate_staff(session: Session, email: str, password: str, now: datetim
     return user
 
 
+def disable_staff(session: Session, *, email: str, actor: str, now: datetime) -> StaffUser:
+    """Stop a staff user from signing in; their open sessions stop working at once.
+
+    The row stays, so the audit log's `staff:<id>` labels keep their meaning. Raises
+    InvalidInput (naming no address) when there is no such user or it is disabled already.
+    """
+    user = _staff_by_email(session, email)
+    if user is None or user.disabled_at is not None:
+        raise InvalidInput("no active staff user with this e-mail address")
+    user.disabled_at = now
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        action="staff.disable",
+        details={"staff_id": user.id, "role": user.role},
+        now=now,
+    )
+    return user
+
+
 def start_session(
     session: Session, user: StaffUser, *, now: datetime, replaces: str | None = None
 ) -> tuple[StaffSession, str]:

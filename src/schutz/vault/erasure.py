@@ -171,3 +171,42 @@ def run_retention(
         erase_subject(session, policy, subject_id, actor=actor, now=now)
         for subject_id in session.scalars(query).all()
     ]
+
+
+def reapply_erasure(
+    session: Session,
+    policy: Policy,
+    subject_id: str,
+    *,
+    erased_at: datetime,
+    held: bool = False,
+    actor: str,
+    now: datetime,
+) -> str:
+    """Make an erasure decided at `erased_at` hold again after a restore (Art. 17 GDPR).
+
+    Returns what it did: "present" when the database already knows it (a tombstone, or the
+    same erasure still waiting under a legal hold), "shredded" or "held" when the subject
+    was erased again through `erase_subject` (which audits it), "tombstone" when nothing is
+    left to shred and only the tombstone, with its original time, had to come back.
+    `held` says the erasure had been waiting under a legal hold rather than done.
+    """
+    if session.get(Tombstone, subject_id) is not None:
+        return "present"
+    subject = session.get(Subject, subject_id)
+    if subject is not None and subject.erased_at is None:
+        if held and subject.erasure_requested_at is not None:
+            return "present"
+        result = erase_subject(session, policy, subject_id, actor=actor, now=now)
+        return "shredded" if result.erased else "held"
+    session.execute(insert(Tombstone).values(subject_id=subject_id, erased_at=erased_at))
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="vault.tombstone_restored",
+        subject_id=subject_id,
+        details={"erased_at": erased_at.isoformat(), "held": held},
+        now=now,
+    )
+    return "tombstone"
