@@ -104,6 +104,9 @@ def erase_subject(
         session.execute(delete(PersonalField).where(PersonalField.id.in_(drop)))
     if "email" not in kept:
         subject.email_index = None
+    # No legal hold covers mail: the subject's queued and written mail goes now.
+    forget_subject(session, subject_id)
+    request_checkpoint(session)
     until = max(h.lapses_on for h in holds)
     subject.restricted_at = subject.restricted_at or now
     subject.erasure_requested_at = now
