@@ -16,7 +16,6 @@ from live import free_port
 from schutz.config import Settings
 from schutz.db import transaction
 from schutz.errors import InvalidInput
-from schutz.policy.engine import Engine as Rules
 from schutz.mail.models import OutboxKind, OutboxMessage, OutboxStatus
 from schutz.mail.service import (
     backoff,
@@ -26,7 +25,7 @@ from schutz.mail.service import (
     purge_finished,
 )
 from schutz.mail.transport import Delivery, PermanentDeliveryError, describe_failure
-
+from schutz.policy.engine import Engine as Rules
 from schutz.vault import service as vault
 from schutz.vault.keys import Keyring, load_keyring
 
@@ -70,11 +69,21 @@ def row(sessions: sessionmaker[Session], row_id: str) -> OutboxMessage:
 
 def test_enqueueing_the_same_key_twice_keeps_one_row(session: Session, keyring: Keyring) -> None:
     first = enqueue_mail(
-        session, to="a@example.org", subject="S", body="B", idempotency_key="k", now=NOW,
+        session,
+        to="a@example.org",
+        subject="S",
+        body="B",
+        idempotency_key="k",
+        now=NOW,
         keyring=keyring,
     )
     second = enqueue_mail(
-        session, to="a@example.org", subject="S", body="B", idempotency_key="k", now=NOW,
+        session,
+        to="a@example.org",
+        subject="S",
+        body="B",
+        idempotency_key="k",
+        now=NOW,
         keyring=keyring,
     )
     assert first.id == second.id
@@ -228,7 +237,9 @@ def test_backoff_doubles_and_is_capped() -> None:
 def test_parallel_workers_never_send_a_row_twice(
     sessions: sessionmaker[Session], settings: Settings
 ) -> None:
-    ids = {queue_one(sessions, settings, key=f"bulk:{n}", to=f"user{n}@example.org") for n in range(12)}
+    ids = {
+        queue_one(sessions, settings, key=f"bulk:{n}", to=f"user{n}@example.org") for n in range(12)
+    }
     seen: list[str] = []
     lock = threading.Lock()
 

@@ -221,9 +221,10 @@ def test_a_marker_planted_through_every_entrance_rests_nowhere_in_plaintext_and_
     settings = Settings(data_dir=data_dir, database_url=database_url)
     engine = make_engine(settings.resolved_database_url)
     try:
-        with demo_server(data_dir, database_url) as server, httpx.Client(
-            base_url=server.base_url, follow_redirects=True, timeout=20
-        ) as web:
+        with (
+            demo_server(data_dir, database_url) as server,
+            httpx.Client(base_url=server.base_url, follow_redirects=True, timeout=20) as web,
+        ):
             request_id = _plant(web, server, marker)
             _outbox_settled(engine)
             stores = _files(data_dir, skip_delivered=True)

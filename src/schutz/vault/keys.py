@@ -182,9 +182,9 @@ def load_keyring(settings: Settings) -> Keyring:
     """The keyring of this installation, created in the data directory on first use.
 
     The data directory is kept 0700, and a keyring file its group or others may read is
-    refused (`ExposedKeyFile`) instead of used. A file named by `SCHUTZ_MASTER_KEY_FILE` must exist: generating a new key in its place
-    would leave every stored field unreadable. The parsed keyring is cached until the file
-    changes, so a request costs one `stat`.
+    refused (`ExposedKeyFile`) instead of used. A file named by `SCHUTZ_MASTER_KEY_FILE`
+    must exist: generating a new key in its place would leave every stored field unreadable.
+    The parsed keyring is cached until the file changes, so a request costs one `stat`.
     """
     path = keyring_path(settings)
     if settings.master_key_file is None:

@@ -1,11 +1,11 @@
 """`/contact`: the contact form on every page (C12), routing a question, an objection or a
 data-subject request.
 
-A question goes to support through the outbox, sealed under the sender's key. An objection to marketing or to market
-research is written to the consent ledger (channel web) when the address belongs to a known
-subject (C8). A data-subject request (C11) enters the request workflow, which mails the
-address a link to confirm it. The answer is the same in every case, so the form never tells
-anyone whether an address is known.
+A question goes to support through the outbox, sealed under the sender's key. An objection
+to marketing or to market research is written to the consent ledger (channel web) when the
+address belongs to a known subject (C8). A data-subject request (C11) enters the request
+workflow, which mails the address a link to confirm it. The answer is the same in every
+case, so the form never tells anyone whether an address is known.
 """
 
 from __future__ import annotations
