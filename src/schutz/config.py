@@ -22,6 +22,11 @@ class Settings(BaseSettings):
         description="A policy file, or a directory of policy versions (one YAML file each).",
     )
     smtp_url: str | None = None
+    outbox_keep_days: int = Field(
+        default=7,
+        ge=0,
+        description="Days a sent or dead mail to a subject stays in the outbox (retention run).",
+    )
     master_key_file: Path | None = None
     trusted_proxies: str = "127.0.0.1,::1"
     base_url: str = "http://127.0.0.1:8000"

@@ -1,5 +1,7 @@
 """Engines, sessions and migrations; the model base every domain's tables derive from."""
 
+import os
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -55,6 +57,9 @@ class UtcDateTime(TypeDecorator[datetime]):
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
+    # Deleted rows are overwritten with zeros, not left in free pages, so that an erased
+    # subject's wrapped key cannot be read from the file (Art. 17 GDPR, invariant 4).
+    cur.execute("PRAGMA secure_delete=ON")
     # WAL lets readers go on while one writer commits; busy_timeout waits instead of failing.
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA foreign_keys=ON")
@@ -63,19 +68,96 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+PRIVATE_UMASK = 0o077
+"""Files Schutz creates are its owner's alone: 0600, folders 0700 (invariant 3)."""
+
+
+def keep_files_private() -> None:
+    """Set the process umask so that every file created from now on is 0600 (folders 0700).
+
+    The database, its WAL and shared-memory files, keys, .eml files and backups all hold
+    personal data or the keys to it; no other account on the machine may read them.
+    """
+    os.umask(PRIVATE_UMASK)
+
+
+def private_folder(path: Path) -> None:
+    """Create `path` as 0700, or narrow it to 0700 when it is ours and open to others.
+
+    A folder shared by design (sticky, such as /tmp) is left alone; Schutz only keeps its
+    own files there.
+    """
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    info = path.stat()
+    if info.st_mode & 0o077 and not info.st_mode & stat.S_ISVTX and info.st_uid == os.getuid():
+        path.chmod(0o700)
+
+
+def _private_database(path: Path) -> None:
+    """The SQLite file and its companions 0600; SQLite gives a new WAL the file's mode."""
+    private_folder(path.parent)
+    for name in (path.name, f"{path.name}-wal", f"{path.name}-shm", f"{path.name}-journal"):
+        companion = path.with_name(name)
+        try:
+            if companion.stat().st_mode & 0o077:
+                companion.chmod(0o600)
+        except FileNotFoundError:
+            continue
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
+    keep_files_private()
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            _private_database(Path(path))
         engine = create_engine(url, connect_args={"timeout": 10}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 
+_CHECKPOINT = "schutz.checkpoint"
+
+
+def request_checkpoint(session: Session) -> None:
+    """Ask for `checkpoint` once this session commits (an erasure calls it)."""
+    session.info[_CHECKPOINT] = True
+
+
+def checkpoint(engine: Engine) -> None:
+    """Fold SQLite's write-ahead log into the database and empty it (TRUNCATE).
+
+    After an erasure the log still holds the pages as they were before, the wrapped data
+    key among them; with `secure_delete` the database file holds zeros where the key was,
+    and this makes the log hold nothing. A no-op on PostgreSQL, whose WAL and dead tuples
+    are the server's to recycle (VACUUM); what it holds is ciphertext.
+    """
+    if engine.dialect.name != "sqlite":
+        return
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+def _after_commit(session: Session) -> None:
+    if not session.info.pop(_CHECKPOINT, False):
+        return
+    bind = session.get_bind()
+    # A session bound to a connection (a test's outer transaction) is not done: nothing has
+    # reached the file yet, and a checkpoint would wait for that transaction.
+    if isinstance(bind, Engine):
+        checkpoint(bind)
+
+
+def _after_rollback(session: Session) -> None:
+    session.info.pop(_CHECKPOINT, None)
+
+
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(bind=engine, expire_on_commit=False)
+    factory = sessionmaker(bind=engine, expire_on_commit=False)
+    event.listen(factory, "after_commit", _after_commit)
+    event.listen(factory, "after_rollback", _after_rollback)
+    return factory
 
 
 @contextmanager

@@ -10,8 +10,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from schutz.clock import utcnow
 from schutz.config import Settings
+from schutz.db import transaction
 from schutz.disclosures.webhook import webhook_sender
 from schutz.mail.models import OutboxKind
+from schutz.mail.retention import remove_orphaned_files
 from schutz.mail.service import DeliveryReport, deliver_due
 from schutz.mail.transport import Sender, email_sender
 
@@ -29,12 +31,19 @@ SENDERS: dict[OutboxKind, SenderFactory] = {
 def run_once(
     sessions: sessionmaker[Session], settings: Settings, *, limit: int = 100
 ) -> dict[OutboxKind, DeliveryReport]:
-    """One pass over every kind: deliver what is due now; commit each outcome."""
+    """One pass over every kind: deliver what is due now; commit each outcome.
+
+    Then the .eml files of rows an erasure deleted are removed, so an erased subject's
+    written mail is gone within a pass (Art. 17 GDPR).
+    """
     reports = {}
     for kind, factory in SENDERS.items():
         reports[kind] = deliver_due(
             sessions, settings, now=utcnow(), limit=limit, kind=kind, send=factory(settings)
         )
+    if settings.smtp_url is None:
+        with transaction(sessions) as session:
+            remove_orphaned_files(session, settings.outbox_dir)
     return reports
 
 

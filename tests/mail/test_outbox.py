@@ -25,6 +25,9 @@ from schutz.mail.service import (
     purge_finished,
 )
 from schutz.mail.transport import Delivery, PermanentDeliveryError, describe_failure
+from schutz.policy.engine import Engine as Rules
+from schutz.vault import service as vault
+from schutz.vault.keys import Keyring, load_keyring
 
 from .conftest import SmtpServer
 
@@ -36,7 +39,11 @@ UNSUBSCRIBE = {
 
 
 def queue_one(
-    sessions: sessionmaker[Session], key: str = "welcome:1", to: str = "anna@example.org"
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    key: str = "welcome:1",
+    to: str = "anna@example.org",
+    subject_id: str | None = None,
 ) -> str:
     with transaction(sessions) as s:
         row = enqueue_mail(
@@ -47,6 +54,8 @@ def queue_one(
             headers=UNSUBSCRIBE,
             idempotency_key=key,
             now=NOW,
+            keyring=load_keyring(settings),
+            subject_id=subject_id,
         )
         return row.id
 
@@ -58,12 +67,24 @@ def row(sessions: sessionmaker[Session], row_id: str) -> OutboxMessage:
         return found
 
 
-def test_enqueueing_the_same_key_twice_keeps_one_row(session: Session) -> None:
+def test_enqueueing_the_same_key_twice_keeps_one_row(session: Session, keyring: Keyring) -> None:
     first = enqueue_mail(
-        session, to="a@example.org", subject="S", body="B", idempotency_key="k", now=NOW
+        session,
+        to="a@example.org",
+        subject="S",
+        body="B",
+        idempotency_key="k",
+        now=NOW,
+        keyring=keyring,
     )
     second = enqueue_mail(
-        session, to="a@example.org", subject="S", body="B", idempotency_key="k", now=NOW
+        session,
+        to="a@example.org",
+        subject="S",
+        body="B",
+        idempotency_key="k",
+        now=NOW,
+        keyring=keyring,
     )
     assert first.id == second.id
     assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 1
@@ -82,12 +103,13 @@ def test_enqueueing_the_same_key_twice_keeps_one_row(session: Session) -> None:
     ],
 )
 def test_bad_mail_is_refused_and_nothing_is_queued(
-    session: Session, to: str, subject: str, headers: dict[str, str]
+    session: Session, keyring: Keyring, to: str, subject: str, headers: dict[str, str]
 ) -> None:
     with pytest.raises(InvalidInput):
         enqueue_mail(
-            session, to=to, subject=subject, body="B", headers=headers, idempotency_key="x", now=NOW
-        )
+            session, to=to, subject=subject, body="B", headers=headers, idempotency_key="x",
+            now=NOW, keyring=keyring,
+        )  # fmt: skip
     assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
 
 
@@ -95,7 +117,10 @@ def test_mail_of_a_rolled_back_transaction_never_leaves(
     sessions: sessionmaker[Session], settings: Settings
 ) -> None:
     with sessions() as s:
-        enqueue_mail(s, to="a@example.org", subject="S", body="B", idempotency_key="gone", now=NOW)
+        enqueue_mail(
+            s, to="a@example.org", subject="S", body="B", idempotency_key="gone", now=NOW,
+            keyring=load_keyring(settings),
+        )  # fmt: skip
         s.rollback()
     report = deliver_due(sessions, settings, now=NOW + timedelta(hours=1))
     assert report.sent == []
@@ -105,7 +130,7 @@ def test_mail_of_a_rolled_back_transaction_never_leaves(
 def test_without_smtp_mail_is_written_once_as_an_eml_file(
     sessions: sessionmaker[Session], settings: Settings
 ) -> None:
-    row_id = queue_one(sessions)
+    row_id = queue_one(sessions, settings)
     report = deliver_due(sessions, settings, now=NOW)
     assert report.sent == [row_id]
     path = settings.outbox_dir / f"{row_id}.eml"
@@ -126,7 +151,7 @@ def test_without_smtp_mail_is_written_once_as_an_eml_file(
 def test_an_eml_already_written_is_not_written_again(
     sessions: sessionmaker[Session], settings: Settings
 ) -> None:
-    row_id = queue_one(sessions)
+    row_id = queue_one(sessions, settings)
     settings.outbox_dir.mkdir(parents=True)
     existing = settings.outbox_dir / f"{row_id}.eml"
     existing.write_bytes(b"written by an earlier pass that died before marking it sent")
@@ -138,7 +163,7 @@ def test_smtp_delivers_to_a_real_server_once(
     sessions: sessionmaker[Session], settings: Settings, smtp_server: SmtpServer
 ) -> None:
     settings.smtp_url = smtp_server.url
-    row_id = queue_one(sessions)
+    row_id = queue_one(sessions, settings)
     assert deliver_due(sessions, settings, now=NOW).sent == [row_id]
     assert deliver_due(sessions, settings, now=NOW + timedelta(hours=3)).sent == []
     [(recipients, raw)] = smtp_server.handler.received
@@ -153,7 +178,7 @@ def test_a_refusing_server_is_retried_with_backoff(
 ) -> None:
     settings.smtp_url = smtp_server.url
     smtp_server.handler.refusals += ["451 4.3.0 try again later", "421 4.7.0 busy"]
-    row_id = queue_one(sessions)
+    row_id = queue_one(sessions, settings)
 
     assert deliver_due(sessions, settings, now=NOW).retrying == [row_id]
     waiting = row(sessions, row_id)
@@ -178,7 +203,7 @@ def test_a_permanent_refusal_makes_the_row_dead_at_once(
 ) -> None:
     settings.smtp_url = smtp_server.url
     smtp_server.handler.refusals.append("554 5.7.1 rejected for anna@example.org")
-    row_id = queue_one(sessions)
+    row_id = queue_one(sessions, settings)
     assert deliver_due(sessions, settings, now=NOW).dead == [row_id]
     dead = row(sessions, row_id)
     assert dead.status == OutboxStatus.DEAD
@@ -190,7 +215,7 @@ def test_an_unreachable_server_makes_the_row_dead_after_max_attempts(
     sessions: sessionmaker[Session], settings: Settings
 ) -> None:
     settings.smtp_url = f"smtp://127.0.0.1:{free_port()}"
-    row_id = queue_one(sessions)
+    row_id = queue_one(sessions, settings)
     when = NOW
     for attempt in (1, 2):
         assert deliver_due(sessions, settings, now=when, max_attempts=3).retrying == [row_id]
@@ -212,7 +237,9 @@ def test_backoff_doubles_and_is_capped() -> None:
 def test_parallel_workers_never_send_a_row_twice(
     sessions: sessionmaker[Session], settings: Settings
 ) -> None:
-    ids = {queue_one(sessions, key=f"bulk:{n}", to=f"user{n}@example.org") for n in range(12)}
+    ids = {
+        queue_one(sessions, settings, key=f"bulk:{n}", to=f"user{n}@example.org") for n in range(12)
+    }
     seen: list[str] = []
     lock = threading.Lock()
 
@@ -236,7 +263,7 @@ def test_parallel_workers_never_send_a_row_twice(
 def test_a_row_whose_worker_died_is_taken_again_after_the_lease(
     sessions: sessionmaker[Session], settings: Settings
 ) -> None:
-    row_id = queue_one(sessions)
+    row_id = queue_one(sessions, settings)
 
     def crash(delivery: Delivery) -> None:
         raise SystemExit  # stands for a worker killed mid-delivery
@@ -276,11 +303,16 @@ def test_failures_are_described_without_personal_data() -> None:
     assert describe_failure(ValueError("anna@example.org is bad")) == "ValueError"
 
 
-def test_finished_rows_are_purged_after_their_time(
-    sessions: sessionmaker[Session], settings: Settings
+def test_finished_mail_to_a_subject_is_purged_after_its_time(
+    sessions: sessionmaker[Session], settings: Settings, rules: Rules
 ) -> None:
-    queue_one(sessions)
-    queue_one(sessions, key="later")
+    with transaction(sessions) as s:
+        subject_id = vault.intake(
+            s, rules, load_keyring(settings), source="newsletter", purposes=["newsletter"],
+            data={"email": "anna@example.org"}, actor="t", now=NOW,
+        ).subject_id  # fmt: skip
+    queue_one(sessions, settings, subject_id=subject_id)
+    queue_one(sessions, settings, key="later", subject_id=subject_id)
     [row_id] = deliver_due(sessions, settings, now=NOW, limit=1).sent
     with transaction(sessions) as s:
         assert purge_finished(s, older_than=timedelta(days=30), now=NOW + timedelta(days=29)) == 0
@@ -288,3 +320,14 @@ def test_finished_rows_are_purged_after_their_time(
     with sessions() as s:
         assert s.get(OutboxMessage, row_id) is None
         assert s.scalar(select(func.count()).select_from(OutboxMessage)) == 1
+
+
+def test_finished_mail_tied_to_no_subject_is_purged_at_once(
+    sessions: sessionmaker[Session], settings: Settings
+) -> None:
+    ids = {queue_one(sessions, settings), queue_one(sessions, settings, key="later")}
+    [sent] = deliver_due(sessions, settings, now=NOW, limit=1).sent
+    with transaction(sessions) as s:
+        assert purge_finished(s, older_than=timedelta(days=30), now=NOW) == 1
+    with sessions() as s:
+        assert [r.id for r in s.scalars(select(OutboxMessage))] == list(ids - {sent})

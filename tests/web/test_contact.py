@@ -9,6 +9,8 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from outbox_mail import queued_mails
+from schutz.config import Settings
 from schutz.consent.models import ConsentEvent
 from schutz.mail.models import OutboxMessage
 from schutz.subject_requests.models import DataRequest
@@ -44,18 +46,22 @@ def test_objection_reaches_the_ledger_and_answers_like_an_unknown_address(
     assert (event.action, event.channel, event.purpose) == ("object", "web", "direct_marketing")
 
 
-def test_question_goes_to_support_through_the_outbox(client: TestClient, engine: Engine) -> None:
+def test_question_goes_to_support_through_the_outbox_sealed_under_the_senders_key(
+    client: TestClient, engine: Engine, settings: Settings
+) -> None:
     status, _ = send(client, kind="question", email="ada@example.org", name="Ada",
                         message="Where is my order?")  # fmt: skip
     assert status == 200
-    [mail] = rows(engine, OutboxMessage)
+    [row] = rows(engine, OutboxMessage)
+    assert set(row.payload) == {"sealed", "subject_id"}
+    [mail] = queued_mails(settings.resolved_database_url, settings.data_dir)
     assert "Where is my order?" in mail.payload["body"]
     assert mail.payload["headers"]["Reply-To"] == "ada@example.org"
     assert "ada@example.org" not in mail.payload["subject"]
 
 
 def test_data_request_enters_the_request_workflow_and_mails_only_that_address(
-    client: TestClient, engine: Engine
+    client: TestClient, engine: Engine, settings: Settings
 ) -> None:
     status, text = send(client, kind="request_access", email="ada@example.org")
     assert status == 200
@@ -64,7 +70,7 @@ def test_data_request_enters_the_request_workflow_and_mails_only_that_address(
     assert (request.kind, request.channel, request.status) == (
         "access", "web", "awaiting_verification"
     )  # fmt: skip
-    [mail] = rows(engine, OutboxMessage)
+    [mail] = queued_mails(settings.resolved_database_url, settings.data_dir)
     assert mail.payload["to"] == "ada@example.org"
     assert "/requests/verify?token=" in mail.payload["body"]
 

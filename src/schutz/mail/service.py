@@ -4,33 +4,32 @@ Writers call `enqueue_mail` (or `enqueue`) inside the transaction that causes th
 nothing leaves before that transaction commits. Workers call `deliver_due`, which claims due
 rows under a lease, delivers them with no database lock held, and records the outcome.
 
-A mail to a known data subject is sealed under that subject's data key
-(`vault.seal_for_subject`, context "outbox"): the row holds no address or text in the
-clear, and the subject's erasure (crypto-shredding, Art. 17 GDPR) makes a queued mail
-unreadable, so it is never sent. Mail calls the vault's service directly: both are domain
-modules on the same level, and the worker, which builds nothing but the settings, could not
-hand in a sealer without an edge knowing about vault keys.
+Every e-mail is sealed before it is stored (`sealing.py`): under the data key of the subject
+it is about, or under a key of its own for someone Schutz holds no subject for. The row holds
+no address or text in the clear, and the subject's erasure (crypto-shredding, Art. 17 GDPR)
+makes a queued mail unreadable, so it is never sent. Mail calls the vault's service directly:
+both are domain modules on the same level, and the worker, which builds nothing but the
+settings, could not hand in a sealer without an edge knowing about vault keys.
 """
 
 from __future__ import annotations
 
-import base64
-import json
 import re
 import secrets
-from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from schutz.config import Settings
 from schutz.db import transaction
 from schutz.errors import InvalidInput, NotFound
 from schutz.mail.models import OutboxKind, OutboxMessage, OutboxStatus
+from schutz.mail.retention import purge_finished
+from schutz.mail.sealing import SEAL_CONTEXT, open_payload, seal_payload, seal_with_own_key
 from schutz.mail.transport import (
     Delivery,
     PermanentDeliveryError,
@@ -38,9 +37,21 @@ from schutz.mail.transport import (
     describe_failure,
     email_sender,
 )
-from schutz.vault import service as vault
 from schutz.vault.crypto import IntegrityCheckError
-from schutz.vault.keys import Keyring, load_keyring
+from schutz.vault.keys import Keyring, KeyringError, load_keyring
+
+__all__ = [
+    "ERASED",
+    "SEAL_CONTEXT",
+    "DeliveryReport",
+    "backoff",
+    "deliver_due",
+    "enqueue",
+    "enqueue_mail",
+    "open_payload",
+    "purge_finished",
+    "seal_payload",
+]
 
 MAX_ATTEMPTS = 8
 """Attempts before a row is given up as dead (about four hours of back-off in all)."""
@@ -49,7 +60,6 @@ LONGEST_WAIT = timedelta(hours=2)
 LEASE = timedelta(minutes=5)
 """How long a worker owns a claimed row; a row whose worker died is claimed again after it."""
 
-SEAL_CONTEXT = "outbox"
 ERASED = "subject erased"
 """`last_error` of a mail whose subject was erased before it left: nothing personal in it."""
 
@@ -70,11 +80,13 @@ def enqueue(
     payload: dict[str, Any],
     idempotency_key: str,
     now: datetime,
+    row_id: str | None = None,
 ) -> OutboxMessage:
     """Add a delivery to the outbox in the caller's transaction (flushed, not committed).
 
     The same `idempotency_key` twice returns the row already there and adds nothing, so a
-    retried request never mails or calls out twice.
+    retried request never mails or calls out twice. `row_id` is the id the caller sealed
+    the payload for; by default a fresh one.
     """
     if not idempotency_key or len(idempotency_key) > 200:
         raise InvalidInput("an outbox idempotency key must have 1 to 200 characters")
@@ -84,7 +96,7 @@ def enqueue(
     if existing is not None:
         return existing
     row = OutboxMessage(
-        id=secrets.token_hex(16),
+        id=row_id or secrets.token_hex(16),
         kind=kind.value,
         idempotency_key=idempotency_key,
         payload=payload,
@@ -113,17 +125,18 @@ def enqueue_mail(
     headers: dict[str, str] | None = None,
     idempotency_key: str,
     now: datetime,
+    keyring: Keyring,
     subject_id: str | None = None,
-    keyring: Keyring | None = None,
 ) -> OutboxMessage:
     """Queue one plain-text e-mail to one address; it is sent only after the caller commits.
 
     `headers` adds fields such as `List-Unsubscribe` and `List-Unsubscribe-Post`
     (RFC 2369, RFC 8058) or `From`; To, Subject, Date and Message-ID are Schutz's to set.
-    With `subject_id` (and the `keyring`) the payload is sealed under that subject's data
-    key and stored as `{"sealed", "subject_id"}`: no address in the database (Art. 32(1)(a)
-    GDPR), and an erasure before delivery stops the mail (Art. 17). Mail to someone who is
-    not a subject (support, an unknown address) stays as it is.
+    The payload is always sealed (Art. 32(1)(a) GDPR): with `subject_id` under that
+    subject's data key, so that an erasure before delivery stops the mail and deletes it
+    (Art. 17); without, under a key of its own that goes with the row (`sealing.py`). Pass
+    the subject a mail is *about*, even when it goes to someone else (a contact form's
+    forward to support names the sender).
     """
     try:
         address = validate_email(to, check_deliverability=False).normalized
@@ -136,42 +149,19 @@ def enqueue_mail(
             raise InvalidInput(f"mail header {name!r} may not be set here")
         _check_header_value(name, value)
     payload: dict[str, Any] = {"to": address, "subject": subject, "body": body, "headers": extra}
+    row_id = secrets.token_hex(16)
     if subject_id is not None:
-        if keyring is None:
-            raise InvalidInput("sealing a mail for a subject needs the keyring")
         payload = seal_payload(session, keyring, subject_id, payload)
+    else:
+        payload = seal_with_own_key(keyring, row_id, payload)
     return enqueue(
         session,
         kind=OutboxKind.EMAIL,
         payload=payload,
         idempotency_key=idempotency_key,
         now=now,
+        row_id=row_id,
     )
-
-
-def seal_payload(
-    session: Session, keyring: Keyring, subject_id: str, payload: dict[str, Any]
-) -> dict[str, Any]:
-    """`{"sealed": <base64>, "subject_id": ...}`: `payload` as JSON under the subject's key."""
-    plain = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    sealed = vault.seal_for_subject(session, keyring, subject_id, plain, context=SEAL_CONTEXT)
-    return {"sealed": base64.b64encode(sealed).decode("ascii"), "subject_id": subject_id}
-
-
-def open_payload(session: Session, keyring: Keyring, payload: Mapping[str, Any]) -> dict[str, Any]:
-    """The payload as it was queued, sealed or not.
-
-    Raises `NotFound` when the subject of a sealed payload has been erased (the mail can no
-    longer be read by anyone) and `IntegrityCheckError` when the blob was altered or moved.
-    """
-    if "sealed" not in payload:
-        return dict(payload)
-    blob = base64.b64decode(payload["sealed"])
-    plain = vault.open_for_subject(
-        session, keyring, str(payload["subject_id"]), blob, context=SEAL_CONTEXT
-    )
-    opened: dict[str, Any] = json.loads(plain)
-    return opened
 
 
 @dataclass
@@ -359,26 +349,11 @@ def _open_sealed(
             except NotFound:
                 unreadable[delivery.id] = ERASED
                 continue
-            except IntegrityCheckError:
+            except (IntegrityCheckError, KeyringError):
                 unreadable[delivery.id] = "sealed payload fails its integrity check"
+                continue
+            if delivery.payload.get("ref", delivery.id) != delivery.id:
+                unreadable[delivery.id] = "sealed payload belongs to another row"
                 continue
             ready.append(replace(delivery, payload=payload))
     return ready, unreadable
-
-
-def purge_finished(session: Session, *, older_than: timedelta, now: datetime) -> int:
-    """Delete sent and dead rows created before `now - older_than`; return how many.
-
-    Their payloads hold e-mail addresses; keeping them past their use would break storage
-    limitation (Art. 5(1)(e) GDPR).
-    """
-    result = session.execute(
-        delete(OutboxMessage)
-        .where(
-            OutboxMessage.status.in_([OutboxStatus.SENT.value, OutboxStatus.DEAD.value]),
-            OutboxMessage.created_at < now - older_than,
-        )
-        .execution_options(synchronize_session=False)
-    )
-    session.flush()
-    return int(getattr(result, "rowcount", 0) or 0)

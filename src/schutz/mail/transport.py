@@ -84,9 +84,11 @@ def write_eml(directory: Path, delivery: Delivery, message: EmailMessage) -> Pat
     """Write `<directory>/<id>.eml` once; a second call for the same row changes nothing.
 
     The file appears whole or not at all (written aside, then renamed), and only its owner
-    can read it: it holds an e-mail address.
+    can read it (0600 in a 0700 folder): it holds an e-mail address. It is named after its
+    outbox row, so purging or erasing the row tells which file must go
+    (`mail.retention.remove_orphaned_files`).
     """
-    directory.mkdir(parents=True, exist_ok=True)
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     target = directory / f"{delivery.id}.eml"
     if target.exists():
         return target

@@ -1,7 +1,10 @@
 """Tables of data-subject requests, their history, and the privacy centre's sign-in tokens.
 
 No column holds a personal value in plaintext: the requester's free text is sealed under the
-subject's own data key (so an erasure shreds it too), and tokens are stored as hashes.
+subject's own data key (so an erasure shreds it too), and tokens are stored as hashes. The
+text of a request for an address no subject has is not kept at all: such a request can
+only end as "no data", and sealing it under a key of its own would keep, for nothing, words
+about a person Schutz otherwise knows nothing of (Art. 5(1)(c) GDPR, data minimisation).
 """
 
 from __future__ import annotations

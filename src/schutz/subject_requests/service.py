@@ -137,20 +137,27 @@ def _mail(
         body=mail.body,
         idempotency_key=f"request-{name}:{request.id}:{now.isoformat()}",
         now=now,
-        subject_id=_sealed_for(session, request),
+        subject_id=_sealed_for(session, request, name),
         keyring=keyring,
     )
     return True
 
 
-def _sealed_for(session: Session, request: DataRequest) -> str | None:
+_LAST_WORDS = frozenset({"erased", "erasure_held"})
+
+
+def _sealed_for(session: Session, request: DataRequest, name: str) -> str | None:
     """The subject to seal a request's mail under: its own, while not erased.
 
-    Sealed, the address and text are shredded with the subject (Art. 17 GDPR); a mail that
-    confirms a completed erasure is queued after the erasure and goes out in the clear.
+    Sealed, the address and text are shredded with the subject (Art. 17 GDPR). Any other
+    mail, and the answer to an approved erasure, is sealed under a key of its own that goes
+    with the outbox row, which the next retention run deletes once the mail is out: after
+    an erasure no copy of the mail may stay, even while a legal hold keeps some fields.
     """
     subject_id = request.subject_id
-    return subject_id if subject_id is not None and holdings.is_live(session, subject_id) else None
+    if name in _LAST_WORDS or subject_id is None:
+        return None
+    return subject_id if holdings.is_live(session, subject_id) else None
 
 
 def get_request(session: Session, request_id: str) -> DataRequest:

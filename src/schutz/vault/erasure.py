@@ -1,8 +1,9 @@
 """Erasure by crypto-shredding, restriction, and the retention run that finishes held erasures.
 
 Destroying a subject's data key makes every ciphertext of that subject unreadable wherever a
-copy lives, backups included (Art. 17 GDPR, clause C11). The field rows go in the same
-transaction; a tombstone with only the id and the time lets a restore re-apply the erasure.
+copy lives, backups included (Art. 17 GDPR, clause C11). The field rows and the subject's
+outbox mail go in the same transaction; a tombstone with only the id and the time lets a
+restore re-apply the erasure.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from sqlalchemy import CursorResult, delete, insert, select
 from sqlalchemy.orm import Session
 
 from schutz.audit import service as audit
+from schutz.db import request_checkpoint
 from schutz.errors import Conflict, NotFound
+from schutz.mail.retention import forget_subject
 from schutz.policy.schema import Policy
 from schutz.vault.holds import held_categories, is_kept
 from schutz.vault.models import LegalHold, PersonalField, Subject, Tombstone
@@ -51,6 +54,11 @@ def _shred(session: Session, subject: Subject, now: datetime) -> int:
     subject.erasure_due_on = None
     subject.erased_at = now
     session.execute(insert(Tombstone).values(subject_id=subject.id, erased_at=now))
+    # The subject's queued and sent mail goes too (its .eml files with the next sweep), and
+    # once this commits, SQLite's log is folded in and emptied, so that no page with the
+    # wrapped key survives in the WAL (with secure_delete, freed pages are zeroed).
+    forget_subject(session, subject.id)
+    request_checkpoint(session)
     session.flush()
     return int(removed or 0)
 
@@ -96,6 +104,9 @@ def erase_subject(
         session.execute(delete(PersonalField).where(PersonalField.id.in_(drop)))
     if "email" not in kept:
         subject.email_index = None
+    # No legal hold covers mail: the subject's queued and written mail goes now.
+    forget_subject(session, subject_id)
+    request_checkpoint(session)
     until = max(h.lapses_on for h in holds)
     subject.restricted_at = subject.restricted_at or now
     subject.erasure_requested_at = now

@@ -18,6 +18,7 @@ import hashlib
 import hmac
 import os
 import secrets
+import stat as stat_mode
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from schutz.config import Settings
+from schutz.db import private_folder
 from schutz.errors import SchutzError
 from schutz.vault.crypto import KEY_BYTES, unwrap_key, unwrap_with, wrap_key
 
@@ -37,6 +39,23 @@ _INDEX_INFO = b"schutz/blind-index/email/v1"
 
 class KeyringError(SchutzError):
     """The master keyring is missing, unreadable or malformed."""
+
+
+class ExposedKeyFile(KeyringError):
+    """A key file others on the machine could read: refused, never used (invariant 3)."""
+
+
+def refuse_if_exposed(path: Path, mode: int) -> None:
+    """Raise `ExposedKeyFile` when the file's `mode` lets its group or others in.
+
+    A key readable by another account is a key that account may have copied; using it
+    would keep every ciphertext readable to them. The message says how to fix it.
+    """
+    if mode & 0o077:
+        raise ExposedKeyFile(
+            f"key file {path} is readable by group or others"
+            f" (mode {stat_mode.S_IMODE(mode):o}); run: chmod 600 {path}"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,11 +181,14 @@ _cache: dict[Path, tuple[tuple[int, int, int], Keyring]] = {}
 def load_keyring(settings: Settings) -> Keyring:
     """The keyring of this installation, created in the data directory on first use.
 
-    A file named by `SCHUTZ_MASTER_KEY_FILE` must exist: generating a new key in its place
-    would leave every stored field unreadable. The parsed keyring is cached until the file
-    changes, so a request costs one `stat`.
+    The data directory is kept 0700, and a keyring file its group or others may read is
+    refused (`ExposedKeyFile`) instead of used. A file named by `SCHUTZ_MASTER_KEY_FILE`
+    must exist: generating a new key in its place would leave every stored field unreadable.
+    The parsed keyring is cached until the file changes, so a request costs one `stat`.
     """
     path = keyring_path(settings)
+    if settings.master_key_file is None:
+        private_folder(settings.data_dir)
     try:
         stat = path.stat()
     except FileNotFoundError:
@@ -174,6 +196,7 @@ def load_keyring(settings: Settings) -> Keyring:
             raise KeyringError(f"master key file {path} does not exist") from None
         _write_private(path, _format(Keyring((MasterKey(secrets.token_bytes(KEY_BYTES)),))))
         stat = path.stat()
+    refuse_if_exposed(path, stat.st_mode)
     stamp = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
     cached = _cache.get(path)
     if cached is not None and cached[0] == stamp:

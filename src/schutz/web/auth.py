@@ -31,6 +31,7 @@ from schutz.identity.service import (
     session_for_token,
     staff_actor,
 )
+from schutz.vault.keys import refuse_if_exposed
 from schutz.web.deps import SessionDep, signing_secret
 
 __all__ = ["Actor", "StaffContext", "StaffDep", "require_role", "require_staff"]
@@ -199,6 +200,7 @@ def load_or_create_secret(data_dir: Path) -> bytes:
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
+        refuse_if_exposed(path, path.stat().st_mode)
         return path.read_bytes().strip()
     secret = secrets.token_hex(32).encode()
     with os.fdopen(fd, "wb") as fh:

@@ -1,11 +1,11 @@
 """`/contact`: the contact form on every page (C12), routing a question, an objection or a
 data-subject request.
 
-A question goes to support through the outbox. An objection to marketing or to market
-research is written to the consent ledger (channel web) when the address belongs to a known
-subject (C8). A data-subject request (C11) enters the request workflow, which mails the
-address a link to confirm it. The answer is the same in every case, so the form never tells
-anyone whether an address is known.
+A question goes to support through the outbox, sealed under the sender's key. An objection
+to marketing or to market research is written to the consent ledger (channel web) when the
+address belongs to a known subject (C8). A data-subject request (C11) enters the request
+workflow, which mails the address a link to confirm it. The answer is the same in every
+case, so the form never tells anyone whether an address is known.
 """
 
 from __future__ import annotations
@@ -145,22 +145,24 @@ def send(
             lang=pick_language(request), actor=VISITOR, now=now,
         )  # fmt: skip
     else:
-        if kind == "question":
-            data = {"email": address} | ({"name": name.strip()} if name.strip() else {})
-            try:
-                vault.intake(
-                    session, rules, keyring, source="contact_form", purposes=["answer_queries"],
-                    data=data, asserted_by="form:contact", actor=VISITOR, now=now,
-                )  # fmt: skip
-            except InvalidInput:
-                session.rollback()
-                return _form(request, error="name", values=values, status=422)
+        data = {"email": address} | ({"name": name.strip()} if name.strip() else {})
+        try:
+            sender = vault.intake(
+                session, rules, keyring, source="contact_form", purposes=["answer_queries"],
+                data=data, asserted_by="form:contact", actor=VISITOR, now=now,
+            ).subject_id  # fmt: skip
+        except InvalidInput:
+            session.rollback()
+            return _form(request, error="name", values=values, status=422)
         mail = _forward(policy, settings, kind=kind, email=address, name=name.strip(),
                         message=message.strip())  # fmt: skip
+        # Sealed under the sender's key, though it goes to support: it carries the sender's
+        # name, address and words, and their erasure must reach it (invariants 3 and 4).
         enqueue_mail(
             session, to=str(mail["to"]), subject=str(mail["subject"]), body=str(mail["body"]),
             headers=mail["headers"],  # type: ignore[arg-type]
             idempotency_key=f"contact.{uuid.uuid4().hex}", now=now,
+            subject_id=sender, keyring=keyring,
         )  # fmt: skip
     session.commit()
     response = render(request, "contact/sent.html", {"kind": kind})
