@@ -14,6 +14,7 @@ from schutz.disclosures.webhook import webhook_sender
 from schutz.mail.models import OutboxKind
 from schutz.mail.service import DeliveryReport, deliver_due
 from schutz.mail.transport import Sender, email_sender
+from schutz.subject_requests.deferred import handle_pending
 
 log = logging.getLogger("schutz.worker")
 
@@ -29,7 +30,9 @@ SENDERS: dict[OutboxKind, SenderFactory] = {
 def run_once(
     sessions: sessionmaker[Session], settings: Settings, *, limit: int = 100
 ) -> dict[OutboxKind, DeliveryReport]:
-    """One pass over every kind: deliver what is due now; commit each outcome."""
+    """One pass: handle the public forms' sealed look-ups (which may queue mail), then
+    deliver what is due now in every kind; commit each outcome."""
+    handle_pending(sessions, settings, now=utcnow(), limit=limit)
     reports = {}
     for kind, factory in SENDERS.items():
         reports[kind] = deliver_due(

@@ -11,6 +11,7 @@ from schutz.errors import NotFound
 from schutz.mail.models import OutboxMessage
 from schutz.mail.service import open_payload
 from schutz.policy.engine import Engine
+from schutz.subject_requests import deferred
 from schutz.vault import service as vault
 from schutz.vault.keys import Keyring
 from vault.builders import customer as vault_customer
@@ -40,6 +41,13 @@ def customer(
         now=now,
     )
     return result.subject_id
+
+
+def handle_lookups(session: Session, rules: Engine, keyring: Keyring, *, now: datetime = NOW) -> int:
+    """The worker's half of the public forms, in the test's transaction: every queued
+    look-up handled; returns how many."""
+    ids = deferred.pending_ids(session)
+    return sum(deferred.handle_job(session, rules.policy, keyring, i, now=now) for i in ids)
 
 
 def mails_to(session: Session, keyring: Keyring, address: str) -> list[dict[str, str]]:
