@@ -8,7 +8,6 @@ follows RFC 8058: a POST of `List-Unsubscribe=One-Click` with no cookie unsubscr
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Query
@@ -23,6 +22,7 @@ from schutz.identity.actor import Actor
 from schutz.newsletter import service, tokens
 from schutz.newsletter.service import Links
 from schutz.web.auth import require_role
+from schutz.web.client_ip import truncated_client_ip
 from schutz.web.deps import LangDep, PolicyDep, SessionDep, SettingsDep, signing_secret
 from schutz.web.i18n import translations
 from schutz.web.routes.subjects import KeyringDep, RulesDep
@@ -58,17 +58,11 @@ Marketing = Annotated[Actor, Depends(require_role("marketing"))]
 
 
 def client_ip(request: Request, settings: Settings) -> str | None:
-    """The visitor's address: the peer, or the first `X-Forwarded-For` hop if the peer is a
-    trusted proxy. Only ever stored truncated."""
-    peer = request.client.host if request.client else None
-    forwarded = request.headers.get("x-forwarded-for", "")
-    if peer in settings.trusted_proxy_set and forwarded:
-        candidate = forwarded.split(",")[0].strip()
-        try:
-            return str(ipaddress.ip_address(candidate))
-        except ValueError:
-            return peer
-    return peer
+    """The visitor's address for the proof of consent, as the trusted proxy saw it: the
+    right-most `X-Forwarded-For` hop that is not a trusted proxy (the hops left of it are
+    whatever the client chose to send, RFC 7239 §7.4). Already truncated; the ledger
+    truncates again, which changes nothing."""
+    return truncated_client_ip(request, settings)
 
 
 def _page(request: Request, name: str, ctx: dict[str, object], status: int = 200) -> HTMLResponse:
