@@ -104,8 +104,18 @@ def test_the_helper_needs_only_the_standard_library() -> None:
         "t=1,v1",
         "x" * 5000,
     ],
-    ids=["superscript", "arabic-indic", "huge", "long", "t-empty", "v1-only", "t-only",
-         "leading-comma", "v1-without-value", "too-long"],  # fmt: skip
+    ids=[
+        "superscript",
+        "arabic-indic",
+        "huge",
+        "long",
+        "t-empty",
+        "v1-only",
+        "t-only",
+        "leading-comma",
+        "v1-without-value",
+        "too-long",
+    ],
 )
 def test_a_malformed_header_is_refused_as_malformed(header: str) -> None:
     with pytest.raises(verify.MalformedSignature):

@@ -43,7 +43,9 @@ def customer(
     return result.subject_id
 
 
-def handle_lookups(session: Session, rules: Engine, keyring: Keyring, *, now: datetime = NOW) -> int:
+def handle_lookups(
+    session: Session, rules: Engine, keyring: Keyring, *, now: datetime = NOW
+) -> int:
     """The worker's half of the public forms, in the test's transaction: every queued
     look-up handled; returns how many."""
     ids = deferred.pending_ids(session)

@@ -114,7 +114,9 @@ def test_verification_link_is_single_use(
     assert len(done) == 1
     assert all(isinstance(r, service.LinkUsed) for r in results if isinstance(r, Exception))
     session.expire_all()
-    exports = [m for m in mails_to(session, keyring, ADA["email"]) if "/requests/export" in m["body"]]
+    exports = [
+        m for m in mails_to(session, keyring, ADA["email"]) if "/requests/export" in m["body"]
+    ]
     assert len(exports) == 1
     with pytest.raises(service.LinkUsed):
         service.verify_with_link(session, rules, keyring, links, token, now=NOW)

@@ -77,7 +77,9 @@ def test_a_malformed_signature_header_answers_400(
 def test_a_signed_body_without_an_id_answers_400(sandbox: tuple[TestClient, bytes]) -> None:
     client, secret = sandbox
     body = b'{"data": {}}'
-    answer = client.post(URL, content=body, headers={"Schutz-Signature": signature_header(secret, body)})
+    answer = client.post(
+        URL, content=body, headers={"Schutz-Signature": signature_header(secret, body)}
+    )
     assert answer.status_code == 400
 
 

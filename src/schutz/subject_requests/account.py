@@ -162,7 +162,9 @@ def open_session(session: Session, token: str, *, now: datetime) -> str:
     )
     session.execute(delete(AccountToken).where(AccountToken.expires_at < now - timedelta(days=1)))
     session.flush()
-    audit.record(session, actor="subject", action="account.signed_in", subject_id=subject_id, now=now)
+    audit.record(
+        session, actor="subject", action="account.signed_in", subject_id=subject_id, now=now
+    )
     return cookie
 
 

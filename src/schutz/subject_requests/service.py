@@ -319,9 +319,7 @@ def verify_with_link(
             DataRequest.status == RequestStatus.AWAITING_VERIFICATION.value,
             DataRequest.verified_at.is_(None),
         )
-        .values(
-            verified_at=now, verification="email_link", status=RequestStatus.IN_PROGRESS.value
-        )
+        .values(verified_at=now, verification="email_link", status=RequestStatus.IN_PROGRESS.value)
         .execution_options(synchronize_session=False)
     )
     if getattr(claimed, "rowcount", 0) != 1:
