@@ -232,3 +232,16 @@ def test_newsletter_proof_keeps_the_address_the_trusted_proxy_saw(
     with Session(engine) as session:
         [grant] = session.scalars(select(ConsentEvent)).all()
     assert grant.ip_truncated == "203.0.113.0"
+
+
+def test_a_download_from_the_centre_mails_no_link_that_outlives_the_session(
+    client: TestClient, auth: Headers, settings: Settings
+) -> None:
+    _customer(client, auth)
+    csrf = _sign_in(client, settings)
+
+    assert client.post("/account/export", data={"csrf_token": csrf}).status_code == 303
+
+    _run_worker(client)
+    mailed = [b for _, b in delivered_to(settings, str(ADA["email"])) if "/export" in b]
+    assert mailed == []

@@ -412,8 +412,11 @@ def _proceed(
     kind = RequestKind(request.kind)
     if kind is RequestKind.ACCESS:
         _complete(session, request, "export_ready", actor=actor, now=now)
-        link = links.url("/requests/export", links.export_token(request.id))
-        _mail(session, keyring, request, policy, "export", link=link, now=now)
+        if request.verification != "session":
+            # From the privacy centre the copy opens at once, by a link bound to the
+            # session; a mailed link would outlive the sign-out.
+            link = links.url("/requests/export", links.export_token(request.id))
+            _mail(session, keyring, request, policy, "export", link=link, now=now)
     elif kind is RequestKind.OBJECTION:
         purposes = [k for k, p in policy.purposes.items() if p.objectable]
         for purpose in purposes:
