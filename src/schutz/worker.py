@@ -15,6 +15,7 @@ from schutz.mail.models import OutboxKind
 from schutz.mail.service import DeliveryReport, deliver_due
 from schutz.mail.transport import Sender, email_sender
 from schutz.subject_requests.deferred import handle_pending
+from schutz.web.auth import load_or_create_secret
 
 log = logging.getLogger("schutz.worker")
 
@@ -32,7 +33,8 @@ def run_once(
 ) -> dict[OutboxKind, DeliveryReport]:
     """One pass: handle the public forms' sealed look-ups (which may queue mail), then
     deliver what is due now in every kind; commit each outcome."""
-    handle_pending(sessions, settings, now=utcnow(), limit=limit)
+    secret = load_or_create_secret(settings.data_dir)  # signs the links the look-ups mail
+    handle_pending(sessions, settings, secret=secret, now=utcnow(), limit=limit)
     reports = {}
     for kind, factory in SENDERS.items():
         reports[kind] = deliver_due(

@@ -19,6 +19,7 @@ from vault.builders import customer as vault_customer
 from .conftest import NOW
 
 ADA = vault_customer(email="ada.lovelace@example.org")
+LINK_SECRET = b"test-secret-for-request-links"
 GRACE = {"email": "grace.hopper@example.org", "name": "Grace Hopper"}
 
 
@@ -48,8 +49,9 @@ def handle_lookups(
 ) -> int:
     """The worker's half of the public forms, in the test's transaction: every queued
     look-up handled; returns how many."""
+    tools = deferred.Tools(rules=rules, keyring=keyring, secret=LINK_SECRET)
     ids = deferred.pending_ids(session)
-    return sum(deferred.handle_job(session, rules.policy, keyring, i, now=now) for i in ids)
+    return sum(deferred.handle_job(session, tools, i, now=now) for i in ids)
 
 
 def mails_to(session: Session, keyring: Keyring, address: str) -> list[dict[str, str]]:

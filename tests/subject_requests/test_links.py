@@ -148,9 +148,8 @@ def test_a_look_up_is_handled_once_by_racing_workers(
     session.commit()
     [job_id] = deferred.pending_ids(session)
 
-    results = _race(
-        engine, lambda s: deferred.handle_job(s, rules.policy, keyring, job_id, now=NOW)
-    )
+    tools = deferred.Tools(rules=rules, keyring=keyring, secret=b"test-secret")
+    results = _race(engine, lambda s: deferred.handle_job(s, tools, job_id, now=NOW))
 
     assert sorted(results, key=str) == [False] * (PARALLEL - 1) + [True]
     session.expire_all()

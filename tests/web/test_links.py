@@ -151,6 +151,25 @@ def test_request_api_answers_alike_for_known_and_unknown(
     assert len(delivered_to(settings, NOBODY)) == 1
 
 
+def test_newsletter_sign_up_answers_alike_for_known_and_unknown(
+    client: TestClient, auth: Headers, engine: Engine, settings: Settings
+) -> None:
+    _customer(client, auth)
+
+    def send(email: str) -> Any:
+        token = form_token_in(client.get("/newsletter").text)
+        return client.post("/newsletter", data={"email": email, "form_token": token})
+
+    known = _answer_for(engine, send, str(ADA["email"]))
+    unknown = _answer_for(engine, send, NOBODY)
+
+    assert known == unknown
+    assert known[1] == {"pending_lookup": 1}
+    _run_worker(client)
+    assert len(delivered_to(settings, str(ADA["email"]))) == 1
+    assert len(delivered_to(settings, NOBODY)) == 1
+
+
 def test_verification_link_is_single_use(
     client: TestClient, auth: Headers, settings: Settings
 ) -> None:
@@ -228,7 +247,8 @@ def test_newsletter_proof_keeps_the_address_the_trusted_proxy_saw(
             data={"email": "reader@example.org", "form_token": form_token_in(form.text)},
             headers={"X-Forwarded-For": "198.51.100.7, 203.0.113.77"},
         )
-    assert answer.status_code == 200
+        assert answer.status_code == 200
+        _run_worker(behind_proxy)
     with Session(engine) as session:
         [grant] = session.scalars(select(ConsentEvent)).all()
     assert grant.ip_truncated == "203.0.113.0"

@@ -1,11 +1,12 @@
 """Sealed look-up jobs: what a public form asked for, kept until the worker handles it.
 
-A public form (privacy-centre sign-in, request form, request API) must answer at once and
-alike whether or not the address is known (DESIGN "Equal answers"): the vault look-up, the
-key unwrap and the mail would otherwise make a known address measurably slower. The route
-only seals the job and answers; `schutz.subject_requests.deferred` does the rest after the
-response has left. The job holds the address before we know whose it is, so it is sealed
-(AES-256-GCM) under a key derived from the master key with HKDF, and deleted once handled.
+A public form (privacy-centre sign-in, request form and API, newsletter sign-up) must answer
+at once and alike whether or not the address is known (DESIGN "Equal answers"): the vault
+look-up, the key unwrap and the mail would otherwise make a known address measurably
+slower. The route only seals the job and answers; `schutz.subject_requests.deferred` does
+the rest after the response has left. The job holds the address before we know whose it
+is, so it is sealed (AES-256-GCM) under a key derived from the master key with HKDF, and
+deleted once handled.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from schutz.vault.keys import Keyring, MasterKey
 _INFO = b"schutz/pending-lookup/v1"
 ACCOUNT_LINK = "account_link"
 REQUEST = "request"
+NEWSLETTER = "newsletter"
 
 
 class LookupUnreadable(SchutzError):

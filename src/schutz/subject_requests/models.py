@@ -187,7 +187,7 @@ class PendingLookup(Base):
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, comment="Random hex id.")
     kind: Mapped[str] = mapped_column(
-        String(16), comment="What to do once looked up: account_link or request."
+        String(16), comment="What to do once looked up: account_link, request or newsletter."
     )
     key_id: Mapped[str] = mapped_column(
         String(16), comment="Id of the master key the sealing key was derived from."

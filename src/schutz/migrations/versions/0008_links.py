@@ -22,7 +22,7 @@ def upgrade() -> None:
             "kind",
             sa.String(16),
             nullable=False,
-            comment="What to do once looked up: account_link or request.",
+            comment="What to do once looked up: account_link, request or newsletter.",
         ),
         sa.Column(
             "key_id",
