@@ -16,6 +16,8 @@ from schutz.mail.models import OutboxKind
 from schutz.mail.retention import remove_orphaned_files
 from schutz.mail.service import DeliveryReport, deliver_due
 from schutz.mail.transport import Sender, email_sender
+from schutz.subject_requests.deferred import handle_pending
+from schutz.web.auth import load_or_create_secret
 
 log = logging.getLogger("schutz.worker")
 
@@ -31,11 +33,14 @@ SENDERS: dict[OutboxKind, SenderFactory] = {
 def run_once(
     sessions: sessionmaker[Session], settings: Settings, *, limit: int = 100
 ) -> dict[OutboxKind, DeliveryReport]:
-    """One pass over every kind: deliver what is due now; commit each outcome.
+    """One pass: handle the public forms' sealed look-ups (which may queue mail), then
+    deliver what is due now in every kind; commit each outcome.
 
     Then the .eml files of rows an erasure deleted are removed, so an erased subject's
     written mail is gone within a pass (Art. 17 GDPR).
     """
+    secret = load_or_create_secret(settings.data_dir)  # signs the links the look-ups mail
+    handle_pending(sessions, settings, secret=secret, now=utcnow(), limit=limit)
     reports = {}
     for kind, factory in SENDERS.items():
         reports[kind] = deliver_due(

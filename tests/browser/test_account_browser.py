@@ -136,7 +136,7 @@ def test_the_privacy_centre_by_magic_link(
 
     download = {"en": "Download my data", "de": "Meine Daten herunterladen"}[lang]
     page.get_by_role("button", name=download).click()
-    assert "/requests/export" in page.url
+    assert "/account/export" in page.url
     assert "Ada Lovelace" in page.content()
     _shot(page, tmp_path, f"export-{lang}")
 

@@ -47,6 +47,9 @@ def shot(page: Page, name: str) -> None:
 
 def last_mail_link(database_url: str, path: str) -> str:
     data_dir = Path(database_url.removeprefix("sqlite:///")).parent
+    engine = make_engine(database_url)  # the worker's pass: sign-ups are handled there
+    run_once(make_session_factory(engine), Settings(data_dir=data_dir, database_url=database_url))
+    engine.dispose()
     mail = queued_mails(database_url, data_dir)[-1]
     return next(w for w in mail.payload["body"].split() if path in w)
 

@@ -87,4 +87,49 @@ def test_the_helper_needs_only_the_standard_library() -> None:
             imported.update(alias.name.split(".")[0] for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
             imported.add((node.module or "").split(".")[0])
-    assert imported <= {"__future__", "hashlib", "hmac", "time"}
+    assert imported <= {"__future__", "hashlib", "hmac", "json", "re", "time"}
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        f"t=\u00b2,v1={'0' * 64}",  # a superscript two: str.isdigit() says yes, int() says no
+        f"t=\u0661\u0662,v1={'0' * 64}",  # Arabic-Indic digits
+        f"t={'9' * 5000},v1={'0' * 64}",  # bigger than int() takes from a string
+        f"t={'9' * 40},v1={'0' * 64}",
+        "t=",
+        "v1=",
+        f"t={T}",
+        f",v1={'0' * 64}",
+        "t=1,v1",
+        "x" * 5000,
+    ],
+    ids=[
+        "superscript",
+        "arabic-indic",
+        "huge",
+        "long",
+        "t-empty",
+        "v1-only",
+        "t-only",
+        "leading-comma",
+        "v1-without-value",
+        "too-long",
+    ],
+)
+def test_a_malformed_header_is_refused_as_malformed(header: str) -> None:
+    with pytest.raises(verify.MalformedSignature):
+        verify_signature(SECRET, BODY, header, now=T)
+
+
+def test_a_non_ascii_signature_matches_nothing_and_raises_no_type_error() -> None:
+    with pytest.raises(SignatureError) as refused:
+        verify_signature(SECRET, BODY, f"t={T},v1=\u00e9{'0' * 63}", now=T)
+    assert not isinstance(refused.value, verify.MalformedSignature)
+
+
+def test_receivers_deduplicate_on_the_id_inside_the_signed_body() -> None:
+    assert verify.delivery_id(BODY) == "abc"
+    for body in (b"[]", b"{}", b'{"id": 7}', b"not json"):
+        with pytest.raises(verify.MalformedSignature):
+            verify.delivery_id(body)

@@ -11,6 +11,7 @@ from schutz.errors import NotFound
 from schutz.mail.models import OutboxMessage
 from schutz.mail.service import open_payload
 from schutz.policy.engine import Engine
+from schutz.subject_requests import deferred
 from schutz.vault import service as vault
 from schutz.vault.keys import Keyring
 from vault.builders import customer as vault_customer
@@ -18,6 +19,7 @@ from vault.builders import customer as vault_customer
 from .conftest import NOW
 
 ADA = vault_customer(email="ada.lovelace@example.org")
+LINK_SECRET = b"test-secret-for-request-links"
 GRACE = {"email": "grace.hopper@example.org", "name": "Grace Hopper"}
 
 
@@ -41,6 +43,16 @@ def customer(
         now=now,
     )
     return result.subject_id
+
+
+def handle_lookups(
+    session: Session, rules: Engine, keyring: Keyring, *, now: datetime = NOW
+) -> int:
+    """The worker's half of the public forms, in the test's transaction: every queued
+    look-up handled; returns how many."""
+    tools = deferred.Tools(rules=rules, keyring=keyring, secret=LINK_SECRET)
+    ids = deferred.pending_ids(session)
+    return sum(deferred.handle_job(session, tools, i, now=now) for i in ids)
 
 
 def mails_to(session: Session, keyring: Keyring, address: str) -> list[dict[str, str]]:

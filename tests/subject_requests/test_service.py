@@ -19,7 +19,7 @@ from schutz.vault import service as vault
 from schutz.vault.keys import Keyring
 from schutz.vault.models import Subject, Tombstone
 
-from .builders import ADA, GRACE, customer, link_token, mails_to
+from .builders import ADA, GRACE, customer, handle_lookups, link_token, mails_to
 from .conftest import NOW
 
 
@@ -32,7 +32,8 @@ def _submit(
     email: str,
     **kw: str,
 ) -> service.Submitted:
-    return service.submit(
+    """Submit, then run the worker's half (the look-up and the mail) as the worker would."""
+    submitted = service.submit(
         session,
         rules,
         keyring,
@@ -44,6 +45,8 @@ def _submit(
         actor="apikey:shop",
         now=NOW,
     )
+    handle_lookups(session, rules, keyring)
+    return submitted
 
 
 def _verify(session: Session, rules: Engine, keyring: Keyring, links: Links, email: str) -> str:
@@ -295,7 +298,7 @@ def test_staff_verify_a_letter_and_apply_a_rectification(
     request = service.get_request(session, submitted.request_id)
     assert request.status == RequestStatus.COMPLETED.value
     actions = [e.action for e in service.history(session, submitted.request_id)]
-    assert actions == ["received", "verified", "awaiting_handling", "completed"]
+    assert actions == ["received", "matched", "verified", "awaiting_handling", "completed"]
     read = vault.read_subject(
         session, rules, keyring, ada, "order_processing", actor="t", role="support", now=NOW
     )

@@ -8,6 +8,7 @@ from outbox_mail import queued_mails
 from webapp import (
     Headers,
     TestClient,
+    deliver,
     form_token_in,
     token_in,
 )
@@ -36,7 +37,9 @@ def _customer(client: TestClient, auth: Headers) -> str:
 
 
 def _outbox_body(client: TestClient, address: str) -> str:
+    """The newest mail to `address`, after the worker ran (look-ups happen there)."""
     settings = client.app.state.settings  # type: ignore[attr-defined]
+    deliver(client.app.state.sessions, settings)  # type: ignore[attr-defined]
     mails = queued_mails(settings.resolved_database_url, settings.data_dir)
     return str([m.payload for m in mails if m.payload["to"] == address][-1]["body"])
 

@@ -50,7 +50,8 @@ _TEXTS: dict[str, dict[str, Mail]] = {
             "Your personal data: download",
             "As you asked, here is the link to a copy of the personal data we hold about\n"
             "you, as a readable page and as a JSON file (Art. 15 and 20 GDPR). It works for\n"
-            "three days:\n{link}\n\nRequest number: {request_id}\n{controller}\n",
+            "one hour; after that, ask again in the privacy centre:\n{link}\n\n"
+            "Request number: {request_id}\n{controller}\n",
         ),
         "extended": Mail(
             "Your request: we need more time",
@@ -104,7 +105,8 @@ _TEXTS: dict[str, dict[str, Mail]] = {
             "Ihre personenbezogenen Daten: Download",
             "Wie gewünscht, finden Sie hier den Link zu einer Kopie der Daten, die wir über\n"
             "Sie gespeichert haben, als lesbare Seite und als JSON-Datei (Art. 15 und 20\n"
-            "DSGVO). Er gilt drei Tage:\n{link}\n\nAntragsnummer: {request_id}\n{controller}\n",
+            "DSGVO). Er gilt eine Stunde; danach fragen Sie im Datenschutz-Center erneut:\n"
+            "{link}\n\nAntragsnummer: {request_id}\n{controller}\n",
         ),
         "extended": Mail(
             "Ihr Antrag: Wir benötigen mehr Zeit",

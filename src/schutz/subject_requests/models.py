@@ -176,3 +176,26 @@ class AccountToken(Base):
     used_at: Mapped[datetime | None] = mapped_column(
         UtcDateTime, comment="A link is good for one sign-in; set when used."
     )
+
+
+class PendingLookup(Base):
+    """A public form's address, waiting for the worker to look it up after the answer left.
+
+    Public forms answer at once and alike for known and unknown people (equal answers), so
+    the vault look-up, key unwrap and mail happen later. The row holds the address sealed
+    under a key derived from the master key, never in the clear, and is deleted when handled.
+    """
+
+    __tablename__ = "pending_lookup"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, comment="Random hex id.")
+    kind: Mapped[str] = mapped_column(
+        String(16), comment="What to do once looked up: account_link, request or newsletter."
+    )
+    key_id: Mapped[str] = mapped_column(
+        String(16), comment="Id of the master key the sealing key was derived from."
+    )
+    sealed: Mapped[bytes] = mapped_column(
+        LargeBinary, comment="AES-256-GCM of the job (address and all) under the derived key."
+    )
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, comment="Queued at (UTC).")

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from schutz.audit import service as audit
@@ -24,7 +24,7 @@ from schutz.errors import Conflict, InvalidInput, NotFound
 from schutz.mail.service import enqueue_mail
 from schutz.policy.engine import Engine
 from schutz.policy.schema import Policy
-from schutz.subject_requests import holdings, notify
+from schutz.subject_requests import holdings, lookups, notify
 from schutz.subject_requests.deadlines import MAX_EXTENSION_MONTHS, due_date
 from schutz.subject_requests.mails import compose, format_date
 from schutz.subject_requests.models import (
@@ -35,7 +35,7 @@ from schutz.subject_requests.models import (
     RequestKind,
     RequestStatus,
 )
-from schutz.subject_requests.tokens import VERIFY_MAX_AGE, Links
+from schutz.subject_requests.tokens import VERIFY, VERIFY_MAX_AGE, Links
 from schutz.vault import service as vault
 from schutz.vault.keys import Keyring
 from schutz.vault.validation import normalise_email
@@ -225,6 +225,10 @@ def _known_subject(session: Session, keyring: Keyring, address: str, now: dateti
         return None
 
 
+class LinkUsed(Conflict):
+    """The verification link was used already; it confirms once and mints nothing more."""
+
+
 def submit(
     session: Session,
     rules: Engine,
@@ -239,12 +243,14 @@ def submit(
     actor: str,
     now: datetime,
 ) -> Submitted:
-    """Record a request made for `email` and mail that address a link to confirm it.
+    """Record a request made for `email`; the worker then mails that address a link.
 
-    The answer is the same whether or not the address is known (nothing about a subject is
-    revealed to an unverified requester), and the confirmation goes to `email` alone. The
-    deadline of Art. 12(3) runs from receipt; an unconfirmed request lapses after seven
-    days. This is the entry point of the API, the public form and the contact form.
+    The answer is the same, and as quick, whether or not the address is known: nothing
+    here touches the vault. The address, the text and the link wait in a sealed job
+    (`lookups`) that `match_request` handles after the answer has left; the confirmation
+    goes to `email` alone. The deadline of Art. 12(3) runs from receipt; an unconfirmed
+    request lapses after seven days. This is the entry point of the API, the public form
+    and the contact form.
     """
     request_kind = _parse(kind, RequestKind, "kind")
     request_channel = _parse(channel, RequestChannel, "channel")
@@ -252,18 +258,14 @@ def submit(
         address = normalise_email(email)
     except InvalidInput:
         raise InvalidInput("email: this is not a valid e-mail address") from None
-    subject_id = _known_subject(session, keyring, address, now)
-    text = _text(details, DETAILS_MAX)
     request = DataRequest(
         id=uuid.uuid4().hex,
         kind=request_kind.value,
         channel=request_channel.value,
         status=RequestStatus.AWAITING_VERIFICATION.value,
-        subject_id=subject_id,
+        subject_id=None,
         lang=lang if lang in ("en", "de") else "en",
-        details_sealed=holdings.seal(session, keyring, subject_id, text)
-        if subject_id and text
-        else None,
+        details_sealed=None,
         received_at=now,
         due_at=due_date(now),
         verify_by=now + VERIFY_WINDOW,
@@ -272,9 +274,38 @@ def submit(
     session.add(request)
     session.flush()
     _event(session, request, "received", actor=actor, now=now, channel=request.channel)
-    link = links.url("/requests/verify", links.verify_token(request.id))
-    _mail(session, keyring, request, rules.policy, "verify", to=address, link=link, now=now)
+    job = {
+        "request_id": request.id,
+        "email": address,
+        "details": _text(details, DETAILS_MAX),
+        "link": links.url("/requests/verify", links.verify_token(request.id)),
+    }
+    lookups.defer(session, keyring, lookups.REQUEST, job, now=now)
     return Submitted(request.id, request.status, request.due_at)
+
+
+def match_request(
+    session: Session, policy: Policy, keyring: Keyring, job: Mapping[str, Any], *, now: datetime
+) -> bool:
+    """The deferred half of `submit`: tie the request to the subject the address belongs
+    to (sealing its text under that subject's key) and mail the confirmation link.
+
+    Runs in the worker; returns whether the address was known. A request closed meanwhile
+    (expired) gets no mail.
+    """
+    request = session.get(DataRequest, str(job["request_id"]))
+    if request is None or request.status != RequestStatus.AWAITING_VERIFICATION.value:
+        return False
+    address = str(job["email"])
+    subject_id = _known_subject(session, keyring, address, now)
+    if subject_id is not None:
+        request.subject_id = subject_id
+        text = str(job.get("details") or "")
+        if text:
+            request.details_sealed = holdings.seal(session, keyring, subject_id, text)
+        _event(session, request, "matched", actor="system:requests", now=now)
+    _mail(session, keyring, request, policy, "verify", to=address, link=str(job["link"]), now=now)
+    return subject_id is not None
 
 
 def verify_with_link(
@@ -282,18 +313,31 @@ def verify_with_link(
 ) -> DataRequest:
     """The owner of the address opened the mailed link and confirmed: act on the request.
 
-    Opening the link twice shows the same result; an expired request stays expired.
+    The link works once: one conditional update moves the request from awaiting
+    verification to in progress and must touch exactly one row, so parallel or repeated
+    confirmations act once. A second use raises `LinkUsed`, and mints no export link.
     """
-    request = get_request(
-        session, links.request_of("schutz.requests.verify", token, max_age=VERIFY_MAX_AGE)
+    request_id = links.request_of(VERIFY, token, max_age=VERIFY_MAX_AGE)
+    request = get_request(session, request_id)
+    claimed = session.execute(
+        update(DataRequest)
+        .where(
+            DataRequest.id == request.id,
+            DataRequest.status == RequestStatus.AWAITING_VERIFICATION.value,
+            DataRequest.verified_at.is_(None),
+        )
+        .values(verified_at=now, verification="email_link", status=RequestStatus.IN_PROGRESS.value)
+        .execution_options(synchronize_session=False)
     )
-    if request.verified_at is not None:
-        return request
-    if request.status != RequestStatus.AWAITING_VERIFICATION.value:
+    if getattr(claimed, "rowcount", 0) != 1:
+        session.refresh(request)
+        if request.verified_at is not None:
+            raise LinkUsed("this link has been used already")
         raise Conflict("this request can no longer be confirmed; please make it again")
-    return _verified(
-        session, rules, keyring, links, request, how="email_link", actor=SUBJECT_ACTOR, now=now
-    )
+    session.refresh(request)
+    _event(session, request, "verified", actor=SUBJECT_ACTOR, now=now, how="email_link")
+    _proceed(session, rules, keyring, links, request, actor=SUBJECT_ACTOR, now=now)
+    return request
 
 
 def verify_manually(
@@ -375,8 +419,11 @@ def _proceed(
     kind = RequestKind(request.kind)
     if kind is RequestKind.ACCESS:
         _complete(session, request, "export_ready", actor=actor, now=now)
-        link = links.url("/requests/export", links.export_token(request.id))
-        _mail(session, keyring, request, policy, "export", link=link, now=now)
+        if request.verification != "session":
+            # From the privacy centre the copy opens at once, by a link bound to the
+            # session; a mailed link would outlive the sign-out.
+            link = links.url("/requests/export", links.export_token(request.id))
+            _mail(session, keyring, request, policy, "export", link=link, now=now)
     elif kind is RequestKind.OBJECTION:
         purposes = [k for k, p in policy.purposes.items() if p.objectable]
         for purpose in purposes:

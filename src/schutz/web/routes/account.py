@@ -8,15 +8,17 @@ path /account). Forms carry the session's CSRF token and work without JavaScript
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Form
+from fastapi import APIRouter, Depends, Form, Query
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from schutz.clock import utcnow
 from schutz.consent.service import ConsentState, current_state, record_consent
-from schutz.errors import Conflict, Denied, InvalidInput
+from schutz.errors import Conflict, Denied, InvalidInput, NotFound
 from schutz.subject_requests import account, holdings, service
+from schutz.subject_requests.export import build_package, exportable_request
 from schutz.subject_requests.models import RequestKind
 from schutz.web.auth import clear_session_cookie, set_session_cookie
 from schutz.web.deps import LangDep, SessionDep, SettingsDep
@@ -301,14 +303,85 @@ def export(
     lang: LangDep,
     live: CentreSession,
 ) -> Response:
-    """A copy of everything, at once: the session already proves the address."""
+    """A copy of everything, at once: the session already proves the address.
+
+    The download link it leads to works for 15 minutes and only with this session's
+    cookie (path /account), so it dies on sign-out and is of no use to anyone it leaks to.
+    """
     made = service.submit_verified(
         session, rules, keyring, links, subject_id=live.subject_id, kind="access",
         lang=lang, actor=SUBJECT, now=utcnow(),
     )  # fmt: skip
     session.commit()
-    token = links.export_token(made.id)
-    return RedirectResponse(f"/requests/export?token={token}&lang={lang}", status_code=303)
+    token = links.session_export_token(made.id, live.token_hash)
+    return RedirectResponse(f"{ACCOUNT_PATH}/export?token={token}&lang={lang}", status_code=303)
+
+
+def _session_package(
+    session: SessionDep,
+    rules: RulesDep,
+    keyring: KeyringDep,
+    links: LinksDep,
+    live: account.AccountSession | None,
+    token: str,
+    lang: str,
+) -> dict[str, Any] | None:
+    """The package a centre download link opens, or None if the link or session is not good."""
+    if live is None:
+        return None
+    try:
+        request_id = links.session_export_of(token, live.token_hash)
+        found = exportable_request(session, request_id)
+    except (InvalidInput, Conflict, NotFound):
+        return None
+    if found.subject_id != live.subject_id:
+        return None
+    package = build_package(
+        session, rules.policy, keyring, found, lang=lang, actor=SUBJECT, now=utcnow()
+    )
+    session.commit()
+    return package
+
+
+@router.get("/export")
+def export_page(
+    request: Request,
+    session: SessionDep,
+    rules: RulesDep,
+    keyring: KeyringDep,
+    links: LinksDep,
+    live: MaybeSession,
+    lang: LangDep,
+    token: Annotated[str, Query(max_length=400)] = "",
+) -> Response:
+    """The readable copy (Art. 15(3) GDPR), for the session that asked for it."""
+    package = _session_package(session, rules, keyring, links, live, token, lang)
+    if package is None:
+        return _page(request, "export_gone.html", {}, 410)
+    json_url = f"{ACCOUNT_PATH}/export.json?token={quote(token)}&lang={lang}"
+    response = render(request, "requests/export.html", {"p": package, "json_url": json_url})
+    response.headers.update(NO_STORE)
+    return response
+
+
+@router.get("/export.json")
+def export_json(
+    request: Request,
+    session: SessionDep,
+    rules: RulesDep,
+    keyring: KeyringDep,
+    links: LinksDep,
+    live: MaybeSession,
+    lang: LangDep,
+    token: Annotated[str, Query(max_length=400)] = "",
+) -> Response:
+    """The same copy as a JSON file (Art. 20 GDPR)."""
+    package = _session_package(session, rules, keyring, links, live, token, lang)
+    if package is None:
+        return _page(request, "export_gone.html", {}, 410)
+    name = f"personal-data-{package['request_id']}.json"
+    headers = {**NO_STORE, "Content-Disposition": f'attachment; filename="{name}"'}
+    return JSONResponse(package, headers=headers)
 
 
 @router.post("/requests")

@@ -8,7 +8,6 @@ follows RFC 8058: a POST of `List-Unsubscribe=One-Click` with no cookie unsubscr
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Query
@@ -22,7 +21,10 @@ from schutz.errors import Conflict, InvalidInput
 from schutz.identity.actor import Actor
 from schutz.newsletter import service, tokens
 from schutz.newsletter.service import Links
+from schutz.subject_requests import lookups
+from schutz.vault.validation import normalise_email
 from schutz.web.auth import require_role
+from schutz.web.client_ip import truncated_client_ip
 from schutz.web.deps import LangDep, PolicyDep, SessionDep, SettingsDep, signing_secret
 from schutz.web.i18n import translations
 from schutz.web.routes.subjects import KeyringDep, RulesDep
@@ -58,17 +60,11 @@ Marketing = Annotated[Actor, Depends(require_role("marketing"))]
 
 
 def client_ip(request: Request, settings: Settings) -> str | None:
-    """The visitor's address: the peer, or the first `X-Forwarded-For` hop if the peer is a
-    trusted proxy. Only ever stored truncated."""
-    peer = request.client.host if request.client else None
-    forwarded = request.headers.get("x-forwarded-for", "")
-    if peer in settings.trusted_proxy_set and forwarded:
-        candidate = forwarded.split(",")[0].strip()
-        try:
-            return str(ipaddress.ip_address(candidate))
-        except ValueError:
-            return peer
-    return peer
+    """The visitor's address for the proof of consent, as the trusted proxy saw it: the
+    right-most `X-Forwarded-For` hop that is not a trusted proxy (the hops left of it are
+    whatever the client chose to send, RFC 7239 §7.4). Already truncated; the ledger
+    truncates again, which changes nothing."""
+    return truncated_client_ip(request, settings)
 
 
 def _page(request: Request, name: str, ctx: dict[str, object], status: int = 200) -> HTMLResponse:
@@ -109,7 +105,6 @@ def signup(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
-    rules: RulesDep,
     keyring: KeyringDep,
     links: LinksDep,
     lang: LangDep,
@@ -121,24 +116,23 @@ def signup(
     except InvalidInput:
         return _signup_form(request, lang, error="expired", email=email, status=400)
     try:
-        service.sign_up(
-            session,
-            rules,
-            keyring,
-            links,
-            email=email,
-            wording=translations(lang).gettext(WORDING),
-            wording_version=f"{WORDING_VERSION}/{lang}",
-            form_url=request.url.path,
-            ip=client_ip(request, settings),
-            user_agent=request.headers.get("user-agent"),
-            lang=lang,
-            actor=SUBSCRIBER,
-            now=utcnow(),
-        )
+        address = normalise_email(email)
     except InvalidInput:
-        session.rollback()
         return _signup_form(request, lang, error="email", email=email, status=422)
+    job = {
+        "email": address,
+        "wording": translations(lang).gettext(WORDING),
+        "wording_version": f"{WORDING_VERSION}/{lang}",
+        "form_url": request.url.path,
+        "ip": client_ip(request, settings),
+        "user_agent": request.headers.get("user-agent"),
+        "lang": lang,
+        "actor": SUBSCRIBER,
+        "base_url": links.base_url,
+    }
+    # Nothing here touches the vault: the intake, the grant with its proof and the mail run
+    # in the worker from this sealed job, so a known address answers as fast as a new one.
+    lookups.defer(session, keyring, lookups.NEWSLETTER, job, now=utcnow())
     session.commit()
     # The same answer whether the address was new, pending or already confirmed.
     return _page(request, "check_inbox.html", {})

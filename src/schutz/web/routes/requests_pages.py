@@ -2,12 +2,15 @@
 
 Every form works without JavaScript and without cookies (C16): the form carries a signed,
 timed token instead. Confirming is a button on the page the mail links to, so a mail
-scanner that fetches links cannot confirm a request for anyone. No page names the address.
+scanner that fetches links cannot confirm a request for anyone; the link confirms once, and
+opened again it shows an "already used" page and no data. The export link (shown once after
+confirming, and mailed) works for an hour. No page names the address.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Query
 from starlette.requests import Request
@@ -17,7 +20,7 @@ from schutz.clock import utcnow
 from schutz.errors import Conflict, InvalidInput, NotFound
 from schutz.subject_requests import service
 from schutz.subject_requests.export import build_package, exportable_request
-from schutz.subject_requests.models import DataRequest, RequestKind
+from schutz.subject_requests.models import DataRequest, RequestKind, RequestStatus
 from schutz.subject_requests.tokens import (
     EXPORT,
     EXPORT_MAX_AGE,
@@ -57,6 +60,8 @@ def _form(
 def _link_error(request: Request, exc: InvalidInput | Conflict | NotFound) -> HTMLResponse:
     if isinstance(exc, TokenExpired):
         problem, status = "expired", 410
+    elif isinstance(exc, service.LinkUsed):
+        problem, status = "used", 409
     elif isinstance(exc, Conflict):
         problem, status = "closed", 409
     else:
@@ -119,8 +124,10 @@ def verify_page(
         )
     except (InvalidInput, NotFound) as exc:
         return _link_error(request, exc)
-    if found.verified_at is not None:
-        return _result(request, links, found)
+    if found.verified_at is not None:  # the link works once; it shows no data or link again
+        return _link_error(request, service.LinkUsed("this link has been used already"))
+    if found.status != RequestStatus.AWAITING_VERIFICATION.value:
+        return _link_error(request, Conflict("this request is closed"))
     return _page(request, "verify.html", {"token": token, "kind": found.kind})
 
 
@@ -143,6 +150,7 @@ def verify(
 
 
 def _result(request: Request, links: LinksDep, found: DataRequest) -> HTMLResponse:
+    """The page right after confirming: the one moment a link to the data is shown."""
     export = None
     if found.outcome == "export_ready":
         export = links.export_token(found.id)
@@ -181,7 +189,8 @@ def export_page(
         package = _package(session, rules, keyring, links, token, lang)
     except (InvalidInput, Conflict, NotFound) as exc:
         return _link_error(request, exc)
-    return _page(request, "export.html", {"p": package, "token": token})
+    json_url = f"/requests/export.json?token={quote(token)}&lang={lang}"
+    return _page(request, "export.html", {"p": package, "json_url": json_url})
 
 
 @router.get("/export.json")

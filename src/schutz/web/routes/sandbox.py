@@ -3,8 +3,8 @@ signature with `schutz.disclosures.verify` as any processor would, and show what
 
 Demo only. What a processor receives is no longer Schutz's data, so the sandbox keeps it in
 this process's memory (the newest `KEEP` per recipient), never in Schutz's database, and
-forgets it on restart. A repeated delivery (same `Idempotency-Key`) is counted, not stored
-twice: that is the de-duplication a real processor does.
+forgets it on restart. A repeated delivery (the same `id` in the signed body) is counted,
+not stored twice: that is the de-duplication a real processor does.
 """
 
 from __future__ import annotations
@@ -23,9 +23,10 @@ from starlette.responses import JSONResponse, Response
 from schutz.clock import utcnow
 from schutz.disclosures.endpoints import SecretFileError, get_endpoint, read_secret
 from schutz.disclosures.verify import (
-    IDEMPOTENCY_HEADER,
     SIGNATURE_HEADER,
+    MalformedSignature,
     SignatureError,
+    delivery_id,
     verify_signature,
 )
 from schutz.web.deps import LangDep, PolicyDep, SessionDep
@@ -103,24 +104,24 @@ def sandbox_secret(recipient: str, session: SessionDep, policy: PolicyDep) -> by
 async def receive(
     request: Request, recipient: str, secret: Annotated[bytes, Depends(sandbox_secret)]
 ) -> Response:
-    """Accept one delivery: 401 for a bad signature, 200 for new and repeated ones alike."""
+    """Accept one delivery: 400 for a malformed signature header or body, 401 for a bad
+    signature, 200 for new and repeated ones alike.
+
+    Repeats are recognised by the `id` inside the signed body, not by the unsigned
+    `Idempotency-Key` header, which a replayer could change at will.
+    """
     body = await request.body()
     if len(body) > MAX_BODY:
         raise HTTPException(413, "too large")
     try:
         verify_signature(secret, body, request.headers.get(SIGNATURE_HEADER))
+        key = delivery_id(body)
+    except MalformedSignature as exc:
+        return JSONResponse({"detail": f"signature refused: {exc}"}, status_code=400)
     except SignatureError as exc:
         return JSONResponse({"detail": f"signature refused: {exc}"}, status_code=401)
-    key = request.headers.get(IDEMPOTENCY_HEADER, "")
-    if not key:
-        return JSONResponse({"detail": "Idempotency-Key is required"}, status_code=400)
-    try:
-        parsed = json.loads(body)
-    except ValueError:
-        return JSONResponse({"detail": "the body is not JSON"}, status_code=400)
-    if not isinstance(parsed, dict):
-        return JSONResponse({"detail": "the body is not a JSON object"}, status_code=400)
-    fresh = inbox(request).add(recipient, key[:100], parsed, utcnow())
+    parsed = json.loads(body)  # delivery_id has checked it is a JSON object
+    fresh = inbox(request).add(recipient, key, parsed, utcnow())
     return JSONResponse({"received": True, "duplicate": not fresh})
 
 
