@@ -1,6 +1,6 @@
 """Links and equal answers: pending_lookup, the sealed queue of public forms' look-ups.
 
-Revision ID: 0008e
+Revision ID: 0008
 Revises: 0006
 Create Date: 2026-11-29
 """
