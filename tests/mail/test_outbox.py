@@ -309,7 +309,7 @@ def test_finished_mail_to_a_subject_is_purged_after_its_time(
     with transaction(sessions) as s:
         subject_id = vault.intake(
             s, rules, load_keyring(settings), source="newsletter", purposes=["newsletter"],
-            data={"email": "anna@example.org"}, actor="t", now=NOW,
+            data={"email": "anna@example.org"}, asserted_by="shop", actor="t", now=NOW,
         ).subject_id  # fmt: skip
     queue_one(sessions, settings, subject_id=subject_id)
     queue_one(sessions, settings, key="later", subject_id=subject_id)
