@@ -31,7 +31,8 @@ def _customer(engine: Engine, settings: Settings, rules: Rules) -> None:
     with transaction(make_session_factory(engine)) as session:
         vault.intake(
             session, rules, load_keyring(settings), source="registration",
-            purposes=["information_access"], data={"email": EMAIL}, asserted_by="shop", actor="test", now=utcnow(),
+            purposes=["information_access"], data={"email": EMAIL}, asserted_by="shop",
+            actor="test", now=utcnow(),
         )  # fmt: skip
 
 
