@@ -109,7 +109,9 @@ def test_a_success_forgets_the_network_s_failures(session: Session, admin: str) 
         attempt(session, "wrong", network=OFFICE, at=NOW + timedelta(seconds=second))
     assert attempt(session, PASSWORD, network=OFFICE, at=NOW + timedelta(seconds=5)) == "ok"
     for second in range(6, 10):
-        assert attempt(session, "wrong", network=OFFICE, at=NOW + timedelta(seconds=second)) == "wrong"
+        assert (
+            attempt(session, "wrong", network=OFFICE, at=NOW + timedelta(seconds=second)) == "wrong"
+        )
     assert attempt(session, PASSWORD, network=OFFICE, at=NOW + timedelta(seconds=11)) == "ok"
     assert session.get(StaffUser, admin).failed_logins == 0  # type: ignore[union-attr]
 
@@ -149,9 +151,7 @@ def parallel_attempts(engine: Engine, networks: list[str]) -> list[str]:
             session.commit()
             matched = counted.password_matches("wrong")
             try:
-                service.finish_sign_in(
-                    session, counted, matched=matched, password="wrong", now=NOW
-                )
+                service.finish_sign_in(session, counted, matched=matched, password="wrong", now=NOW)
             except Unauthenticated:
                 session.commit()
                 return "wrong"
