@@ -98,17 +98,38 @@ def test_a_running_server_picks_up_a_rotation(tmp_path: Path) -> None:
     assert running.accepted(NOW) == [first[-1], rotated.current]
 
 
+def schutz_secret(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "schutz", "--data-dir", str(data_dir), "secret", *args],
+        capture_output=True, text=True, env=dict(os.environ), timeout=120, check=False,
+    )  # fmt: skip
+
+
 def test_schutz_secret_rotate_rotates_with_the_grace_asked_for(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     old = load_or_create(data_dir)
-    result = subprocess.run(
-        [sys.executable, "-m", "schutz", "--data-dir", str(data_dir), "secret", "rotate",
-         "--grace-days", "2"],
-        capture_output=True, text=True, env=dict(os.environ), timeout=120, check=False,
-    )  # fmt: skip
+    result = schutz_secret(data_dir, "rotate", "--grace-days", "2")
     assert result.returncode == 0, result.stderr
     assert "keep working until" in result.stdout
     rotated = load_or_create(data_dir)
     assert rotated.current != old.current
     assert [r.secret for r in rotated.retired] == [old.current]
     assert old.current.decode() not in result.stdout + result.stderr
+
+
+def test_schutz_secret_status_shows_when_old_links_stop_and_no_secret(tmp_path: Path) -> None:
+    rotate(tmp_path, grace=timedelta(days=3), now=datetime.now(UTC))
+    result = schutz_secret(tmp_path, "status")
+    assert result.returncode == 0, result.stderr
+    assert "retired secret verifies until" in result.stdout
+    for secret in load_or_create(tmp_path).accepted(datetime.now(UTC)):
+        assert secret.decode() not in result.stdout
+
+
+def test_schutz_secret_refuses_a_file_others_may_read_in_one_line(tmp_path: Path) -> None:
+    load_or_create(tmp_path)
+    secret_path(tmp_path).chmod(0o640)
+    result = schutz_secret(tmp_path, "rotate")
+    assert result.returncode == 1
+    assert result.stderr.strip().count("\n") == 0
+    assert "chmod 600" in result.stderr
