@@ -177,7 +177,11 @@ def finish_sign_in(
     A failure writes its audit entry and flushes before raising: the caller commits it.
     A success clears the throttle for this address and network and the failure count.
     """
-    user = session.get(StaffUser, attempt.staff_id) if attempt.staff_id else None
+    user = (
+        session.get(StaffUser, attempt.staff_id, populate_existing=True)
+        if attempt.staff_id
+        else None
+    )
     if not matched or user is None or user.disabled_at is not None:
         _note_failure(session, attempt, now=now)
         session.flush()
