@@ -12,12 +12,12 @@ from schutz.clock import utcnow
 from schutz.config import Settings
 from schutz.db import transaction
 from schutz.disclosures.webhook import webhook_sender
+from schutz.identity.signing_secrets import load_or_create
 from schutz.mail.models import OutboxKind
 from schutz.mail.retention import remove_orphaned_files
 from schutz.mail.service import DeliveryReport, deliver_due
 from schutz.mail.transport import Sender, email_sender
 from schutz.subject_requests.deferred import handle_pending
-from schutz.web.auth import load_or_create_secret
 
 log = logging.getLogger("schutz.worker")
 
@@ -39,8 +39,10 @@ def run_once(
     Then the .eml files of rows an erasure deleted are removed, so an erased subject's
     written mail is gone within a pass (Art. 17 GDPR).
     """
-    secret = load_or_create_secret(settings.data_dir)  # signs the links the look-ups mail
-    handle_pending(sessions, settings, secret=secret, now=utcnow(), limit=limit)
+    now = utcnow()
+    # Signs the links the look-ups mail: the current secret last, as itsdangerous expects.
+    secret = load_or_create(settings.data_dir).accepted(now)
+    handle_pending(sessions, settings, secret=secret, now=now, limit=limit)
     reports = {}
     for kind, factory in SENDERS.items():
         reports[kind] = deliver_due(

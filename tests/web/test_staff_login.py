@@ -15,9 +15,10 @@ from sqlalchemy.orm import Session
 from schutz.audit.models import AuditEntry
 from schutz.clock import utcnow
 from schutz.config import Settings
-from schutz.identity.models import StaffSession
+from schutz.identity.models import StaffLoginThrottle, StaffSession
 from schutz.identity.service import add_staff
 from schutz.web.app import create_app
+from schutz.web.password_gate import PasswordGate
 from webapp import TestClient
 
 EMAIL = "dora.dpo@shop.example"
@@ -115,16 +116,49 @@ def test_an_unknown_address_gets_the_same_answer(client: TestClient, dpo: str) -
     assert "someone@else.example" not in response.text
 
 
-def test_five_failures_lock_the_account(client: TestClient, dpo: str, session: Session) -> None:
+def test_after_five_failures_the_network_waits_with_retry_after(
+    client: TestClient, dpo: str, session: Session
+) -> None:
     for _ in range(5):
         assert sign_in(client, password="not the password").status_code == 401
-    locked = sign_in(client)
-    assert locked.status_code == 429
-    assert "15 minutes" in locked.text
+    waiting = sign_in(client)
+    assert waiting.status_code == 429
+    assert 1 <= int(waiting.headers["retry-after"]) <= 30
+    assert "Too many failed sign-ins from your network" in waiting.text
     assert "schutz_session" not in client.cookies
     audited = session.scalars(select(AuditEntry.action)).all()
     assert audited.count("staff.login_failed") == 5
-    assert "staff.login_refused" in audited
+
+
+def test_a_stranger_s_failures_do_not_keep_the_owner_out(
+    settings: Settings, dpo: str, session: Session
+) -> None:
+    app = create_app(settings.model_copy(update={"trusted_proxies": "testclient"}))
+    stranger = {"X-Forwarded-For": "198.51.100.23"}
+    try:
+        with TestClient(app, follow_redirects=False, headers=stranger) as client:
+            for _ in range(8):
+                assert sign_in(client, password="not the password").status_code in (401, 429)
+            assert sign_in(client).status_code == 429
+        office = {"X-Forwarded-For": "203.0.113.9"}
+        with TestClient(app, follow_redirects=False, headers=office) as client:
+            assert sign_in(client).status_code == 303
+    finally:
+        app.state.engine.dispose()
+
+
+def test_a_sign_in_that_finds_every_password_check_busy_gets_503(
+    client: TestClient, app: FastAPI, dpo: str, session: Session
+) -> None:
+    app.state.password_gate = PasswordGate(size=0, wait=0)
+    busy = sign_in(client)
+    assert busy.status_code == 503
+    assert busy.headers["retry-after"] == "2"
+    assert "schutz_session" not in client.cookies
+    # Turned away before anything was counted or checked.
+    assert session.scalars(select(StaffLoginThrottle)).all() == []
+    app.state.password_gate = PasswordGate(size=1)
+    assert sign_in(client).status_code == 303
 
 
 def test_sign_in_without_the_csrf_token_is_refused(client: TestClient, dpo: str) -> None:

@@ -1,17 +1,12 @@
-"""`/staff/objections` (post, fax, phone) and `/staff/mail` (the embedded outbox)."""
+"""`/staff/objections` (post, fax, phone); `/staff/mail` is tested in test_staff_mail.py."""
 
 from __future__ import annotations
-
-import re
 
 import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from schutz.config import Settings
 from schutz.consent.models import ConsentEvent
-from schutz.db import make_session_factory
-from schutz.worker import run_once
 from webapp import Headers, TestClient, sign_in_staff
 
 
@@ -72,24 +67,3 @@ def test_unknown_address_missing_evidence_and_missing_csrf_change_nothing(
 def test_marketing_staff_may_not_enter_paper_objections(client: TestClient, engine: Engine) -> None:
     sign_in_staff(client, engine, "fulfilment")
     assert client.get("/staff/objections").status_code == 403
-
-
-def test_sent_mail_lists_eml_files_with_clickable_links(
-    client: TestClient, engine: Engine, settings: Settings
-) -> None:
-    page = client.get("/newsletter")
-    token = re.search(r'name="form_token" value="([^"]+)"', page.text)
-    assert token is not None
-    client.post("/newsletter", data={"email": "ada@example.org", "form_token": token.group(1)})
-    run_once(make_session_factory(engine), settings)
-    sign_in_staff(client, engine, "support")
-
-    listing = client.get("/staff/mail")
-    assert listing.status_code == 200
-    mail_id = re.search(r'href="/staff/mail/([0-9a-f]{32})', listing.text)
-    assert mail_id is not None
-    message = client.get(f"/staff/mail/{mail_id.group(1)}")
-    assert message.status_code == 200
-    assert '<a href="http://127.0.0.1:8000/newsletter/confirm?token=' in message.text
-    assert client.get("/staff/mail/../../etc").status_code == 404
-    assert client.get("/staff/mail/" + "0" * 32).status_code == 404

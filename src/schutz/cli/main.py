@@ -19,6 +19,7 @@ from schutz.cli import (
     requests,
     retention,
     scan,
+    secret,
     serve,
     worker,
 )
@@ -44,6 +45,7 @@ app.add_typer(keys.app, name="keys")
 app.add_typer(retention.app, name="retention")
 app.add_typer(requests.app, name="requests")
 app.add_typer(recipients.app, name="recipients")
+app.add_typer(secret.app, name="secret")
 
 
 @app.callback()

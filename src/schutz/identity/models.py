@@ -31,13 +31,9 @@ class StaffUser(Base):
         UtcDateTime, comment="Set when the user may no longer sign in."
     )
     failed_logins: Mapped[int] = mapped_column(
-        Integer, default=0, comment="Failed sign-ins since failed_since."
-    )
-    failed_since: Mapped[datetime | None] = mapped_column(
-        UtcDateTime, comment="Start of the current window of failed sign-ins."
-    )
-    locked_until: Mapped[datetime | None] = mapped_column(
-        UtcDateTime, comment="No sign-in before this time (after too many failures)."
+        Integer,
+        default=0,
+        comment="Failed sign-ins since the last successful one, from any network (never locks).",
     )
 
 
@@ -67,6 +63,35 @@ class StaffSession(Base):
     )
 
     staff: Mapped[StaffUser] = relationship(lazy="joined")
+
+
+class StaffLoginThrottle(Base):
+    """Failed sign-ins for one sign-in address from one client network.
+
+    Keyed by the address (hashed, known or not, so that the answers do not tell which
+    addresses have accounts) and the truncated client network: a stranger slows down only
+    their own network's tries, never the owner's sign-in from elsewhere.
+    """
+
+    __tablename__ = "staff_login_throttle"
+
+    account: Mapped[str] = mapped_column(
+        String(64), primary_key=True, comment="SHA-256 (hex) of the normalised sign-in address."
+    )
+    network: Mapped[str] = mapped_column(
+        String(64), primary_key=True, comment="Client network (IPv4 /24, IPv6 /48) or unknown."
+    )
+    failures: Mapped[int] = mapped_column(
+        Integer, comment="Password checks since the last success (counted before each check)."
+    )
+    last_attempt_at: Mapped[datetime] = mapped_column(
+        UtcDateTime,
+        index=True,
+        comment="Latest counted attempt (UTC); a day later it is forgotten.",
+    )
+    blocked_until: Mapped[datetime | None] = mapped_column(
+        UtcDateTime, comment="No password check for this address and network before then."
+    )
 
 
 class ApiKey(Base):

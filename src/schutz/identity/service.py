@@ -1,5 +1,8 @@
 """Adding staff, signing them in and out, and issuing and checking API keys.
 
+Sign-in is throttled per (address, client network) with growing delays (see `throttle`);
+nothing a stranger does can lock an account.
+
 Every change writes its audit entry in the caller's transaction; nothing here commits.
 E-mail addresses and secrets never reach an audit entry or an error message.
 """
@@ -8,16 +11,19 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import re
 import secrets
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from schutz.audit.service import record
 from schutz.errors import Conflict, InvalidInput, Unauthenticated
+from schutz.identity import throttle
 from schutz.identity.actor import Actor
 from schutz.identity.models import ApiKey, StaffSession, StaffUser
 from schutz.identity.passwords import (
@@ -30,16 +36,10 @@ from schutz.identity.passwords import (
 from schutz.identity.roles import API_KEY_ROLES, STAFF_ROLES
 
 SESSION_LIFETIME = timedelta(hours=8)
-LOCKOUT_THRESHOLD = 5
-LOCKOUT_WINDOW = timedelta(minutes=15)
 API_KEY_SCHEME = "schutz"
 BAD_LOGIN = "wrong e-mail address or password"
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 _KEY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
-
-
-class LockedOut(Unauthenticated):
-    """Too many failed sign-ins in a short time; the account waits before the next try."""
 
 
 def _sha256(value: str) -> str:
@@ -97,52 +97,102 @@ def add_staff(
     return user
 
 
-def _note_failure(session: Session, user: StaffUser, *, now: datetime) -> None:
-    if user.failed_since is None or now - user.failed_since >= LOCKOUT_WINDOW:
-        user.failed_since, user.failed_logins = now, 0
-    user.failed_logins += 1
-    details: dict[str, object] = {"staff_id": user.id, "failures": user.failed_logins}
-    if user.failed_logins >= LOCKOUT_THRESHOLD:
-        user.locked_until = now + LOCKOUT_WINDOW
-        user.failed_since, user.failed_logins = None, 0
-        details["locked_until"] = user.locked_until.isoformat()
+class Throttled(Unauthenticated):
+    """Too many failed sign-ins for this address from this network: wait `retry_after` seconds.
+
+    No password was checked. Other networks are not affected, so a stranger cannot keep the
+    owner of an account out.
+    """
+
+    def __init__(self, retry_after: int) -> None:
+        minutes = max(1, math.ceil(retry_after / 60))
+        unit = "minute" if minutes == 1 else "minutes"
+        super().__init__(f"too many failed sign-ins; try again in {minutes} {unit}")
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class SignInAttempt:
+    """One counted sign-in attempt, between `begin_sign_in` and `finish_sign_in`.
+
+    It holds plain values, not rows, so the caller may commit between the two steps.
+    """
+
+    account: str
+    network: str
+    number: int
+    staff_id: str | None
+    password_hash: str | None
+
+    def password_matches(self, password: str) -> bool:
+        """The argon2 check: slow and memory-hungry on purpose, so keep it off the event loop.
+        An unknown or disabled address costs the same check against a dummy hash."""
+        if self.password_hash is None:
+            spend_check_time(password)
+            return False
+        return check_password(self.password_hash, password)
+
+
+def begin_sign_in(session: Session, email: str, *, network: str, now: datetime) -> SignInAttempt:
+    """Count a sign-in attempt for `email` from `network`, or raise `Throttled`.
+
+    Known and unknown addresses are counted alike, so the answers do not tell them apart.
+    Commit before checking the password: the count then holds no lock during the check.
+    """
+    account = throttle.account_key(email)
+    number = throttle.count_attempt(session, account, network, now=now)
+    if number is None:
+        raise Throttled(throttle.seconds_to_wait(session, account, network, now=now))
+    user = _staff_by_email(session, email)
+    if user is None or user.disabled_at is not None:
+        return SignInAttempt(account, network, number, None, None)
+    return SignInAttempt(account, network, number, user.id, user.password_hash)
+
+
+def _note_failure(session: Session, attempt: SignInAttempt, *, now: datetime) -> None:
+    details: dict[str, object] = {"attempt": attempt.number}
+    if attempt.staff_id is None:
+        details["reason"] = "unknown"
+    else:
+        # One atomic increment: parallel failures never overwrite each other's count.
+        details["staff_id"] = attempt.staff_id
+        details["failures"] = session.execute(
+            update(StaffUser)
+            .where(StaffUser.id == attempt.staff_id)
+            .values(failed_logins=StaffUser.failed_logins + 1)
+            .returning(StaffUser.failed_logins)
+            .execution_options(synchronize_session=False)
+        ).scalar_one()
+    delay = throttle.delay_after(attempt.number)
+    if delay is not None:
+        details["next_try_after_s"] = int(delay.total_seconds())
     record(session, actor="anonymous", action="staff.login_failed", details=details, now=now)
 
 
-def authenticate_staff(session: Session, email: str, password: str, now: datetime) -> StaffUser:
-    """Return the staff user whose password this is, or raise Unauthenticated.
+def finish_sign_in(
+    session: Session, attempt: SignInAttempt, *, matched: bool, password: str, now: datetime
+) -> StaffUser:
+    """Settle a counted attempt: the staff user if the password matched, else Unauthenticated.
 
-    An unknown address costs the same argon2 check as a wrong password, so timing does
-    not tell which addresses have accounts. Five failures within 15 minutes lock the
-    account for 15 minutes (LockedOut). A failure flushes its count and audit entry before
-    raising: the caller commits them, or the lock-out would never take effect.
+    A failure writes its audit entry and flushes before raising: the caller commits it.
+    A success clears the throttle for this address and network and the failure count.
     """
-    user = _staff_by_email(session, email)
-    if user is None or user.disabled_at is not None:
-        spend_check_time(password)
-        record(
-            session,
-            actor="anonymous",
-            action="staff.login_failed",
-            details={"reason": "unknown"},
-            now=now,
-        )
-        raise Unauthenticated(BAD_LOGIN)
-    if user.locked_until is not None and now < user.locked_until:
-        spend_check_time(password)
-        record(
-            session,
-            actor="anonymous",
-            action="staff.login_refused",
-            details={"staff_id": user.id, "reason": "locked"},
-            now=now,
-        )
-        raise LockedOut("too many failed sign-ins; try again in 15 minutes")
-    if not check_password(user.password_hash, password):
-        _note_failure(session, user, now=now)
+    user = (
+        session.get(StaffUser, attempt.staff_id, populate_existing=True)
+        if attempt.staff_id
+        else None
+    )
+    if not matched or user is None or user.disabled_at is not None:
+        _note_failure(session, attempt, now=now)
         session.flush()
         raise Unauthenticated(BAD_LOGIN)
-    user.failed_logins, user.failed_since, user.locked_until = 0, None, None
+    throttle.clear(session, attempt.account, attempt.network, now=now)
+    session.execute(
+        update(StaffUser)
+        .where(StaffUser.id == user.id)
+        .values(failed_logins=0)
+        .execution_options(synchronize_session=False)
+    )
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     session.flush()
@@ -168,6 +218,19 @@ def disable_staff(session: Session, *, email: str, actor: str, now: datetime) ->
         now=now,
     )
     return user
+
+
+def authenticate_staff(
+    session: Session, email: str, password: str, now: datetime, *, network: str = "unknown"
+) -> StaffUser:
+    """`begin_sign_in`, the password check and `finish_sign_in` in one transaction.
+
+    For callers that may hold the transaction during the check (the CLI, tests); the
+    sign-in page commits between the steps instead.
+    """
+    attempt = begin_sign_in(session, email, network=network, now=now)
+    matched = attempt.password_matches(password)
+    return finish_sign_in(session, attempt, matched=matched, password=password, now=now)
 
 
 def start_session(

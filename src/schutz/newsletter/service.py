@@ -8,6 +8,7 @@ address is bound to the newsletter purpose (C18): it enters the vault with that 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import quote
@@ -44,7 +45,7 @@ class Links:
     """What links in mails are built from: the public base URL and the signing secret."""
 
     base_url: str
-    secret: bytes
+    secret: bytes | Sequence[bytes]  # the last one signs; all of them verify
 
     def url(self, path: str, token: str) -> str:
         return f"{self.base_url.rstrip('/')}{path}?token={quote(token)}"

@@ -8,11 +8,15 @@ be forged or altered; it holds opaque ids only, never an e-mail address.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from typing import Any
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from schutz.errors import InvalidInput
+
+SecretKeys = bytes | Sequence[bytes]
+"""One secret, or the secrets that verify (oldest first); the last one signs."""
 
 CONFIRM = "schutz.newsletter.confirm"
 UNSUBSCRIBE = "schutz.newsletter.unsubscribe"
@@ -32,11 +36,13 @@ class TokenInvalid(InvalidInput):
     """The token was altered, forged, or made for something else."""
 
 
-def sign(secret: bytes, salt: str, payload: dict[str, Any]) -> str:
+def sign(secret: SecretKeys, salt: str, payload: dict[str, Any]) -> str:
     return URLSafeTimedSerializer(secret, salt=salt).dumps(payload)
 
 
-def load(secret: bytes, salt: str, token: str, *, max_age: int | None = None) -> dict[str, Any]:
+def load(
+    secret: SecretKeys, salt: str, token: str, *, max_age: int | None = None
+) -> dict[str, Any]:
     """The payload of a genuine token for `salt`; raises `TokenExpired` or `TokenInvalid`."""
     try:
         payload = URLSafeTimedSerializer(secret, salt=salt).loads(token, max_age=max_age)
@@ -54,7 +60,7 @@ def token_id(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()[:24]
 
 
-def form_token(secret: bytes, form: str) -> str:
+def form_token(secret: SecretKeys, form: str) -> str:
     """A timed token for a public form: works without cookies (C16), proves the form is ours.
 
     It is no defence against a site that fetches a fresh form first; public forms rely on
@@ -63,7 +69,7 @@ def form_token(secret: bytes, form: str) -> str:
     return sign(secret, FORM, {"f": form})
 
 
-def check_form_token(secret: bytes, form: str, token: str) -> None:
+def check_form_token(secret: SecretKeys, form: str, token: str) -> None:
     """Raise `TokenExpired` or `TokenInvalid` unless `token` is a fresh one for `form`."""
     payload = load(secret, FORM, token, max_age=FORM_MAX_AGE)
     if payload.get("f") != form:

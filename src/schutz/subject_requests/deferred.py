@@ -9,7 +9,7 @@ is dropped, not retried: its address must not linger, and the person can ask aga
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -35,7 +35,7 @@ class Tools:
 
     rules: Engine
     keyring: Keyring
-    secret: bytes
+    secret: bytes | Sequence[bytes]
 
 
 Handler = Callable[[Session, Tools, Mapping[str, Any], datetime], object]
@@ -107,7 +107,7 @@ def handle_pending(
     factory: sessionmaker[Session],
     settings: Settings,
     *,
-    secret: bytes,
+    secret: bytes | Sequence[bytes],
     now: datetime,
     limit: int = 100,
 ) -> int:

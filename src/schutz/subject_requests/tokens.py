@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -47,7 +48,7 @@ class Links:
     """What mailed links are built from: the public base URL and the signing secret."""
 
     base_url: str
-    secret: bytes
+    secret: bytes | Sequence[bytes]  # the last one signs; all of them verify
 
     def url(self, path: str, token: str) -> str:
         return link_url(self.base_url, path, token)

@@ -7,7 +7,6 @@ Routes declare `Depends(require_role(...))` or `Depends(require_staff(...))` and
 from __future__ import annotations
 
 import hmac
-import os
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -31,7 +30,7 @@ from schutz.identity.service import (
     session_for_token,
     staff_actor,
 )
-from schutz.vault.keys import refuse_if_exposed
+from schutz.identity.signing_secrets import SecretsFile
 from schutz.web.deps import SessionDep, signing_secret
 
 __all__ = ["Actor", "StaffContext", "StaffDep", "require_role", "require_staff"]
@@ -193,27 +192,15 @@ StaffDep = Annotated[StaffContext, Depends(require_staff())]
 # --- the sign-in form's own CSRF token ----------------------------------------------------
 
 
-def load_or_create_secret(data_dir: Path) -> bytes:
-    """The instance's signing secret, `<data_dir>/secret.key`, created (mode 0600) if missing."""
-    path = data_dir / "secret.key"
-    data_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        refuse_if_exposed(path, path.stat().st_mode)
-        return path.read_bytes().strip()
-    secret = secrets.token_hex(32).encode()
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(secret + b"\n")
-    return secret
+def load_or_create_secret(data_dir: Path) -> SecretsFile:
+    """The instance's signing secrets, `<data_dir>/secret.key` (created, mode 0600, if
+    missing), re-read whenever `schutz secret rotate` changes the file."""
+    return SecretsFile(data_dir)
 
 
 def _login_serializer(request: Request) -> URLSafeTimedSerializer:
-    serializer: URLSafeTimedSerializer | None = getattr(request.app.state, "login_serializer", None)
-    if serializer is None:
-        serializer = URLSafeTimedSerializer(signing_secret(request), salt="schutz.staff.login")
-        request.app.state.login_serializer = serializer
-    return serializer
+    # Built per use: the accepted secrets change when one is rotated or its grace ends.
+    return URLSafeTimedSerializer(signing_secret(request), salt="schutz.staff.login")
 
 
 def issue_login_csrf(request: Request) -> tuple[str, str]:

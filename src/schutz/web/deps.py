@@ -11,6 +11,7 @@ from starlette.requests import Request
 
 from schutz.clock import utcnow
 from schutz.config import Settings
+from schutz.identity.signing_secrets import SecretsFile
 from schutz.policy.loader import PolicySet
 from schutz.policy.schema import Policy
 from schutz.web.i18n import pick_language
@@ -21,10 +22,12 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
-def signing_secret(request: Request) -> bytes:
-    """The instance's signing secret (`<data_dir>/secret.key`), loaded once by create_app."""
-    secret: bytes = request.app.state.secret
-    return secret
+def signing_secret(request: Request) -> list[bytes]:
+    """The secrets that verify signed links now, the one that signs last (itsdangerous takes
+    them so); from `<data_dir>/secret.key`, which create_app opens and `schutz secret rotate`
+    changes."""
+    secrets: SecretsFile = request.app.state.secret
+    return secrets.accepted(utcnow())
 
 
 def get_settings(request: Request) -> Settings:

@@ -79,11 +79,8 @@ PRODUCTS = {p.sku: p for p in CATALOGUE}
 
 
 def _serializer(request: Request) -> URLSafeSerializer:
-    serializer: URLSafeSerializer | None = getattr(request.app.state, "shop_cart_serializer", None)
-    if serializer is None:
-        serializer = URLSafeSerializer(signing_secret(request), salt="schutz.shop.cart")
-        request.app.state.shop_cart_serializer = serializer
-    return serializer
+    # Built per use: the accepted secrets change when one is rotated or its grace ends.
+    return URLSafeSerializer(signing_secret(request), salt="schutz.shop.cart")
 
 
 def read_cart(request: Request, token: str | None) -> dict[str, int]:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Query
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Match
@@ -13,9 +16,10 @@ from schutz.audit.service import recent_entries, verify
 from schutz.clock import utcnow
 from schutz.errors import Unauthenticated
 from schutz.identity.service import (
-    LockedOut,
-    authenticate_staff,
+    Throttled,
+    begin_sign_in,
     end_session,
+    finish_sign_in,
     session_for_token,
     start_session,
 )
@@ -32,8 +36,10 @@ from schutz.web.auth import (
     set_login_csrf_cookie,
     set_session_cookie,
 )
+from schutz.web.client_ip import truncated_client_ip
 from schutz.web.deps import SessionDep, SettingsDep
 from schutz.web.i18n import LANGUAGES
+from schutz.web.password_gate import RETRY_AFTER, GateBusy, password_gate
 from schutz.web.staff_sections import SECTIONS
 from schutz.web.templating import render
 
@@ -44,17 +50,25 @@ NO_STORE = {"Cache-Control": "no-store"}
 
 
 def _login_page(
-    request: Request, settings: SettingsDep, *, next_path: str, error: str | None, status: int
+    request: Request,
+    settings: SettingsDep,
+    *,
+    next_path: str,
+    error: str | None,
+    status: int,
+    retry_after: int | None = None,
 ) -> Response:
     nonce, token = issue_login_csrf(request)
     response = render(
         request,
         "staff/login.html",
-        {"csrf_token": token, "next": next_path, "error": error},
+        {"csrf_token": token, "next": next_path, "error": error, "retry_after": retry_after},
         status_code=status,
     )
     set_login_csrf_cookie(response, nonce, settings)
     response.headers.update(NO_STORE)
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
     return response
 
 
@@ -70,8 +84,33 @@ def login_form(
     return _login_page(request, settings, next_path=safe_next(next_path), error=None, status=200)
 
 
+def _sign_in(
+    session: Session, email: str, password: str, network: str, replaces: str | None
+) -> str:
+    """In a worker thread: count the attempt, check the password, open a session.
+
+    The count is committed before the (slow) check, so no database lock is held during it;
+    a failure is committed too, with its audit entry. Returns the new session's token.
+    """
+    try:
+        attempt = begin_sign_in(session, email, network=network, now=utcnow())
+    except Throttled:
+        session.rollback()  # nothing was counted
+        raise
+    session.commit()
+    matched = attempt.password_matches(password)
+    try:
+        user = finish_sign_in(session, attempt, matched=matched, password=password, now=utcnow())
+    except Unauthenticated:
+        session.commit()
+        raise
+    _, token = start_session(session, user, now=utcnow(), replaces=replaces)
+    session.commit()
+    return token
+
+
 @router.post("/login")
-def login(
+async def login(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
@@ -80,24 +119,23 @@ def login(
     csrf_token: Annotated[str, Form()] = "",
     next_path: Annotated[str, Form(alias="next")] = "",
 ) -> Response:
+    """Sign in. The password check waits for a turn at the gate (503 when none comes free),
+    and runs in a worker thread; a throttled address and network get 429 without a check."""
     next_path = safe_next(next_path)
+    page = partial(_login_page, request, settings, next_path=next_path)
     if not check_login_csrf(request, csrf_token):
-        error = "expired"
-        return _login_page(request, settings, next_path=next_path, error=error, status=403)
+        return page(error="expired", status=403)
+    network = truncated_client_ip(request, settings) or "unknown"
+    replaces = request.cookies.get(SESSION_COOKIE)
     try:
-        user = authenticate_staff(session, email, password, utcnow())
-    except LockedOut:
-        session.commit()  # the refusal is audited
-        error = "locked"
-        return _login_page(request, settings, next_path=next_path, error=error, status=429)
+        async with password_gate(request).turn():
+            token = await run_in_threadpool(_sign_in, session, email, password, network, replaces)
+    except GateBusy:
+        return page(error="busy", status=503, retry_after=RETRY_AFTER)
+    except Throttled as exc:
+        return page(error="throttled", status=429, retry_after=exc.retry_after)
     except Unauthenticated:
-        session.commit()  # the failure counts towards the lock-out and is audited
-        error = "wrong"
-        return _login_page(request, settings, next_path=next_path, error=error, status=401)
-    _, token = start_session(
-        session, user, now=utcnow(), replaces=request.cookies.get(SESSION_COOKIE)
-    )
-    session.commit()
+        return page(error="wrong", status=401)
     # Keep the language the sign-in page was shown in, when one was chosen.
     lang = request.query_params.get("lang", "")
     target = next_path

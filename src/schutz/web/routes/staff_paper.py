@@ -5,7 +5,8 @@ the subject by e-mail through the vault's blind index, name the channel and the 
 (the scan reference), choose the purposes; each becomes an objection event. The vault has no
 look-up by name or postal address yet, so the page offers the e-mail look-up only.
 `/staff/mail`: the .eml files of the embedded mode, so that a demo user can open the mails
-Schutz sent and click their links.
+Schutz sent and click their links. Outside `--demo` the tokens in those links are hidden: a
+sign-in, verification or confirmation link would let staff act as the customer (invariant 8).
 """
 
 from __future__ import annotations
@@ -40,6 +41,9 @@ NO_STORE = {"Cache-Control": "no-store"}
 MAIL_LIMIT = 200
 _MAIL_ID = re.compile(r"[0-9a-f]{32}")
 _URL = re.compile(r"https?://[^\s<>\"']+")
+# Query parameters that carry a credential in the links Schutz mails.
+_SECRET_PARAM = re.compile(r"([?&](?:token|code|key|sig|signature)=)[^&#\s<>\"']+", re.IGNORECASE)
+HIDDEN = "[hidden]"
 
 Support = Annotated[StaffContext, Depends(require_staff("support", "dpo", "admin"))]
 
@@ -125,14 +129,21 @@ def _read(path: Path) -> EmailMessage:
         return BytesParser(policy=email_policy.default).parse(fh)
 
 
-def _linkify(text: str) -> Markup:
-    """The mail's text, escaped, with its web links clickable."""
+def hide_link_tokens(text: str) -> str:
+    """`text` with the value of every credential parameter in its links replaced."""
+    return _SECRET_PARAM.sub(lambda m: m.group(1) + HIDDEN, text)
+
+
+def _linkify(text: str, *, live: bool) -> Markup:
+    """The mail's text, escaped, with its web links clickable when `live` (the demo); else
+    the links' tokens are hidden and a link that held one is plain text."""
     out: list[str] = []
     last = 0
     for match in _URL.finditer(text):
         out.append(str(escape(text[last : match.start()])))
-        url = escape(match.group(0))
-        out.append(f'<a href="{url}">{url}</a>')
+        shown = match.group(0) if live else hide_link_tokens(match.group(0))
+        url = escape(shown)
+        out.append(f'<a href="{url}">{url}</a>' if HIDDEN not in shown else str(url))
         last = match.end()
     out.append(str(escape(text[last:])))
     return Markup("".join(out))  # noqa: S704 - every piece above is escaped
@@ -166,12 +177,17 @@ def mail_message(request: Request, mail_id: str, staff: Support, settings: Setti
     msg = _read(path)
     part = msg.get_body(preferencelist=("plain",))
     text = part.get_content() if part is not None else ""
-    headers = [(k, msg[k]) for k in ("From", "To", "Subject", "Date", "List-Unsubscribe",
-                                     "List-Unsubscribe-Post") if msg[k]]  # fmt: skip
-    response = render(
-        request,
-        "staff/paper/mail_message.html",
-        {"staff": staff, "headers": headers, "body": _linkify(str(text)), "mail_id": mail_id},
-    )
+    live = settings.demo
+    headers = [(k, str(msg[k]) if live else hide_link_tokens(str(msg[k])))
+               for k in ("From", "To", "Subject", "Date", "List-Unsubscribe",
+                         "List-Unsubscribe-Post") if msg[k]]  # fmt: skip
+    context = {
+        "staff": staff,
+        "headers": headers,
+        "body": _linkify(str(text), live=live),
+        "mail_id": mail_id,
+        "hidden": not live,
+    }
+    response = render(request, "staff/paper/mail_message.html", context)
     response.headers.update(NO_STORE)
     return response
