@@ -17,6 +17,8 @@ tests/webapp.py.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,6 +28,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
+from schutz.audit.keys import write_new_audit_key
 from schutz.config import BUNDLED_POLICY_DIR, Settings
 from schutz.db import make_engine, make_session_factory, migrate
 from schutz.models import metadata
@@ -36,6 +39,11 @@ from schutz.web.app import create_app
 from webapp import Headers, TestClient, api_keys, close_app
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
+# One audit key for the whole run, here and in every subprocess (they inherit the
+# environment): a chain a server process wrote verifies in the test, and the other way round.
+AUDIT_KEY_FILE = Path(tempfile.mkdtemp(prefix="schutz-audit-key-")) / "audit.key"
+write_new_audit_key(AUDIT_KEY_FILE)
+os.environ["SCHUTZ_AUDIT_KEY_FILE"] = str(AUDIT_KEY_FILE)
 PG_BASE_URL = os.environ.get(
     "SCHUTZ_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
@@ -188,3 +196,4 @@ def _dispose_engines() -> Iterator[None]:
     yield
     for engine in _migrated.values():
         engine.dispose()
+    shutil.rmtree(AUDIT_KEY_FILE.parent, ignore_errors=True)

@@ -28,6 +28,9 @@ class Settings(BaseSettings):
         description="Days a sent or dead mail to a subject stays in the outbox (retention run).",
     )
     master_key_file: Path | None = None
+    audit_key_file: Path | None = Field(
+        default=None, description="The audit chain's MAC key; default audit.key in data_dir."
+    )
     trusted_proxies: str = "127.0.0.1,::1"
     base_url: str = "http://127.0.0.1:8000"
     secure_cookies: bool = False

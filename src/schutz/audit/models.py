@@ -1,4 +1,4 @@
-"""Tables of the audit log: the hash-chained entries and the one-row head of the chain."""
+"""Tables of the audit log: the MAC-chained entries and the one-row head of the chain."""
 
 from __future__ import annotations
 
@@ -10,9 +10,12 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from schutz.db import Base, UtcDateTime
 
+HEAD_ID = 1
+"""The id of the one `audit_head` row."""
+
 
 class AuditEntry(Base):
-    """One thing that happened. Append-only; `hash` chains it to the entry before.
+    """One thing that happened. Append-only; `hash` is a MAC that chains it to the entry before.
 
     `details` holds ids, category names, counts and reasons only, never personal data
     (no e-mail addresses, names, postal addresses or free text a person typed).
@@ -46,10 +49,15 @@ class AuditEntry(Base):
         Boolean, comment="Set for exception purposes (C9) so the DPO reviews them."
     )
     prev_hash: Mapped[str] = mapped_column(
-        String(64), comment="Hash of the entry before (64 zeros for the first)."
+        String(64), comment="MAC of the entry before (64 zeros for the first)."
     )
     hash: Mapped[str] = mapped_column(
-        String(64), comment="SHA-256 over the canonical JSON of this entry and prev_hash."
+        String(64),
+        comment="HMAC-SHA256 under the audit key of this entry's canonical JSON and prev_hash.",
+    )
+    key_id: Mapped[str | None] = mapped_column(
+        String(16),
+        comment="Id of the audit key of `hash`; NULL: unkeyed SHA-256 from before 0008.",
     )
 
 
@@ -65,4 +73,4 @@ class AuditHead(Base):
         Integer, primary_key=True, autoincrement=False, comment="Always 1."
     )
     seq: Mapped[int] = mapped_column(BigInteger, comment="Seq of the newest entry (0: none).")
-    hash: Mapped[str] = mapped_column(String(64), comment="Hash of the newest entry.")
+    hash: Mapped[str] = mapped_column(String(64), comment="MAC of the newest entry.")

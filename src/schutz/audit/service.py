@@ -1,12 +1,11 @@
-"""Appending to the audit log and checking that nobody has changed, removed or moved entries."""
+"""Appending to the audit log: one MAC-chained entry per state change, in the caller's transaction.
+
+Verification lives in `verify.py`; `verify` and `describe` are importable from here too.
+"""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
-from contextlib import closing
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -14,45 +13,15 @@ from sqlalchemy import Table, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from schutz.audit.models import AuditEntry, AuditHead
+from schutz.audit.chain import GENESIS, entry_mac
+from schutz.audit.keys import audit_key_for
+from schutz.audit.models import HEAD_ID, AuditEntry, AuditHead
+from schutz.audit.verify import VerifyResult, describe, verify
 
-GENESIS = "0" * 64
-HEAD_ID = 1
+__all__ = ["GENESIS", "VerifyResult", "describe", "recent_entries", "record", "verify"]
+
 # A string that looks like an e-mail address is the most likely slip of personal data.
 _EMAIL_LIKE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-
-
-def entry_hash(
-    *,
-    seq: int,
-    at: datetime,
-    actor: str,
-    action: str,
-    subject_id: str | None,
-    purpose: str | None,
-    details: dict[str, Any],
-    flagged: bool,
-    prev_hash: str,
-) -> str:
-    """SHA-256 (hex) over a canonical JSON array of the entry's fields and `prev_hash`."""
-    canonical = json.dumps(
-        [
-            seq,
-            at.astimezone(UTC).isoformat(timespec="microseconds"),
-            actor,
-            action,
-            subject_id,
-            purpose,
-            details,
-            flagged,
-            prev_hash,
-        ],
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-        allow_nan=False,
-    )
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 def _check_no_email(value: Any) -> None:
@@ -131,12 +100,14 @@ def record(
 ) -> AuditEntry:
     """Append one entry to the chain in the caller's transaction (flushed, not committed).
 
-    Callers pass ids, category names, counts and reasons in `details`, never personal
-    data: the log outlives erasure (Art. 17 GDPR) and must not undo it. Strings that look
+    The entry's `hash` is a MAC under the audit key bound to the session's engine
+    (`keys.py`). Callers pass ids, category names, counts and reasons in `details`, never
+    personal data: the log outlives erasure (Art. 17 GDPR) and must not undo it. Strings that look
     like e-mail addresses are refused as a last line of defence.
     """
     details = dict(details or {})
     _check_no_email(details)
+    key = audit_key_for(session)  # before the head is locked: it may read the key file
     seq, prev_hash = _claim_seq(session)
     entry = AuditEntry(
         seq=seq,
@@ -148,91 +119,15 @@ def record(
         details=details,
         flagged=flagged,
         prev_hash=prev_hash,
+        key_id=key.key_id,
     )
-    entry.hash = entry_hash(
-        seq=seq,
-        at=entry.at,
-        actor=actor,
-        action=action,
-        subject_id=subject_id,
-        purpose=purpose,
-        details=details,
-        flagged=flagged,
-        prev_hash=prev_hash,
-    )
+    entry.hash = entry_mac(key, entry, prev_hash)
     session.add(entry)
     session.flush()
     session.execute(update(HEAD).where(HEAD.c.id == HEAD_ID).values(seq=seq, hash=entry.hash))
     transaction = session.get_nested_transaction() or session.get_transaction()
     session.info[_HEAD_KEY] = (transaction, seq, entry.hash)
     return entry
-
-
-@dataclass(frozen=True)
-class VerifyResult:
-    """The outcome of walking the chain; `first_bad_seq` and `problem` say where it broke."""
-
-    ok: bool
-    count: int
-    first_bad_seq: int | None = None
-    problem: str | None = None
-
-
-def _first_problem(entry: AuditEntry, expected_seq: int, prev_hash: str) -> tuple[int, str] | None:
-    if entry.seq != expected_seq:
-        gap = f"entry is missing (the chain jumps from {expected_seq - 1} to {entry.seq})"
-        return expected_seq, gap
-    if entry.prev_hash != prev_hash:
-        return entry.seq, "it does not follow the entry before it"
-    computed = entry_hash(
-        seq=entry.seq,
-        at=entry.at,
-        actor=entry.actor,
-        action=entry.action,
-        subject_id=entry.subject_id,
-        purpose=entry.purpose,
-        details=entry.details,
-        flagged=entry.flagged,
-        prev_hash=entry.prev_hash,
-    )
-    if computed != entry.hash:
-        return entry.seq, "hash does not match its contents"
-    return None
-
-
-def verify(session: Session, *, batch_size: int = 1000) -> VerifyResult:
-    """Walk the whole chain and report the first entry that was changed, removed or moved.
-
-    A changed entry no longer matches its hash; a removed one leaves a gap in `seq` (or, at
-    the end, a head that points past the last entry); a moved one breaks `prev_hash`.
-    """
-    count, prev_hash = 0, GENESIS
-    query = select(AuditEntry).order_by(AuditEntry.seq).execution_options(yield_per=batch_size)
-    # closing(): returning early must release PostgreSQL's server-side cursor at once.
-    with closing(session.execute(query).scalars()) as rows:
-        for entry in rows:
-            found = _first_problem(entry, count + 1, prev_hash)
-            if found is not None:
-                return VerifyResult(False, count, *found)
-            count += 1
-            prev_hash = entry.hash
-    head = session.execute(
-        select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == HEAD_ID)
-    ).first()
-    if head is not None and head.seq > count:
-        return VerifyResult(
-            False, count, count + 1, f"entry is missing (the log should reach {head.seq})"
-        )
-    if head is not None and head.seq == count and count and head.hash != prev_hash:
-        return VerifyResult(False, count, count, "it is not the entry the head points to")
-    return VerifyResult(True, count)
-
-
-def describe(result: VerifyResult) -> str:
-    """One line for people: "intact, N entries" or "broken at entry N: ..."."""
-    if result.ok:
-        return f"intact, {result.count} entries"
-    return f"broken at entry {result.first_bad_seq}: {result.problem}"
 
 
 def recent_entries(

@@ -10,6 +10,7 @@ import typer
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from schutz.audit.keys import bind_audit_key, load_audit_key
 from schutz.config import Settings
 from schutz.db import make_engine, make_session_factory
 
@@ -27,7 +28,9 @@ class CliState:
 
     @cached_property
     def engine(self) -> Engine:
-        return make_engine(self.settings.resolved_database_url)
+        engine = make_engine(self.settings.resolved_database_url)
+        bind_audit_key(engine, load_audit_key(self.settings))
+        return engine
 
     @cached_property
     def sessions(self) -> sessionmaker[Session]:

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from schutz import __version__
+from schutz.audit.keys import bind_audit_key, load_audit_key
 from schutz.config import Settings
 from schutz.db import make_engine, make_session_factory
 from schutz.policy.loader import load_policy_set
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Create the keyring and the signing secret before the first request, so concurrent
     # first requests cannot race to create them.
     load_keyring(settings)
+    bind_audit_key(engine, load_audit_key(settings))
     app.state.secret = load_or_create_secret(settings.data_dir)
     app.state.templates = make_templates()
 
