@@ -13,6 +13,14 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
+# Connections one process keeps. The web edge lets at most POOL_SIZE requests hold a session
+# at once (`web/deps.py`), and makes the rest wait on the event loop, so no request ever waits
+# for a connection while it occupies a worker thread that a connection holder needs to finish
+# (that wait stalled the server at 100 connections). The overflow serves the few users outside
+# that gate: the page-view batch, `/metrics`, the audience stream.
+POOL_SIZE = 20
+POOL_OVERFLOW = 10
+
 # Stable constraint names, so that Alembic migrations read the same on SQLite and PostgreSQL.
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -65,12 +73,14 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
+        _, slashes, path = url.partition("///")
+        if slashes and path and not path.startswith(":memory:"):
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+            kwargs = {"pool_size": POOL_SIZE, "max_overflow": POOL_OVERFLOW, **kwargs}
         engine = create_engine(url, connect_args={"timeout": 10}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
+    kwargs = {"pool_size": POOL_SIZE, "max_overflow": POOL_OVERFLOW, **kwargs}
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 
