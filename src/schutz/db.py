@@ -20,6 +20,10 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # that gate: the page-view batch, `/metrics`, the audience stream.
 POOL_SIZE = 20
 POOL_OVERFLOW = 10
+# SQLite has one writer at a time, and a writer that finds the lock taken sleeps in steps of
+# up to 100 ms: fewer requests at once in the database answer more of them per second.
+# (Measured under wrk at 32 connections, audited reads: 4 at once 87/s, 20 at once 42/s.)
+SQLITE_SESSIONS = 4
 
 # Stable constraint names, so that Alembic migrations read the same on SQLite and PostgreSQL.
 NAMING = {
@@ -82,6 +86,12 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         return engine
     kwargs = {"pool_size": POOL_SIZE, "max_overflow": POOL_OVERFLOW, **kwargs}
     return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def session_limit(engine: Engine) -> int:
+    """How many requests of one web process may hold a session at once (never more than
+    the pool has connections)."""
+    return SQLITE_SESSIONS if engine.dialect.name == "sqlite" else POOL_SIZE
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

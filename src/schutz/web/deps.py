@@ -8,16 +8,19 @@ between the loop and a thread, and a purpose-checked read used to make ten of th
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any
+from weakref import WeakKeyDictionary
 
+import anyio
 import anyio.to_thread
+from anyio.lowlevel import RunVar
 from fastapi import Depends
 from sqlalchemy.orm import Session
 from starlette.requests import Request
 
 from schutz.clock import utcnow
 from schutz.config import Settings
-from schutz.db import POOL_SIZE
+from schutz.db import session_limit
 from schutz.policy.loader import PolicySet
 from schutz.policy.schema import Policy
 from schutz.web.i18n import pick_language
@@ -27,15 +30,33 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     """A session for this request, closed after the answer is sent.
 
     Making the session connects nothing; the first query does, in the thread the route
-    runs in. `SessionDep` admits at most `POOL_SIZE` requests with a session at once, the
-    others wait here, on the event loop, holding no thread: a thread that waited inside the
-    pool for a connection held by a request that needs a thread to finish was the stall.
+    runs in. At most `db.session_limit` requests hold a session at once (fewer than the
+    pool's connections, so none waits inside the pool); the others wait here, on the event
+    loop, holding no worker thread. Threads that waited inside the pool for connections held
+    by requests that needed a thread to finish were the stall at 100 connections.
     """
-    session: Session = request.app.state.sessions()
+    async with _gate(request.app):
+        session: Session = request.app.state.sessions()
+        try:
+            yield session
+        finally:
+            await _close(session)
+
+
+_gates: RunVar[WeakKeyDictionary[Any, anyio.Semaphore]] = RunVar("schutz_session_gates")
+
+
+def _gate(app: Any) -> anyio.Semaphore:
+    """The app's limit on requests holding a session, one per event loop (tests run many)."""
     try:
-        yield session
-    finally:
-        await _close(session)
+        gates = _gates.get()
+    except LookupError:
+        gates = WeakKeyDictionary()
+        _gates.set(gates)
+    gate = gates.get(app)
+    if gate is None:
+        gate = gates[app] = anyio.Semaphore(session_limit(app.state.engine))
+    return gate
 
 
 async def _close(session: Session) -> None:
@@ -75,7 +96,7 @@ async def get_language(request: Request) -> str:
     return pick_language(request)
 
 
-SessionDep = Annotated[Session, Depends(get_session, max_concurrency=POOL_SIZE)]
+SessionDep = Annotated[Session, Depends(get_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 PoliciesDep = Annotated[PolicySet, Depends(get_policies)]
 PolicyDep = Annotated[Policy, Depends(get_policy)]
