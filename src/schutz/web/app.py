@@ -19,7 +19,7 @@ from schutz.web.errors import install_error_handlers
 from schutz.web.limits import BodyLimitMiddleware, RateLimitMiddleware
 from schutz.web.observe import ObserveMiddleware, make_registry
 from schutz.web.observe import router as metrics_router
-from schutz.web.page_cache import PageCache
+from schutz.web.page_cache import PageCache, PageCacheMiddleware
 from schutz.web.routes import (
     account,
     analytics,
@@ -82,7 +82,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.page_cache = PageCache()
 
     # The last added runs first: observe (count, time, log) every answer; security headers
-    # on every answer, refusals included; then rate and body limits before any route.
+    # on every answer, refusals included; then rate and body limits before any route; last,
+    # pages kept in the page cache are answered without routing.
+    app.add_middleware(PageCacheMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RateLimitMiddleware, settings=settings)
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.secure_cookies)

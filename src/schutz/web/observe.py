@@ -40,6 +40,7 @@ from schutz.errors import Denied
 from schutz.logging_config import request_id_var
 from schutz.mail.models import OutboxMessage
 from schutz.subject_requests.models import OPEN_STATUSES, DataRequest
+from schutz.web.page_cache import ROUTE_KEY
 
 access_log = logging.getLogger("schutz.access")
 router = APIRouter(include_in_schema=False)
@@ -50,6 +51,9 @@ _SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
 
 
 def _route_of(scope: Scope) -> str:
+    cached = scope.get(ROUTE_KEY)  # a page answered from the page cache, before routing
+    if cached is not None:
+        return str(cached)
     route = scope.get("route")
     if route is not None and hasattr(route, "path"):
         return str(route.path)

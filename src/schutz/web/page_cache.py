@@ -10,6 +10,10 @@ a form token or personal data, never an answer that sets a cookie.
 
 Answers carry `Cache-Control: no-cache` (a browser keeps the page but asks again each time)
 and `Vary: Accept-Language, Cookie`; a matching `If-None-Match` is answered 304.
+
+The route renders a page the first time (`cached_page`); after that `PageCacheMiddleware`
+answers it before routing, inside the middlewares that limit, guard cookies, add security
+headers and log, so a hit costs neither FastAPI's dependency layer nor a worker thread.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from dataclasses import dataclass
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from schutz.clock import utcnow
 from schutz.web.i18n import pick_language
@@ -32,6 +37,7 @@ CACHE_CONTROL = "no-cache"
 VARY = "Accept-Language, Cookie"
 
 Key = tuple[Hashable, ...]
+ROUTE_KEY = "schutz.route"  # scope key: the template of the route a cached page came from
 
 
 @dataclass(frozen=True)
@@ -41,6 +47,7 @@ class Page:
     body: bytes
     headers: tuple[tuple[str, str], ...]
     etag: str
+    route: str  # the route template, for the access log and the metrics
 
     def answer(self, request: Request) -> Response:
         headers = {
@@ -64,7 +71,7 @@ def _matches(if_none_match: str | None, etag: str) -> bool:
     return any(tag.strip().removeprefix("W/") == etag for tag in if_none_match.split(","))
 
 
-def _page_of(response: Response) -> Page | None:
+def _page_of(response: Response, route: str) -> Page | None:
     """The response as a Page, or None when it must not be kept (not a 200, or a cookie)."""
     if response.status_code != 200 or not isinstance(response.body, bytes):
         return None
@@ -75,7 +82,7 @@ def _page_of(response: Response) -> Page | None:
         if key in KEPT_HEADERS:
             kept.append((key.decode("latin-1"), value.decode("latin-1")))
     tag = hashlib.blake2b(response.body, digest_size=16).hexdigest()
-    return Page(response.body, tuple(kept), f'"{tag}"')
+    return Page(response.body, tuple(kept), f'"{tag}"', route)
 
 
 class PageCache:
@@ -84,6 +91,7 @@ class PageCache:
     def __init__(self, max_pages: int = MAX_PAGES) -> None:
         self.max_pages = max_pages
         self._pages: OrderedDict[Key, Page] = OrderedDict()
+        self.paths: set[str] = set()  # paths with a page kept once: only these are looked up
 
     def get(self, key: Key) -> Page | None:
         page = self._pages.get(key)
@@ -92,6 +100,7 @@ class PageCache:
         return page
 
     def keep(self, key: Key, page: Page) -> None:
+        self.paths.add(str(key[0]))
         self._pages[key] = page
         self._pages.move_to_end(key)
         while len(self._pages) > self.max_pages:
@@ -101,7 +110,7 @@ class PageCache:
         return len(self._pages)
 
 
-def page_key(request: Request, extra: Hashable = ()) -> Key:
+def page_key(request: Request) -> Key:
     """Everything a cacheable page's bytes depend on (see the module docstring)."""
     consent = getattr(request.state, "cookie_consent", None)
     choices = None
@@ -113,22 +122,46 @@ def page_key(request: Request, extra: Hashable = ()) -> Key:
         pick_language(request),
         choices,
         utcnow().date(),
-        extra,
     )
 
 
-async def cached_page(
-    request: Request, build: Callable[[], Response], *, extra: Hashable = ()
-) -> Response:
+async def cached_page(request: Request, build: Callable[[], Response]) -> Response:
     """The page `build` renders for this request, rendered (in a worker thread) only the
     first time its inputs are seen."""
     cache: PageCache = request.app.state.page_cache
-    key = page_key(request, extra)
+    key = page_key(request)
     page = cache.get(key)
     if page is None:
         response = await run_in_threadpool(build)
-        page = _page_of(response)
+        route = getattr(request.scope.get("route"), "path", request.scope["path"])
+        page = _page_of(response, str(route))
         if page is None:
             return response
         cache.keep(key, page)
     return page.answer(request)
+
+
+class PageCacheMiddleware:
+    """Answers a GET for a page kept before, without routing (see the module docstring)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        state = getattr(scope.get("app"), "state", None)
+        cache: PageCache | None = getattr(state, "page_cache", None)
+        if (
+            cache is None
+            or scope["type"] != "http"
+            or scope["method"] != "GET"
+            or scope["path"] not in cache.paths
+        ):
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        page = cache.get(page_key(request))
+        if page is None:
+            await self.app(scope, receive, send)
+            return
+        scope[ROUTE_KEY] = page.route
+        await page.answer(request)(scope, receive, send)

@@ -126,7 +126,7 @@ async def cookie_page(request: Request, policy: PolicyDep, saved: str | None = N
         )
 
     # The page shows the visitor's choices, which the cache key holds (page_cache.page_key).
-    return await cached_page(request, build, extra=policy.version)
+    return await cached_page(request, build)
 
 
 @router.post("/cookies")
