@@ -248,13 +248,15 @@ def measure(
     log: Path,
     args: argparse.Namespace,
     folder: Path,
-) -> dict[int, dict[str, Run]]:
-    """Every path at every connection count, the bare app first in each round."""
-    results: dict[int, dict[str, Run]] = {}
+) -> dict[int, dict[str, tuple[Run, Run]]]:
+    """Every path at every connection count, each right after a run of the bare app (the
+    machine's load drifts; a pair measured back to back shares it)."""
+    results: dict[int, dict[str, tuple[Run, Run]]] = {}
+    bare_url = f"http://127.0.0.1:{bare_port}/"
     for connections in args.connections:
-        rate, total, failed = wrk(f"http://127.0.0.1:{bare_port}/", connections, args.seconds, None)
-        round_: dict[str, Run] = {"bare": Run(rate, total, failed, 0)}
+        round_: dict[str, tuple[Run, Run]] = {}
         for target in targets:
+            bare = Run(*wrk(bare_url, connections, args.seconds, None), 0)
             before = _server_5xx(log)
             rate, total, failed = wrk(
                 f"http://127.0.0.1:{port}{target.path}",
@@ -262,50 +264,58 @@ def measure(
                 args.seconds,
                 _lua(target, folder),
             )
-            round_[target.label] = Run(rate, total, failed, _server_5xx(log) - before)
-            print(f"c{connections} {target.label}: {rate:,.0f}/s, {failed} failed", flush=True)
+            run = Run(rate, total, failed, _server_5xx(log) - before)
+            round_[target.label] = (run, bare)
+            print(
+                f"c{connections} {target.label}: {rate:,.0f}/s "
+                f"(bare {bare.requests_per_second:,.0f}/s), {failed} failed",
+                flush=True,
+            )
         results[connections] = round_
     return results
 
 
-def report(targets: list[Target], results: dict[int, dict[str, Run]], seconds: float) -> str:
+Results = dict[int, dict[str, tuple[Run, Run]]]
+
+
+def report(targets: list[Target], results: Results, seconds: float) -> str:
     levels = sorted(results)
-    first = levels[0]
+    first, last = levels[0], levels[-1]
     head = (
         "| path | "
-        + " | ".join(f"c{c} req/s | c{c} ratio | c{c} failed" for c in levels)
-        + f" | c{levels[-1]} vs c{first} |"
+        + " | ".join(f"c{c} req/s | c{c} bare | c{c} ratio | c{c} failed" for c in levels)
+        + f" | c{last} vs c{first} |"
     )
     lines = [
         SECTION,
         "",
-        f"`bench/serve.py`: wrk -t2 for {seconds:g} s per row and connection count, against "
+        f"`bench/serve.py`: wrk -t2 for {seconds:g} s per cell, against "
         f"`schutz serve --no-worker` (SQLite, {SUBJECTS} seeded subjects, JSON access log on) "
         "and a bare Starlette `hello` on the same uvicorn, one process each, on 127.0.0.1; "
-        f"{os.cpu_count()} cores shared with the load generator, Python "
-        f"{platform.python_version()}. Ratio: Schutz's requests/s over the bare app's in the "
-        "same round. Failed: wrk's non-2xx/3xx answers, socket errors and timeouts (30 s), "
-        "plus 5xx in the server's log.",
+        f"{os.cpu_count()} cores shared with the load generator (and, on this machine, with "
+        f"other jobs: absolute figures drift), Python {platform.python_version()}. Each Schutz "
+        "run follows a bare run at the same connection count; ratio: Schutz's requests/s over "
+        "that bare run's. Failed: wrk's non-2xx/3xx answers, socket errors and timeouts (30 s), "
+        f"plus 5xx in the server's log. c{last} vs c{first}: the ratio at {last} connections "
+        f"over the ratio at {first} (1.00: Schutz holds up under load as well as the bare app).",
         "",
         head,
-        "|---|" + "---:|" * (3 * len(levels) + 1),
+        "|---|" + "---:|" * (4 * len(levels) + 1),
     ]
-    for label in ["bare", *(t.label for t in targets)]:
+    for target in targets:
         cells = []
+        ratios = {}
         for c in levels:
-            run, bare = results[c][label], results[c]["bare"]
-            failed = run.failed + run.server_5xx
+            run, bare = results[c][target.label]
+            ratios[c] = run.requests_per_second / bare.requests_per_second
             cells += [
                 f"{run.requests_per_second:,.0f}",
-                f"{run.requests_per_second / bare.requests_per_second:.3f}",
-                f"{failed:,}",
+                f"{bare.requests_per_second:,.0f}",
+                f"{ratios[c]:.3f}",
+                f"{run.failed + run.server_5xx:,}",
             ]
-        low, high = results[first][label], results[levels[-1]][label]
-        spread = (
-            high.requests_per_second / low.requests_per_second if low.requests_per_second else 0
-        )
-        name = "bare Starlette `hello` (baseline)" if label == "bare" else label
-        lines.append(f"| {name} | " + " | ".join(cells) + f" | {spread:.2f} |")
+        spread = ratios[last] / ratios[first] if ratios[first] else 0.0
+        lines.append(f"| {target.label} | " + " | ".join(cells) + f" | {spread:.2f} |")
     return "\n".join(lines) + "\n"
 
 
