@@ -12,9 +12,10 @@ test:
 	@scripts/venv.sh test
 	scripts/test.sh
 
+# `make bench BENCHES=bench/serve.py` runs only the named ones (their sections are replaced).
 bench:
 	@scripts/venv.sh bench
-	scripts/bench.sh
+	scripts/bench.sh $(BENCHES)
 
 lint:
 	@scripts/venv.sh lint

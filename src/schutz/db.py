@@ -15,6 +15,18 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
+# Connections one process keeps. The web edge lets at most POOL_SIZE requests hold a session
+# at once (`web/deps.py`), and makes the rest wait on the event loop, so no request ever waits
+# for a connection while it occupies a worker thread that a connection holder needs to finish
+# (that wait stalled the server at 100 connections). The overflow serves the few users outside
+# that gate: the page-view batch, `/metrics`, the audience stream.
+POOL_SIZE = 20
+POOL_OVERFLOW = 10
+# SQLite has one writer at a time, and a writer that finds the lock taken sleeps in steps of
+# up to 100 ms: fewer requests at once in the database answer more of them per second.
+# (Measured under wrk at 32 connections, audited reads: 4 at once 87/s, 20 at once 42/s.)
+SQLITE_SESSIONS = 4
+
 # Stable constraint names, so that Alembic migrations read the same on SQLite and PostgreSQL.
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -108,12 +120,14 @@ def _private_database(path: Path) -> None:
 def make_engine(url: str, **kwargs: Any) -> Engine:
     keep_files_private()
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
+        _, slashes, path = url.partition("///")
+        if slashes and path and not path.startswith(":memory:"):
             _private_database(Path(path))
+            kwargs = {"pool_size": POOL_SIZE, "max_overflow": POOL_OVERFLOW, **kwargs}
         engine = create_engine(url, connect_args={"timeout": 10}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
+    kwargs = {"pool_size": POOL_SIZE, "max_overflow": POOL_OVERFLOW, **kwargs}
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 
@@ -151,6 +165,12 @@ def _after_commit(session: Session) -> None:
 
 def _after_rollback(session: Session) -> None:
     session.info.pop(_CHECKPOINT, None)
+
+
+def session_limit(engine: Engine) -> int:
+    """How many requests of one web process may hold a session at once (never more than
+    the pool has connections)."""
+    return SQLITE_SESSIONS if engine.dialect.name == "sqlite" else POOL_SIZE
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -40,7 +40,8 @@ def visitor_pages(client: TestClient) -> list[str]:
             "GET" in methods
             and "{" not in path
             and not path.startswith(("/api/", "/staff", "/static", "/.well-known"))
-            and path not in ("/", "/healthz", "/privacy/feed.atom", "/requests/export.json")
+            and path
+            not in ("/", "/healthz", "/readyz", "/privacy/feed.atom", "/requests/export.json")
         ):
             paths.append(path)
     return sorted(paths)

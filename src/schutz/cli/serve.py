@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated
 
 import typer
@@ -15,6 +16,15 @@ def init_storage(ctx: typer.Context) -> None:
     st = state(ctx)
     st.settings.data_dir.mkdir(parents=True, exist_ok=True)
     migrate(st.engine)
+
+
+def lean_log_records() -> None:
+    """Leave out of each log record what our JSON lines never show: the caller's file and
+    line (a walk up the stack, on every access line), the thread and the process."""
+    logging._srcfile = None  # the switch the logging docs name for this
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
 
 
 def register(app: typer.Typer) -> None:
@@ -47,6 +57,7 @@ def register(app: typer.Typer) -> None:
 
         st = state(ctx)
         log_config = configure_logging(st.settings.log_level)
+        lean_log_records()
         init_storage(ctx)
         update: dict[str, object] = {"demo": demo}
         if "base_url" not in st.settings.model_fields_set:

@@ -9,7 +9,8 @@ out it holds every `Set-Cookie` against the registry of the policy in force:
 - a non-essential cookie whose category the visitor has not allowed is dropped (TDDDG §25);
 - a session cookie loses Expires/Max-Age; any other gets its declared Max-Age.
 A route that records a new choice sets `request.state.cookie_consent.choices`, so the
-response that grants consent can already carry the cookie it allows.
+response that grants consent can already carry the cookie it allows. The parsed cookies
+stay on the request too (`request_cookies`): the header is parsed once.
 """
 
 from __future__ import annotations
@@ -18,10 +19,10 @@ import logging
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from http.cookies import SimpleCookie
+from datetime import UTC, date, datetime
 from typing import Any
 
+from starlette.requests import Request, cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from schutz.cookies.choices import Choices, decode
@@ -83,18 +84,20 @@ def undeclared_log(app: Any) -> UndeclaredCookies:
     return found
 
 
-def _request_cookie(scope: Scope, name: str) -> str | None:
+def _parse_cookies(scope: Scope) -> dict[str, str]:
+    """The request's cookies, parsed as Starlette parses them for `request.cookies`."""
+    cookies: dict[str, str] = {}
     for key, value in scope.get("headers", ()):
         if key == b"cookie":
-            jar: SimpleCookie = SimpleCookie()
-            try:
-                jar.load(value.decode("latin-1"))
-            except Exception:
-                return None
-            morsel = jar.get(name)
-            if morsel is not None:
-                return morsel.value
-    return None
+            cookies.update(cookie_parser(value.decode("latin-1")))
+    return cookies
+
+
+def request_cookies(request: Request) -> dict[str, str]:
+    """The cookies the guard parsed for this request (parsed here if it did not run):
+    routes on hot paths read these instead of parsing the header a second time."""
+    parsed: dict[str, str] | None = request.scope.get("state", {}).get("cookies")
+    return parsed if parsed is not None else request.cookies
 
 
 class CookieGuardMiddleware:
@@ -102,6 +105,16 @@ class CookieGuardMiddleware:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        self._in_force: tuple[int, date, Policy] | None = None
+
+    def _policy(self, policies: PolicySet) -> Policy:
+        """The policy in force today, looked up once a day (and when the set changes)."""
+        today = datetime.now(UTC).date()
+        known = self._in_force
+        if known is None or known[0] != id(policies) or known[1] != today:
+            known = (id(policies), today, policies.in_force(today))
+            self._in_force = known
+        return known[2]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -112,13 +125,14 @@ class CookieGuardMiddleware:
         if policies is None:
             await self.app(scope, receive, send)
             return
-        policy = policies.in_force(datetime.now(UTC).date())
+        policy = self._policy(policies)
+        cookies = _parse_cookies(scope)
         consent = CookieConsent(
-            policy,
-            registry_for(policy),
-            decode(_request_cookie(scope, CONSENT_COOKIE)) or NO_CHOICES,
+            policy, registry_for(policy), decode(cookies.get(CONSENT_COOKIE)) or NO_CHOICES
         )
-        scope.setdefault("state", {})["cookie_consent"] = consent
+        state = scope.setdefault("state", {})
+        state["cookie_consent"] = consent
+        state["cookies"] = cookies
 
         async def guarded_send(message: Message) -> None:
             if message["type"] == "http.response.start":

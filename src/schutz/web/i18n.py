@@ -6,6 +6,7 @@ import io
 from functools import cache
 from pathlib import Path
 
+from babel.core import Locale
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
@@ -28,6 +29,13 @@ def translations(lang: str) -> NullTranslations:
     write_mo(buf, catalog)
     buf.seek(0)
     return Translations(fp=buf)
+
+
+@cache
+def babel_locale(tag: str) -> Locale:
+    """Babel's locale for `tag` (`de`, `en_GB`), parsed once: every format call given a
+    string parses it again."""
+    return Locale.parse(tag)
 
 
 def pick_language(request: Request) -> str:

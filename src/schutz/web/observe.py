@@ -20,6 +20,7 @@ import re
 import secrets
 import time
 from collections.abc import Iterator
+from typing import Any
 
 from fastapi import APIRouter
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
@@ -28,7 +29,6 @@ from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
-from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -40,15 +40,20 @@ from schutz.errors import Denied
 from schutz.logging_config import request_id_var
 from schutz.mail.models import OutboxMessage
 from schutz.subject_requests.models import OPEN_STATUSES, DataRequest
+from schutz.web.page_cache import ROUTE_KEY
 
 access_log = logging.getLogger("schutz.access")
 router = APIRouter(include_in_schema=False)
 
 REQUEST_ID_HEADER = "X-Request-ID"
+_REQUEST_ID_RAW = REQUEST_ID_HEADER.lower().encode("latin-1")
 _SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
 
 
 def _route_of(scope: Scope) -> str:
+    cached = scope.get(ROUTE_KEY)  # a page answered from the page cache, before routing
+    if cached is not None:
+        return str(cached)
     route = scope.get("route")
     if route is not None and hasattr(route, "path"):
         return str(route.path)
@@ -74,13 +79,16 @@ class ObserveMiddleware:
             ("method", "route"),
             registry=registry,
         )
+        self._counters: dict[tuple[str, str, int], Any] = {}
+        self._timers: dict[tuple[str, str], Any] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        offered = MutableHeaders(scope=scope).get(REQUEST_ID_HEADER.lower(), "")
+        offered = _offered_request_id(scope)
         request_id = offered if _SAFE_REQUEST_ID.fullmatch(offered) else secrets.token_hex(8)
+        id_header = (_REQUEST_ID_RAW, request_id.encode("latin-1"))
         token = request_id_var.set(request_id)
         started = time.perf_counter()
         status = 500
@@ -89,7 +97,9 @@ class ObserveMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                MutableHeaders(scope=message)[REQUEST_ID_HEADER] = request_id
+                headers = [h for h in message.get("headers", ()) if h[0] != _REQUEST_ID_RAW]
+                headers.append(id_header)
+                message["headers"] = headers
             await send(message)
 
         try:
@@ -97,21 +107,38 @@ class ObserveMiddleware:
         finally:
             elapsed = time.perf_counter() - started
             method, route = scope["method"], _route_of(scope)
-            self.requests.labels(method, route, str(status)).inc()
-            self.latency.labels(method, route).observe(elapsed)
-            access_log.info(
-                "%s %s %s",
-                method,
-                route,
-                status,
-                extra={
-                    "method": method,
-                    "route": route,
-                    "status": status,
-                    "duration_ms": round(elapsed * 1000, 2),
-                },
-            )
+            self._count(method, route, status, elapsed)
+            if access_log.isEnabledFor(logging.INFO):
+                access_log.info(
+                    "%s %s %s",
+                    method,
+                    route,
+                    status,
+                    extra={
+                        "method": method,
+                        "route": route,
+                        "status": status,
+                        "duration_ms": round(elapsed * 1000, 2),
+                    },
+                )
             request_id_var.reset(token)
+
+    def _count(self, method: str, route: str, status: int, elapsed: float) -> None:
+        # `labels()` takes a lock and builds its key on every call; the children are kept.
+        key = (method, route, status)
+        counter = self._counters.get(key)
+        if counter is None:
+            counter = self._counters[key] = self.requests.labels(method, route, str(status))
+            self._timers.setdefault((method, route), self.latency.labels(method, route))
+        counter.inc()
+        self._timers[method, route].observe(elapsed)
+
+
+def _offered_request_id(scope: Scope) -> str:
+    for key, value in scope.get("headers", ()):
+        if key == _REQUEST_ID_RAW:
+            return str(value.decode("latin-1"))
+    return ""
 
 
 class BacklogCollector(Collector):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CSP = (
@@ -11,28 +10,44 @@ CSP = (
 )
 
 
+_HEADERS = (
+    ("content-security-policy", CSP),
+    ("x-content-type-options", "nosniff"),
+    ("referrer-policy", "same-origin"),
+    ("x-frame-options", "DENY"),
+    ("permissions-policy", "interest-cohort=()"),
+)
+_HSTS = ("strict-transport-security", "max-age=31536000")
+
+
+def _raw(pairs: tuple[tuple[str, str], ...]) -> tuple[tuple[bytes, bytes], ...]:
+    return tuple((k.encode("latin-1"), v.encode("latin-1")) for k, v in pairs)
+
+
 class SecurityHeadersMiddleware:
-    """Adds CSP and friends to every HTTP response (pure ASGI: no extra task per request)."""
+    """Adds CSP and friends to every HTTP response (pure ASGI: no extra task per request).
+
+    A header the route set itself is left as it is; the others are appended, encoded once.
+    """
 
     def __init__(self, app: ASGIApp, *, hsts: bool = False) -> None:
         self.app = app
         self.hsts = hsts
+        self._plain = _raw(_HEADERS)
+        self._secure = _raw((*_HEADERS, _HSTS))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        wanted = self._secure if self.hsts or scope.get("scheme") == "https" else self._plain
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                headers.setdefault("Content-Security-Policy", CSP)
-                headers.setdefault("X-Content-Type-Options", "nosniff")
-                headers.setdefault("Referrer-Policy", "same-origin")
-                headers.setdefault("X-Frame-Options", "DENY")
-                headers.setdefault("Permissions-Policy", "interest-cohort=()")
-                if self.hsts or scope.get("scheme") == "https":
-                    headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+                headers = list(message.get("headers", ()))
+                present = {key.lower() for key, _ in headers}
+                headers.extend(pair for pair in wanted if pair[0] not in present)
+                message["headers"] = headers
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

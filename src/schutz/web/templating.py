@@ -12,7 +12,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
-from schutz.web.i18n import LANGUAGES, pick_language, translations
+from schutz.web.i18n import LANGUAGES, babel_locale, pick_language, translations
 from schutz.web.staff_sections import SECTIONS
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
@@ -20,7 +20,7 @@ TEMPLATE_DIR = Path(__file__).parent / "templates"
 
 def money(amount: Decimal | float, currency: str, lang: str) -> str:
     """An amount as people of `lang` write it: 39.99 EUR is "€39.99" or "39,99 €"."""
-    return format_currency(amount, currency, locale=lang)
+    return format_currency(amount, currency, locale=babel_locale(lang))
 
 
 def make_templates() -> Jinja2Templates:

@@ -28,7 +28,7 @@ from schutz.errors import InvalidInput
 from schutz.identity.actor import Actor
 from schutz.web.auth import StaffContext, require_role, require_staff
 from schutz.web.client_ip import truncated_client_ip
-from schutz.web.cookie_guard import undeclared_log
+from schutz.web.cookie_guard import request_cookies, undeclared_log
 from schutz.web.deps import PolicyDep, SessionDep, SettingsDep
 from schutz.web.i18n import pick_language, translations
 from schutz.web.privacy_signals import opted_out
@@ -54,7 +54,7 @@ def visitor_choices(request: Request) -> Choices | None:
 
 def analytics_allowed(request: Request) -> bool:
     """True when the visitor agreed to analytics and sent no opt-out of any kind."""
-    if opted_out(request) or request.cookies.get(OPTOUT_COOKIE):
+    if opted_out(request) or request_cookies(request).get(OPTOUT_COOKIE):
         return False
     choices = visitor_choices(request)
     return choices is not None and choices.allows("analytics")
@@ -86,7 +86,7 @@ async def collect(request: Request) -> Response:
         return response
     if not isinstance(data, dict):
         return response
-    visitor = request.cookies.get(VISITOR_COOKIE)
+    visitor = request_cookies(request).get(VISITOR_COOKIE)
     if not is_visitor_id(visitor):
         visitor = new_visitor_id()
         # The guard gives it the policy's lifetime; it leaves only because consent is given.

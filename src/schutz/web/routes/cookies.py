@@ -31,7 +31,8 @@ from schutz.errors import Denied
 from schutz.policy.schema import Policy, duration_days
 from schutz.web.client_ip import truncated_client_ip
 from schutz.web.deps import PolicyDep, SessionDep, SettingsDep
-from schutz.web.i18n import pick_language, translations
+from schutz.web.i18n import babel_locale, pick_language, translations
+from schutz.web.page_cache import cached_page
 from schutz.web.routes.analytics import visitor_choices
 from schutz.web.templating import render
 
@@ -79,7 +80,7 @@ def _same_origin(request: Request) -> bool:
 def duration_label(value: str, lang: str) -> str:
     """`P13M` as "13 months"; a session cookie as "until the browser closes"."""
     days = duration_days(value)
-    locale = BABEL_LOCALES.get(lang, "en_GB")
+    locale = babel_locale(BABEL_LOCALES.get(lang, "en_GB"))
     if days is None:
         return translations(lang).gettext("until the browser closes")
     if days % 365 == 0:
@@ -105,25 +106,27 @@ def _cookie_rows(policy: Policy, lang: str) -> dict[str, list[dict[str, Any]]]:
 
 
 @router.get("/cookies")
-def cookie_page(request: Request, policy: PolicyDep, saved: str | None = None) -> Response:
+async def cookie_page(request: Request, policy: PolicyDep, saved: str | None = None) -> Response:
     """Every cookie of the policy in force, by category, and the visitor's choices."""
-    lang = pick_language(request)
-    registry = registry_for(policy)
-    choices = visitor_choices(request)
-    response = render(
-        request,
-        "cookies/page.html",
-        {
-            "categories": registry.categories,
-            "chosen": choices.decided if choices else {},
-            "cookie_rows": _cookie_rows(policy, lang),
-            "policy": policy,
-            "saved": saved == "1",
-            "hide_cookie_banner": True,
-        },
-    )
-    response.headers["Cache-Control"] = "no-store"
-    return response
+
+    def build() -> Response:
+        lang = pick_language(request)
+        choices = visitor_choices(request)
+        return render(
+            request,
+            "cookies/page.html",
+            {
+                "categories": registry_for(policy).categories,
+                "chosen": choices.decided if choices else {},
+                "cookie_rows": _cookie_rows(policy, lang),
+                "policy": policy,
+                "saved": saved == "1",
+                "hide_cookie_banner": True,
+            },
+        )
+
+    # The page shows the visitor's choices, which the cache key holds (page_cache.page_key).
+    return await cached_page(request, build)
 
 
 @router.post("/cookies")

@@ -14,6 +14,7 @@ from datetime import date
 from itertools import pairwise
 from typing import Annotated, Literal
 
+from babel.core import Locale
 from babel.dates import format_date
 from babel.lists import format_list
 from babel.units import format_unit
@@ -27,7 +28,8 @@ from schutz.policy.diff import SINGLE_SECTIONS, Change, FieldChange, diff_polici
 from schutz.policy.loader import PolicySet
 from schutz.policy.schema import LegalBasis, Policy
 from schutz.web.deps import PoliciesDep, SettingsDep
-from schutz.web.i18n import pick_language, translations
+from schutz.web.i18n import babel_locale, pick_language, translations
+from schutz.web.page_cache import cached_page
 from schutz.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -173,8 +175,8 @@ class PolicyFormat:
     gettext: Callable[[str], str]
 
     @property
-    def locale(self) -> str:
-        return BABEL_LOCALES.get(self.lang, "en_GB")
+    def locale(self) -> Locale:
+        return babel_locale(BABEL_LOCALES.get(self.lang, "en_GB"))
 
     def date(self, value: date) -> str:
         """`1 June 2013` or `1. Juni 2013`."""
@@ -455,6 +457,10 @@ class ChangeWords:
         return key
 
 
+def policy_format(lang: str) -> PolicyFormat:
+    return PolicyFormat(lang, translations(lang).gettext)
+
+
 def _entry(history: list[VersionEntry], version: str) -> VersionEntry:
     return next(e for e in history if e.policy.version == version)
 
@@ -469,7 +475,7 @@ def _page_context(request: Request, policies: PolicySet, policy: Policy) -> dict
         "entry": entry,
         "previous": history[index - 1].policy if index > 0 else None,
         "history": history,
-        "fmt": PolicyFormat(lang, translations(lang).gettext),
+        "fmt": policy_format(lang),
         "labels": {
             "channels": CHANNELS,
             "cookie_categories": COOKIE_CATEGORIES,
@@ -496,64 +502,87 @@ def _unknown_version(request: Request, version: str) -> HTMLResponse:
 
 
 @router.get("/privacy", response_class=HTMLResponse)
-def privacy_policy(request: Request, policies: PoliciesDep) -> HTMLResponse:
+async def privacy_policy(request: Request, policies: PoliciesDep) -> Response:
     """The policy in force today, in the visitor's language."""
-    policy = policies.in_force(utcnow().date())
-    return render(request, "privacy/policy.html", _page_context(request, policies, policy))
+
+    def build() -> Response:
+        policy = policies.in_force(utcnow().date())
+        return render(request, "privacy/policy.html", _page_context(request, policies, policy))
+
+    return await cached_page(request, build)
 
 
 @router.get("/privacy/versions", response_class=HTMLResponse)
-def policy_versions(request: Request, policies: PoliciesDep) -> HTMLResponse:
+async def policy_versions(request: Request, policies: PoliciesDep) -> Response:
     """Every version with its effective date, newest first (clause C26)."""
-    lang = pick_language(request)
-    history = version_history(policies, utcnow().date())
-    return render(
-        request,
-        "privacy/versions.html",
-        {"history": list(reversed(history)), "fmt": PolicyFormat(lang, translations(lang).gettext)},
-    )
+
+    def build() -> Response:
+        fmt = policy_format(pick_language(request))
+        history = version_history(policies, utcnow().date())
+        return render(
+            request, "privacy/versions.html", {"history": list(reversed(history)), "fmt": fmt}
+        )
+
+    return await cached_page(request, build)
 
 
 @router.get("/privacy/versions/{version}", response_class=HTMLResponse)
-def policy_version(request: Request, policies: PoliciesDep, version: str) -> HTMLResponse:
+async def policy_version(request: Request, policies: PoliciesDep, version: str) -> Response:
     """One version as it was (or will be) published."""
-    try:
-        policy = policies.get(version)
-    except NotFound:
-        return _unknown_version(request, version)
-    return render(request, "privacy/policy.html", _page_context(request, policies, policy))
+
+    def build() -> Response:
+        try:
+            policy = policies.get(version)
+        except NotFound:
+            return _unknown_version(request, version)
+        return render(request, "privacy/policy.html", _page_context(request, policies, policy))
+
+    return await cached_page(request, build)
 
 
 @router.get("/privacy/feed.atom")
-def policy_feed(request: Request, policies: PoliciesDep, settings: SettingsDep) -> Response:
+async def policy_feed(request: Request, policies: PoliciesDep, settings: SettingsDep) -> Response:
     """An Atom 1.0 feed (RFC 4287) with one entry per version, so readers learn of changes."""
-    lang = pick_language(request)
-    trans = translations(lang)
-    history = version_history(policies, utcnow().date())
-    template = request.app.state.templates.get_template("privacy/feed.xml")
-    body = template.render(
-        lang=lang,
-        base=settings.base_url.rstrip("/"),
-        history=list(reversed(history)),
-        latest=policies.latest,
-        fmt=PolicyFormat(lang, trans.gettext),
-        gettext=trans.gettext,
-        ngettext=trans.ngettext,
-        _=trans.gettext,
-    )
-    return Response(body, media_type=ATOM_MEDIA_TYPE, headers={"Content-Language": lang})
+
+    def build() -> Response:
+        lang = pick_language(request)
+        trans = translations(lang)
+        history = version_history(policies, utcnow().date())
+        template = request.app.state.templates.get_template("privacy/feed.xml")
+        body = template.render(
+            lang=lang,
+            base=settings.base_url.rstrip("/"),
+            history=list(reversed(history)),
+            latest=policies.latest,
+            fmt=policy_format(lang),
+            gettext=trans.gettext,
+            ngettext=trans.ngettext,
+            _=trans.gettext,
+        )
+        return Response(body, media_type=ATOM_MEDIA_TYPE, headers={"Content-Language": lang})
+
+    return await cached_page(request, build)
 
 
 @router.get("/privacy/changes", response_class=HTMLResponse)
-def policy_changes(
+async def policy_changes(
     request: Request,
     policies: PoliciesDep,
     from_version: Annotated[str | None, Query(alias="from")] = None,
     to_version: Annotated[str | None, Query(alias="to")] = None,
-) -> HTMLResponse:
+) -> Response:
     """What changed between versions: one pair with `?from=&to=`, else every step, newest first."""
-    lang = pick_language(request)
-    fmt = PolicyFormat(lang, translations(lang).gettext)
+
+    def build() -> Response:
+        return _changes_page(request, policies, from_version, to_version)
+
+    return await cached_page(request, build)
+
+
+def _changes_page(
+    request: Request, policies: PolicySet, from_version: str | None, to_version: str | None
+) -> Response:
+    fmt = policy_format(pick_language(request))
     versions = list(policies)
     try:
         pairs = _pairs(policies, versions, from_version, to_version)
