@@ -162,3 +162,29 @@ def form_token_in(html: str) -> str:
     found = re.search(r'name="form_token" value="([^"]+)"', html)
     assert found is not None, html
     return found.group(1)
+
+
+def verified_request(app: FastAPI, email: str, kind: str = "rectification") -> str:
+    """A request of `kind` from `email`, matched to its subject by the worker and verified by
+    staff (a letter, say): what a change of stored data must carry out. Returns its id."""
+    from schutz.subject_requests import service as requests
+    from schutz.subject_requests.tokens import Links
+    from schutz.vault.keys import load_keyring
+
+    settings: Settings = app.state.settings
+    policies = app.state.policies
+    rules = policies.engine(policies.in_force(utcnow().date()).version)
+    keyring = load_keyring(settings)
+    links = Links(base_url=settings.base_url, secret=app.state.secret.accepted(utcnow()))
+    with transaction(app.state.sessions) as session:
+        request_id = requests.submit(
+            session, rules, keyring, links, kind=kind, email=email, channel="post",
+            actor="staff:test", now=utcnow(),
+        ).request_id  # fmt: skip
+    deliver(app.state.sessions, settings)
+    with transaction(app.state.sessions) as session:
+        requests.verify_manually(
+            session, rules, keyring, links, request_id, note="signed letter",
+            actor="staff:test", now=utcnow(),
+        )  # fmt: skip
+    return request_id

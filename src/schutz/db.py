@@ -2,6 +2,7 @@
 
 import os
 import stat
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -153,7 +154,31 @@ def checkpoint(engine: Engine) -> None:
         conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
+_WORK = "schutz.work"
+_work_waiters: set[threading.Event] = set()
+"""The events of this process's embedded workers: set when a commit queued work for them.
+Process-wide on purpose: the app and the worker use different session factories."""
+
+
+def note_work(session: Session) -> None:
+    """Wake this process's workers once `session` commits (the outbox and the look-up queue
+    call it), so mail leaves at once instead of after the next poll."""
+    session.info[_WORK] = True
+
+
+def wake_on_work(wake: threading.Event) -> None:
+    """Have `wake` set whenever a session in this process commits work for the worker."""
+    _work_waiters.add(wake)
+
+
+def stop_waking(wake: threading.Event) -> None:
+    _work_waiters.discard(wake)
+
+
 def _after_commit(session: Session) -> None:
+    if session.info.pop(_WORK, False):
+        for wake in tuple(_work_waiters):
+            wake.set()
     if not session.info.pop(_CHECKPOINT, False):
         return
     bind = session.get_bind()
@@ -165,6 +190,7 @@ def _after_commit(session: Session) -> None:
 
 def _after_rollback(session: Session) -> None:
     session.info.pop(_CHECKPOINT, None)
+    session.info.pop(_WORK, None)
 
 
 def session_limit(engine: Engine) -> int:

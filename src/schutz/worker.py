@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from schutz.clock import utcnow
 from schutz.config import Settings
-from schutz.db import transaction
+from schutz.db import stop_waking, transaction, wake_on_work
 from schutz.disclosures.webhook import webhook_sender
 from schutz.identity.signing_secrets import load_or_create
 from schutz.mail.models import OutboxKind
@@ -61,17 +61,25 @@ def run_forever(
     stop: threading.Event,
     interval: float = 1.0,
 ) -> None:
-    """Deliver until `stop` is set; a pass that found work is followed at once by another."""
-    while not stop.is_set():
-        try:
-            reports = run_once(sessions, settings)
-        except Exception as exc:
-            log.error("worker pass failed: %s", type(exc).__name__)
-            stop.wait(interval * 5)
-            continue
-        busy = any(r.sent or r.retrying or r.dead for r in reports.values())
-        if not busy:
-            stop.wait(interval)
+    """Deliver until `stop` is set. A pass that found work is followed at once by another;
+    otherwise the worker sleeps until a commit in this process queues work (`db.note_work`)
+    or `interval` passes (work queued by other processes)."""
+    wake = threading.Event()
+    wake_on_work(wake)
+    try:
+        while not stop.is_set():
+            wake.clear()
+            try:
+                reports = run_once(sessions, settings)
+            except Exception as exc:
+                log.error("worker pass failed: %s", type(exc).__name__)
+                stop.wait(interval * 5)
+                continue
+            busy = any(r.sent or r.retrying or r.dead for r in reports.values())
+            if not busy:
+                wake.wait(interval)
+    finally:
+        stop_waking(wake)
 
 
 def start_in_thread(sessions: sessionmaker[Session], settings: Settings) -> threading.Event:

@@ -18,6 +18,7 @@ from schutz.consent.service import (
     history,
     record_consent,
     states_for_purpose,
+    states_for_subjects,
     subject_state,
     wording_hash,
 )
@@ -213,6 +214,29 @@ def test_only_the_subjects_documented_statement_lifts_a_marketing_objection(
     state = subject_state(session, policy, ANNA)
     assert rules.check("marketing", "newsletter", state).allowed
     assert rules.check("marketing", "direct_marketing", state).rule == "objected"
+
+
+def test_a_newsletter_ask_after_an_objection_revives_no_confirmation(
+    session: Session, policy: Policy, rules: Engine
+) -> None:
+    """Anyone may ask for the newsletter for an address; after an objection the ask lifts
+    nothing and brings back no earlier confirmation: only the owner's confirmation does."""
+    say(session, policy, "grant", wording=WORDING)
+    say(session, policy, "confirm", at=NOW + timedelta(minutes=1))
+    say(session, policy, "object", "direct_marketing", at=NOW + timedelta(days=1))
+    for standing in ("other", "subject"):  # a stranger's form, a shop key: both only ask
+        say(session, policy, "grant", wording=WORDING, channel="api", standing=standing,
+            actor="apikey:shop", at=NOW + timedelta(days=2))  # fmt: skip
+        assert current_state(session, policy, ANNA)["newsletter"] is ConsentState.OBJECTED
+        assert not rules.check(
+            "marketing", "newsletter", subject_state(session, policy, ANNA)
+        ).allowed
+    assert dict(states_for_subjects(session, policy, "newsletter", [ANNA])) == {
+        ANNA: ConsentState.OBJECTED
+    }
+    say(session, policy, "confirm", at=NOW + timedelta(days=3))  # from the owner's mailbox
+    assert current_state(session, policy, ANNA)["newsletter"] is ConsentState.CONFIRMED
+    assert current_state(session, policy, ANNA)["direct_marketing"] is ConsentState.OBJECTED
 
 
 def test_api_key_cannot_lift_an_objection(session: Session, policy: Policy) -> None:

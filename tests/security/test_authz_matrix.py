@@ -27,7 +27,7 @@ API: dict[tuple[str, str], frozenset[str] | str] = {
     ("POST", "/api/v1/subjects"): ANY_KEY,
     ("POST", "/api/v1/subjects/lookup"): ANY_KEY,
     ("GET", "/api/v1/subjects/{subject_id}"): ANY_KEY,
-    ("PATCH", "/api/v1/subjects/{subject_id}"): WRITERS,
+    ("PATCH", "/api/v1/subjects/{subject_id}"): frozenset({"support", "dpo", "admin"}),
     ("GET", "/api/v1/subjects/{subject_id}/consents"): CONSENT_ROLES,
     ("POST", "/api/v1/consents"): CONSENT_ROLES,
     ("POST", "/api/v1/orders"): frozenset({"shop", "admin"}),

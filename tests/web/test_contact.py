@@ -13,7 +13,7 @@ from outbox_mail import queued_mails
 from schutz.config import Settings
 from schutz.consent.models import ConsentEvent
 from schutz.mail.models import OutboxMessage
-from schutz.subject_requests.models import DataRequest
+from schutz.subject_requests.models import DataRequest, PendingLookup
 from webapp import Headers, TestClient, deliver
 
 
@@ -42,6 +42,12 @@ def test_objection_reaches_the_ledger_and_answers_like_an_unknown_address(
 
     assert known == unknown
     assert known[0] == 200
+    # Both answers did the same work: one sealed job each, no look-up yet.
+    assert len(rows(engine, PendingLookup)) == 2
+    assert rows(engine, ConsentEvent) == []
+    app = client.app  # the worker matches the address and records the objection
+    deliver(app.state.sessions, app.state.settings)  # type: ignore[attr-defined]
+    assert rows(engine, PendingLookup) == []
     [event] = rows(engine, ConsentEvent)
     assert (event.action, event.channel, event.purpose) == ("object", "web", "direct_marketing")
 

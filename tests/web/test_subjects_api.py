@@ -10,7 +10,7 @@ from schutz.config import Settings
 from schutz.vault.keys import load_keyring
 from schutz.vault.service import reveal_justification
 from webapp import GRACE_ORDER as ORDER
-from webapp import Headers, TestClient
+from webapp import Headers, TestClient, verified_request
 
 
 def _audit(engine: Engine, action: str) -> list[AuditEntry]:
@@ -138,7 +138,8 @@ def test_patch_rectifies_and_answers_the_fields(client: TestClient, auth: Header
     subject_id = client.post("/api/v1/subjects", json=ORDER, headers=auth("shop")).json()[
         "subject_id"
     ]
-    patch = {"data": {"postal_address": {"street": "Friedrichstraße 43"}}}
+    request_id = verified_request(client.app, ORDER["data"]["email"])  # type: ignore[arg-type]
+    patch = {"data": {"postal_address": {"street": "Friedrichstraße 43"}}, "request_id": request_id}
     answer = client.patch(f"/api/v1/subjects/{subject_id}", json=patch, headers=auth("support"))
     assert answer.status_code == 200, answer.text
     assert answer.json()["stored"] == ["postal_address.street"]
@@ -150,12 +151,46 @@ def test_patch_rectifies_and_answers_the_fields(client: TestClient, auth: Header
     assert read.json()["data"]["postal_address"]["street"] == "Friedrichstraße 43"
 
 
+def test_patch_without_a_verified_request_changes_nothing(
+    client: TestClient, auth: Headers, engine: Engine
+) -> None:
+    subject_id = client.post("/api/v1/subjects", json=ORDER, headers=auth("shop")).json()[
+        "subject_id"
+    ]
+    for role in ("support", "dpo", "admin"):
+        answer = client.patch(
+            f"/api/v1/subjects/{subject_id}", json={"data": {"name": "X"}}, headers=auth(role)
+        )
+        assert answer.status_code == 403
+        assert answer.json()["rule"] == "rectification_authority"
+    # Another subject's verified request does not carry a change of this one.
+    other = {**ORDER, "data": {**ORDER["data"], "email": "other@example.org"}}
+    client.post("/api/v1/subjects", json=other, headers=auth("shop"))
+    foreign = verified_request(client.app, "other@example.org")  # type: ignore[arg-type]
+    answer = client.patch(
+        f"/api/v1/subjects/{subject_id}",
+        json={"data": {"name": "X"}, "request_id": foreign},
+        headers=auth("dpo"),
+    )
+    assert answer.status_code == 403
+    assert len(_audit(engine, "vault.rectify_refused")) == 4
+    read = client.get(
+        f"/api/v1/subjects/{subject_id}", params={"purpose": "order_processing"},
+        headers=auth("support"),
+    )  # fmt: skip
+    assert read.json()["data"]["name"] == ORDER["data"]["name"]
+
+
 def test_patch_needs_a_writing_role(client: TestClient, auth: Headers) -> None:
     subject_id = client.post("/api/v1/subjects", json=ORDER, headers=auth("shop")).json()[
         "subject_id"
     ]
     answer = client.patch(
         f"/api/v1/subjects/{subject_id}", json={"data": {"name": "X"}}, headers=auth("marketing")
+    )
+    assert answer.status_code == 403
+    answer = client.patch(
+        f"/api/v1/subjects/{subject_id}", json={"data": {"name": "X"}}, headers=auth("shop")
     )
     assert answer.status_code == 403
 

@@ -18,7 +18,7 @@ from schutz.audit.models import AuditEntry
 from schutz.clock import utcnow
 from schutz.db import make_engine, make_session_factory, transaction
 from schutz.identity.service import create_api_key
-from webapp import GRACE_ORDER, Headers, TestClient
+from webapp import GRACE_ORDER, Headers, TestClient, verified_request
 
 GRACE = GRACE_ORDER["data"]
 OTHER_ADDRESS = {"street": "Fake Street 1", "postal_code": "20095", "city": "Hamburg",
@@ -66,7 +66,8 @@ def test_api_intake_for_a_known_email_never_changes_the_stored_name(
     assert held["postal_address"]["street"] == "Unter den Linden 1"
 
     # A change of a stored value is a rectification, and it is audited as one.
-    patch = {"data": {"name": "Grace B. Hopper"}}
+    request_id = verified_request(client.app, GRACE["email"])  # type: ignore[arg-type]
+    patch = {"data": {"name": "Grace B. Hopper"}, "request_id": request_id}
     fixed = client.patch(f"/api/v1/subjects/{subject_id}", json=patch, headers=auth("support"))
     assert fixed.status_code == 200, fixed.text
     assert _read(client, auth, subject_id)["name"] == "Grace B. Hopper"

@@ -87,9 +87,20 @@ def derive_state(policy: Policy, events: Iterable[ConsentEvent]) -> dict[str, Pu
     objection to one direct-marketing purpose is an objection to direct marketing as such
     and covers every direct-marketing purpose of the policy (Art. 21(2) and 21(3) GDPR);
     only a later grant of a purpose lifts it, for that purpose alone (and `record_consent`
-    accepts such a grant only from the subject or the DPO). A purpose under
+    accepts such a grant only from the subject or the DPO). For a double opt-in purpose
+    the grant is only an ask, which anyone may make: it lifts nothing, and only the
+    owner's confirmation from the mail lifts an objection. A purpose under
     objection reads as objected, whatever its consent says.
     """
+    consent, objections = _fold(policy, events)
+    return consent | objections
+
+
+Folded = tuple[dict[str, PurposeState], dict[str, PurposeState]]
+
+
+def _fold(policy: Policy, events: Iterable[ConsentEvent]) -> Folded:
+    """Consent and objections per purpose, apart (see `derive_state`)."""
     marketing = _direct_marketing(policy)
     consent: dict[str, PurposeState] = {}
     objections: dict[str, PurposeState] = {}
@@ -97,11 +108,21 @@ def derive_state(policy: Policy, events: Iterable[ConsentEvent]) -> dict[str, Pu
         action = ConsentAction(event.action)
         current = consent.get(event.purpose)
         if action is ConsentAction.GRANT:
-            objections.pop(event.purpose, None)
-            keep = current is not None and current.state is ConsentState.CONFIRMED
+            if needs_confirmation(policy, event.purpose):
+                # Anyone may ask for a double opt-in purpose; the ask lifts nothing and
+                # revives no earlier confirmation once withdrawn or objected to: only the
+                # owner's confirmation from the mail does (below).
+                blocked = event.purpose in objections
+                keep = (
+                    not blocked and current is not None and current.state is ConsentState.CONFIRMED
+                )
+            else:
+                objections.pop(event.purpose, None)
+                keep = current is not None and current.state is ConsentState.CONFIRMED
             state = ConsentState.CONFIRMED if keep else ConsentState.GRANTED
             consent[event.purpose] = PurposeState(state, event.at, event.id)
         elif action is ConsentAction.CONFIRM:
+            objections.pop(event.purpose, None)
             consent[event.purpose] = PurposeState(ConsentState.CONFIRMED, event.at, event.id)
         elif action is ConsentAction.WITHDRAW:
             consent[event.purpose] = PurposeState(ConsentState.WITHDRAWN, event.at, event.id)
@@ -110,7 +131,7 @@ def derive_state(policy: Policy, events: Iterable[ConsentEvent]) -> dict[str, Pu
             covered = marketing if event.purpose in marketing else {event.purpose}
             for purpose in covered | {event.purpose}:
                 objections[purpose] = objected
-    return consent | objections
+    return consent, objections
 
 
 def _identify(subject_id: str | None, visitor_id: str | None) -> None:
@@ -166,10 +187,15 @@ def record_consent(
         raise InvalidInput(f"{purpose!r} is not a purpose of the privacy policy")
     act = ConsentAction(_parse(action, ConsentAction, "action"))
     chan = ConsentChannel(_parse(channel, ConsentChannel, "channel"))
-    current = derive_state(
+    consent, objections = _fold(
         policy, _events(session, subject_id=subject_id, visitor_id=visitor_id)
-    ).get(purpose)
+    )
+    current = (consent | objections).get(purpose)
     if act is ConsentAction.CONFIRM:
+        # The owner's confirmation of an ask made after an objection lifts it (derive_state).
+        asked = consent.get(purpose)
+        if asked is not None and asked.state is ConsentState.GRANTED:
+            current = asked
         if current is not None and current.state is ConsentState.OBJECTED:
             raise Conflict(f"the subject objected to {purpose!r}; there is nothing to confirm")
         if current is not None and current.state is ConsentState.CONFIRMED:
@@ -373,13 +399,18 @@ def states_for_purpose(
 
 
 def _fold_rows(
-    purpose: str, marketing: frozenset[str], rows: Iterable[Sequence[Any]]
+    purpose: str,
+    marketing: frozenset[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    ask_only: bool = False,
 ) -> Iterator[tuple[str, ConsentState]]:
     """`derive_state(...).get(purpose)` per subject, from `(subject_id, action, purpose)` rows
     ordered by subject and time.
 
     The same rules as `derive_state`, for one purpose and without building an object per
-    event: the audience path folds millions of events.
+    event: the audience path folds millions of events. `ask_only`: the purpose needs
+    confirmation, so a grant is an ask that lifts nothing and only a confirmation does.
     `tests/newsletter/test_audience_states.py` checks that both agree.
     """
     covers_marketing = purpose in marketing
@@ -393,10 +424,13 @@ def _fold_rows(
             current, consent, objected = subject_id, None, False
         if said_for == purpose:
             if action == "grant":
-                objected = False  # a new grant lifts an objection to this purpose
-                if consent is not ConsentState.CONFIRMED:
+                if ask_only and objected:
+                    consent = ConsentState.GRANTED  # an ask; the objection stands
+                elif consent is not ConsentState.CONFIRMED:
                     consent = ConsentState.GRANTED
+                objected = objected and ask_only  # otherwise a new grant lifts it
             elif action == "confirm":
+                objected = False
                 consent = ConsentState.CONFIRMED
             elif action == "withdraw":
                 consent = ConsentState.WITHDRAWN
@@ -439,6 +473,7 @@ def state_batches_for_purpose(
     if purpose not in policy.purposes:
         raise InvalidInput(f"{purpose!r} is not a purpose of the privacy policy")
     marketing = _direct_marketing(policy)
+    ask_only = needs_confirmation(policy, purpose)
     relevant = _relevant(policy, purpose)
     limit = max(batch_size, 2) * 2
     after = ""
@@ -464,7 +499,7 @@ def state_batches_for_purpose(
         elif not complete:
             cut = rows[-1].subject_id
             rows = [r for r in rows if r.subject_id != cut]
-        yield list(_fold_rows(purpose, marketing, rows))
+        yield list(_fold_rows(purpose, marketing, rows, ask_only=ask_only))
         if complete:
             return
         after = rows[-1].subject_id
@@ -488,4 +523,4 @@ def states_for_subjects(
         .where(ConsentEvent.subject_id.in_(list(subject_ids)), _relevant(policy, purpose))
         .order_by(*_EVENT_ORDER)
     )
-    return dict(_fold_rows(purpose, marketing, rows))
+    return dict(_fold_rows(purpose, marketing, rows, ask_only=needs_confirmation(policy, purpose)))

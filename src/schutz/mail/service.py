@@ -25,7 +25,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from schutz.config import Settings
-from schutz.db import transaction
+from schutz.db import note_work, transaction
 from schutz.errors import InvalidInput, NotFound
 from schutz.mail.models import OutboxKind, OutboxMessage, OutboxStatus
 from schutz.mail.retention import purge_finished
@@ -107,6 +107,7 @@ def enqueue(
     )
     session.add(row)
     session.flush()
+    note_work(session)
     return row
 
 

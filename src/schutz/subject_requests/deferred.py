@@ -18,12 +18,15 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from schutz.config import Settings
+from schutz.consent.service import record_consent
 from schutz.db import transaction
+from schutz.errors import NotFound
 from schutz.newsletter import service as newsletter
 from schutz.policy.engine import Engine
 from schutz.policy.loader import load_policy_set
 from schutz.subject_requests import account, lookups, service
 from schutz.subject_requests.models import PendingLookup
+from schutz.vault import service as vault
 from schutz.vault.keys import Keyring, load_keyring
 
 log = logging.getLogger("schutz.lookups")
@@ -68,10 +71,34 @@ def _newsletter(session: Session, tools: Tools, job: Mapping[str, Any], now: dat
     )
 
 
+def _objection(session: Session, tools: Tools, job: Mapping[str, Any], now: datetime) -> bool:
+    """An objection sent through the contact form (C8, Art. 21 GDPR), recorded in the ledger
+    once the address is matched to a subject; an unknown address has nothing to object to."""
+    try:
+        subject_id = vault.find_subject(
+            session, tools.keyring, str(job["email"]), actor=str(job["actor"]), now=now
+        )
+    except NotFound:
+        return False
+    record_consent(
+        session,
+        tools.rules.policy,
+        subject_id=subject_id,
+        purpose=str(job["purpose"]),
+        action="object",
+        channel="web",
+        evidence="contact-form",
+        actor=str(job["actor"]),
+        now=now,
+    )
+    return True
+
+
 HANDLERS: dict[str, Handler] = {
     lookups.ACCOUNT_LINK: _account_link,
     lookups.REQUEST: _request,
     lookups.NEWSLETTER: _newsletter,
+    lookups.OBJECTION: _objection,
 }
 
 

@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy.orm import Session
 
+from schutz.db import note_work
 from schutz.errors import SchutzError
 from schutz.subject_requests.models import PendingLookup
 from schutz.vault.keys import Keyring, MasterKey
@@ -31,6 +32,7 @@ _INFO = b"schutz/pending-lookup/v1"
 ACCOUNT_LINK = "account_link"
 REQUEST = "request"
 NEWSLETTER = "newsletter"
+OBJECTION = "objection"
 
 
 class LookupUnreadable(SchutzError):
@@ -66,6 +68,7 @@ def defer(
         PendingLookup(id=job_id, kind=kind, key_id=master.key_id, sealed=sealed, created_at=now)
     )
     session.flush()
+    note_work(session)
     return job_id
 
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from schutz.audit import service as audit
 from schutz.consent.service import record_consent
-from schutz.errors import Conflict, InvalidInput, NotFound
+from schutz.errors import Conflict, Denied, InvalidInput, NotFound
 from schutz.mail.service import enqueue_mail
 from schutz.policy.engine import Engine
 from schutz.policy.schema import Policy
@@ -678,3 +678,37 @@ def apply_rectification(
     )
     _mail(session, keyring, request, rules.policy, "done", note="", now=now)
     return Rectified(tuple(fields), tuple(recipients))
+
+
+RECTIFICATION_AUTHORITY = "rectification_authority"
+
+
+def check_rectification(
+    session: Session, subject_id: str, request_id: str | None, *, actor: str, now: datetime
+) -> str:
+    """The id of the verified, open rectification or completion request of `subject_id` that
+    a change carries out; any other change is refused, audited and flagged (invariant 1)."""
+    request = session.get(DataRequest, request_id) if request_id else None
+    fits = (
+        request is not None
+        and request.subject_id == subject_id
+        and request.kind in (RequestKind.RECTIFICATION.value, RequestKind.COMPLETION.value)
+        and request.verified_at is not None
+        and is_open(request)
+    )
+    if fits and request_id is not None:
+        return request_id
+    audit.record(
+        session,
+        actor=actor,
+        action="vault.rectify_refused",
+        subject_id=subject_id,
+        details={"rule": RECTIFICATION_AUTHORITY, "request_id": request_id},
+        flagged=True,
+        now=now,
+    )
+    raise Denied(
+        "a stored value changes only by carrying out this subject's verified rectification"
+        " or completion request: send its request_id",
+        rule=RECTIFICATION_AUTHORITY,
+    )

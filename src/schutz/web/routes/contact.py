@@ -2,9 +2,10 @@
 data-subject request.
 
 A question goes to support through the outbox, sealed under the sender's key. An objection
-to marketing or to market research is written to the consent ledger (channel web) when the
-address belongs to a known subject (C8). A data-subject request (C11) enters the request
-workflow, which mails the address a link to confirm it. The answer is the same in every
+to marketing or to market research waits sealed for the worker, which writes it to the
+consent ledger (channel web) when the address belongs to a known subject (C8). A
+data-subject request (C11) enters the request workflow, which mails the address a link to
+confirm it. The answer is the same in every
 case, so the form never tells anyone whether an address is known.
 """
 
@@ -19,12 +20,12 @@ from starlette.responses import HTMLResponse, Response
 
 from schutz.clock import utcnow
 from schutz.config import Settings
-from schutz.consent.service import record_consent
-from schutz.errors import InvalidInput, NotFound
+from schutz.errors import InvalidInput
 from schutz.mail.service import enqueue_mail
 from schutz.mail.transport import sender_domain
 from schutz.newsletter import tokens
 from schutz.policy.schema import Policy
+from schutz.subject_requests import lookups
 from schutz.subject_requests.service import submit as submit_request
 from schutz.vault import service as vault
 from schutz.vault.validation import normalise_email
@@ -129,15 +130,10 @@ def send(
         return _form(request, error="message", values=values, status=422)
     now = utcnow()
     if kind in OBJECTIONS:
-        try:
-            subject_id = vault.find_subject(session, keyring, address, actor=VISITOR, now=now)
-        except NotFound:
-            subject_id = None  # nothing to object to; the answer does not say so
-        if subject_id is not None:
-            record_consent(
-                session, policy, subject_id=subject_id, purpose=OBJECTIONS[kind],
-                action="object", channel="web", evidence="contact-form", actor=VISITOR, now=now,
-            )  # fmt: skip
+        # Matched to a subject by the worker, after the answer: the form does the same
+        # work, and answers as fast, for a known and an unknown address (invariant 8).
+        job = {"email": address, "purpose": OBJECTIONS[kind], "actor": VISITOR}
+        lookups.defer(session, keyring, lookups.OBJECTION, job, now=now)
     elif kind in REQUESTS:
         submit_request(
             session, rules, keyring, get_links(request, settings), kind=REQUESTS[kind],

@@ -20,6 +20,7 @@ from schutz.clock import utcnow
 from schutz.errors import Conflict, Denied, NotFound
 from schutz.identity.actor import Actor
 from schutz.policy.engine import Engine
+from schutz.subject_requests.service import apply_rectification, check_rectification
 from schutz.vault import service
 from schutz.vault.crypto import IntegrityCheckError
 from schutz.vault.keys import Keyring, load_keyring
@@ -44,6 +45,7 @@ KeyringDep = Annotated[Keyring, Depends(get_keyring)]
 RulesDep = Annotated[Engine, Depends(get_rules)]
 AnyKey = Annotated[Actor, Depends(require_role())]
 Writer = Annotated[Actor, Depends(require_role("shop", "support", "dpo", "admin"))]
+Rectifier = Annotated[Actor, Depends(require_role("support", "dpo", "admin"))]
 
 
 class _Strict(BaseModel):
@@ -126,6 +128,12 @@ class SubjectPublic(BaseModel):
 
 class SubjectPatch(_Strict):
     data: PersonalData
+    request_id: str | None = Field(
+        default=None,
+        max_length=64,
+        description="The verified rectification or completion request of this subject that"
+        " the change carries out (Art. 16 GDPR). Without one nothing changes: 403.",
+    )
 
 
 class Refusal(BaseModel):
@@ -272,23 +280,38 @@ def read_subject(
     )
 
 
-@router.patch("/{subject_id}", response_model=SubjectStored)
+@router.patch(
+    "/{subject_id}",
+    response_model=SubjectStored,
+    responses={403: {"model": Refusal}, 409: {"model": Refusal}},
+)
 def patch_subject(
     subject_id: str,
     body: SubjectPatch,
     session: SessionDep,
     rules: RulesDep,
     keyring: KeyringDep,
-    actor: Writer,
+    actor: Rectifier,
 ) -> SubjectStored:
-    """Rectify or complete fields (Art. 16 GDPR) within the purposes already collected for."""
+    """Rectify or complete fields (Art. 16 GDPR) within the purposes already collected for.
+
+    A stored value changes only as the carrying out of the subject's verified rectification
+    or completion request (DESIGN.md, invariant 1): a key alone changes nothing, however
+    trusted its role. Staff apply the request; the requester is told, and the recipients
+    who had the old values are listed for Art. 19.
+    """
+    now = utcnow()
+    with _keep_audit_on(session, Denied):
+        request_id = check_rectification(
+            session, subject_id, body.request_id, actor=actor.label, now=now
+        )
     try:
-        changed = service.rectify(
-            session, rules, keyring, subject_id, body.data.flat(), actor=actor.label, now=utcnow()
+        done = apply_rectification(
+            session, rules, keyring, request_id, body.data.flat(), actor=actor.label, now=now
         )
     except IntegrityCheckError:
         raise HTTPException(
             500, "stored data failed its integrity check; the incident is in the audit log"
         ) from None
     session.commit()
-    return SubjectStored(subject_id=subject_id, stored=list(changed))
+    return SubjectStored(subject_id=subject_id, stored=list(done.fields))
