@@ -11,7 +11,12 @@ from sqlalchemy.orm import Session
 
 from schutz.audit.service import verify
 from schutz.consent.models import ConsentEvent
-from schutz.consent.service import ConsentState, current_state, record_consent
+from schutz.consent.service import (
+    ConsentState,
+    current_state,
+    record_consent,
+    user_agent_fingerprint,
+)
 from schutz.errors import Conflict, InvalidInput
 from schutz.mail.models import OutboxMessage
 from schutz.mail.service import open_payload
@@ -67,7 +72,8 @@ def test_sign_up_records_the_proof_and_queues_a_plain_confirmation(
     assert grant is not None
     assert (grant.action, grant.purpose, grant.channel) == ("grant", "newsletter", "web")
     assert grant.ip_truncated == "203.0.113.0"
-    assert grant.user_agent == "Test/1.0"
+    assert grant.user_agent == user_agent_fingerprint("Test/1.0")
+    assert "Test/1.0" not in (grant.user_agent or "")
     assert grant.wording_version == "newsletter-form-1"
     assert len(grant.wording_hash or "") == 64
     assert grant.evidence == "form:/newsletter"

@@ -265,3 +265,25 @@ def test_a_download_from_the_centre_mails_no_link_that_outlives_the_session(
     _run_worker(client)
     mailed = [b for _, b in delivered_to(settings, str(ADA["email"])) if "/export" in b]
     assert mailed == []
+
+
+def test_another_site_cannot_sign_a_browser_into_a_centre(
+    client: TestClient, auth: Headers, settings: Settings
+) -> None:
+    """Login CSRF: a page elsewhere posting the attacker's own sign-in link must not leave
+    the visitor's browser signed in to the attacker's privacy centre."""
+    _customer(client, auth)
+    login = client.get("/account")
+    client.post(
+        "/account/login", data={"email": ADA["email"], "form_token": form_token_in(login.text)}
+    )
+    _run_worker(client)
+    _, body = delivered_to(settings, str(ADA["email"]))[-1]
+    token = token_in(body, "/account/login")
+    for headers in ({"Origin": "https://evil.example"}, {"Sec-Fetch-Site": "cross-site"}):
+        refused = client.post("/account/open", data={"token": token}, headers=headers)
+        assert refused.status_code == 403
+        assert "schutz_account" not in refused.headers.get("set-cookie", "")
+    # The link is not spent by the refusal: its owner still opens the centre with it.
+    opened = client.post("/account/open", data={"token": token})
+    assert opened.status_code == 303

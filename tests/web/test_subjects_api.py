@@ -201,3 +201,24 @@ def test_no_key_is_401_and_unknown_subject_is_404(client: TestClient, auth: Head
         "/api/v1/subjects/" + "0" * 32, params={"purpose": "order_processing"}, headers=auth("shop")
     )
     assert answer.status_code == 404
+
+
+def test_a_lone_surrogate_is_422_and_nothing_is_stored(
+    client: TestClient, auth: Headers, engine: Engine
+) -> None:
+    body = (
+        '{"source": "order", "purposes": ["order_processing"],'
+        ' "data": {"email": "surrogate@example.org", "name": "A\\ud800B"}}'
+    )
+    answer = client.post(
+        "/api/v1/subjects",
+        content=body,
+        headers={**auth("shop"), "Content-Type": "application/json"},
+    )
+    assert answer.status_code == 422
+    assert "name" in answer.text
+    assert _audit(engine, "vault.intake") == []
+    again = client.post(
+        "/api/v1/subjects/lookup", json={"email": "surrogate@example.org"}, headers=auth("shop")
+    )
+    assert again.status_code == 404

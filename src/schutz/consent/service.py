@@ -53,6 +53,17 @@ class PurposeState:
     event_id: int
 
 
+def user_agent_fingerprint(user_agent: str) -> str:
+    """What the proof keeps of a browser's User-Agent: its SHA-256, never the text.
+
+    The header is free text a client chooses (anything can ride in it) and outlives an
+    erasure in the ledger; the fingerprint still shows, for a User-Agent presented later,
+    whether it was the one that signed up (invariant 3).
+    """
+    digest = hashlib.sha256(user_agent[:USER_AGENT_MAX].encode("utf-8", "replace"))
+    return f"sha256:{digest.hexdigest()}"
+
+
 def wording_hash(wording: str) -> str:
     """SHA-256 (hex) of the consent wording exactly as shown, for proof under Art. 7(1)."""
     return hashlib.sha256(wording.encode("utf-8")).hexdigest()
@@ -217,7 +228,7 @@ def record_consent(
         wording_hash=wording_hash(wording) if wording is not None else None,
         wording_version=wording_version,
         ip_truncated=truncate_ip(ip),
-        user_agent=user_agent[:USER_AGENT_MAX] if user_agent else None,
+        user_agent=user_agent_fingerprint(user_agent) if user_agent else None,
         evidence=evidence or None,
         recorded_by=actor,
         at=now,

@@ -49,6 +49,8 @@ class IntakeResult:
     stored: tuple[str, ...]
     created: bool
     unchanged: tuple[str, ...] = ()
+    added: tuple[str, ...] = ()
+    """The fields written new by this intake (all of `stored` for a new subject)."""
 
 
 def id_by_email(session: Session, keyring: Keyring, email: str) -> str | None:
@@ -182,8 +184,10 @@ def merge_new_fields(
     purposes: list[str],
     created: bool,
     now: datetime,
-) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """Write the fields not held yet; for held ones, only add purposes. (stored, unchanged)
+) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """Write the fields not held yet; for held ones, only add purposes.
+
+    Returns (stored, unchanged, added): as `IntakeResult` names them.
 
     A held field whose value equals the one sent gains the caller's purposes: the subject
     gave that same value for them. A held field with another value keeps value and
@@ -220,7 +224,7 @@ def merge_new_fields(
     if widened:
         session.execute(update(PersonalField), widened)
     stored = tuple(name for name in values if name not in unchanged)
-    return stored, tuple(unchanged)
+    return stored, tuple(unchanged), tuple(row["field"] for row in new_rows)
 
 
 def audit_intake(
@@ -283,11 +287,11 @@ def intake(
     subject_id, cipher, created = find_or_create_subject(
         session, keyring, values.get("email"), now=now
     )
-    stored, unchanged = merge_new_fields(
+    stored, unchanged, added = merge_new_fields(
         session, rules, cipher, subject_id, values,
         source=source, purposes=purposes, created=created, now=now,
     )  # fmt: skip
-    result = IntakeResult(subject_id, stored, created, unchanged)
+    result = IntakeResult(subject_id, stored, created, unchanged, added)
     audit_intake(
         session, rules, result,
         source=source, purposes=purposes, asserted_by=asserted_by, actor=actor, now=now,

@@ -100,12 +100,21 @@ def normalise_fields(data: Mapping[str, str]) -> dict[str, str]:
         if name == "postal_address.country":
             continue
         try:
+            _encodable(name, value)
             out[name] = _normalise_one(name, value, country)
         except InvalidInput as exc:
             problems.append(str(exc))
     if problems:
         raise InvalidInput("; ".join(problems))
     return out
+
+
+def _encodable(name: str, value: str) -> None:
+    """Refuse text UTF-8 cannot carry (a lone surrogate that JSON's `\\ud800` can smuggle)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidInput(f"{name}: contains a character that is not text") from None
 
 
 def _normalise_one(name: str, value: str, country: str | None) -> str:

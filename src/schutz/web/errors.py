@@ -72,6 +72,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
     _document_error_shapes(app)
 
+    @app.exception_handler(UnicodeEncodeError)
+    async def unencodable(request: Request, exc: UnicodeEncodeError) -> Response:
+        # JSON may escape a lone UTF-16 surrogate ("\\ud800"); no text we store can hold one.
+        # The route raised before it committed, so nothing of the request was kept.
+        return _respond(request, 422, "text contains an unpaired surrogate (\\ud800-\\udfff)")
+
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
         # The type only: messages of unexpected errors may carry personal data.

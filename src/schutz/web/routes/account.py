@@ -25,6 +25,7 @@ from schutz.web.deps import LangDep, SessionDep, SettingsDep
 from schutz.web.i18n import translations
 from schutz.web.routes.requests_api import NO_STORE, LinksDep
 from schutz.web.routes.subjects import KeyringDep, RulesDep
+from schutz.web.security import same_origin
 from schutz.web.templating import render
 
 router = APIRouter(prefix="/account", include_in_schema=False)
@@ -184,6 +185,9 @@ def open_centre(
     lang: LangDep,
     token: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
+    if not same_origin(request):
+        # Another site could sign the visitor's browser into its own centre (login CSRF).
+        return _page(request, "link_error.html", {}, 403)
     try:
         cookie = account.open_session(session, token, now=utcnow())
     except InvalidInput:

@@ -34,6 +34,7 @@ from schutz.web.deps import PolicyDep, SessionDep, SettingsDep
 from schutz.web.i18n import babel_locale, pick_language, translations
 from schutz.web.page_cache import cached_page
 from schutz.web.routes.analytics import visitor_choices
+from schutz.web.security import same_origin
 from schutz.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -68,13 +69,6 @@ def wording_text(request: Request, categories: tuple[str, ...]) -> str:
         ngettext=trans.ngettext,
     )
     return _SPACE.sub(" ", unescape(_TAGS.sub(" ", html))).strip()
-
-
-def _same_origin(request: Request) -> bool:
-    origin = request.headers.get("origin")
-    if origin is None or origin == "null":
-        return origin is None
-    return origin.split("://", 1)[-1] == request.headers.get("host", "")
 
 
 def duration_label(value: str, lang: str) -> str:
@@ -142,7 +136,7 @@ def save_choices(
 ) -> Response:
     """Record the visitor's choice: `accept`, `reject`, `save` (the ticked `allow` boxes) or
     `grant` (one `category`, as a two-click embed asks); then back to the page."""
-    if not _same_origin(request):
+    if not same_origin(request):
         raise Denied("this form can only be sent from this site", reason="origin")
     registry = registry_for(policy)
     categories = registry.categories

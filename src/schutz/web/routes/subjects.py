@@ -102,12 +102,15 @@ class SubjectStored(BaseModel):
 
 class SubjectIntake(SubjectStored):
     stored: list[str] = Field(
-        description="Fields now held as sent (new, or already held with this value)."
+        description="Fields written by this call: all of them for a new subject, for a known"
+        " one those it did not hold yet."
     )
     unchanged: list[str] = Field(
         default_factory=list,
-        description="Known subject: fields sent with another value than the one held. The held"
-        " value was kept; changing it is a rectification (PATCH, or the subject's request).",
+        description="Known subject: the fields sent that it already held. The held value was"
+        " kept, whether or not it equals the one sent (the answer does not say, so that no"
+        " caller can test a guess); changing it is a rectification (PATCH with the subject's"
+        " verified request).",
     )
 
 
@@ -209,9 +212,10 @@ def create_subject(
         ) from None
     if not result.created:
         response.status_code = 200
-    return SubjectIntake(
-        subject_id=result.subject_id, stored=list(result.stored), unchanged=list(result.unchanged)
-    )
+    if result.created:
+        return SubjectIntake(subject_id=result.subject_id, stored=list(result.stored))
+    held = [name for name in (*result.stored, *result.unchanged) if name not in result.added]
+    return SubjectIntake(subject_id=result.subject_id, stored=list(result.added), unchanged=held)
 
 
 @router.post("/lookup", response_model=SubjectRef, responses={404: {"description": "Unknown."}})
