@@ -298,11 +298,9 @@ def checkout(
             {
                 "source": "order",
                 "purposes": ["order_processing", "billing"],
-                "data": {
-                    "email": form["email"],
-                    "name": form["name"],
-                    "postal_address": address,
-                },
+                # The address goes with the order alone: the vault keeps no copy it does not
+                # need, and a checkout never adds an address to a known customer's record.
+                "data": {"email": form["email"], "name": form["name"]},
             },
         )
         order_ref = f"GS-{secrets.token_hex(4).upper()}"
