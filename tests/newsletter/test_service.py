@@ -211,3 +211,33 @@ def test_objection_removes_from_direct_marketing_audience(
     assert set(who) == {ids[0], ids[2]}
     with pytest.raises(InvalidInput):
         list(audience(session, rules, keyring, "billing", actor="t", role="marketing", now=NOW))
+
+
+def test_after_an_objection_only_the_owners_confirmation_brings_the_newsletter_back(
+    session: Session, rules: Engine, keyring: Keyring, links: Links
+) -> None:
+    first = _sign_up(session, rules, keyring, links, "ada@example.org")
+    token = _token_in(_mails(session, keyring)[-1].payload["body"], "/newsletter/confirm")
+    service.confirm(
+        session, rules.policy, links, token=token, ip=None, user_agent=None,
+        actor="subject", now=NOW + timedelta(minutes=5),
+    )  # fmt: skip
+    record_consent(
+        session, rules.policy, subject_id=first.subject_id, purpose="direct_marketing",
+        action="object", channel="fax", evidence="scan-7", actor="staff:1",
+        now=NOW + timedelta(days=1),
+    )  # fmt: skip
+    # Someone signs the address up again: an ask, which brings nothing back by itself.
+    _sign_up(session, rules, keyring, links, "ada@example.org", now=NOW + timedelta(days=2))
+    later = NOW + timedelta(days=2, minutes=1)
+    assert current_state(session, rules.policy, first.subject_id)["newsletter"] == "objected"
+    assert list(audience(session, rules, keyring, "newsletter", actor="t", role="marketing",
+                         now=later)) == []  # fmt: skip
+    # The owner of the mailbox confirms: now, and only now, the newsletter is back.
+    token = _token_in(_mails(session, keyring)[-1].payload["body"], "/newsletter/confirm")
+    service.confirm(
+        session, rules.policy, links, token=token, ip=None, user_agent=None,
+        actor="subject", now=later,
+    )  # fmt: skip
+    assert current_state(session, rules.policy, first.subject_id)["newsletter"] == "confirmed"
+    assert current_state(session, rules.policy, first.subject_id)["direct_marketing"] == "objected"

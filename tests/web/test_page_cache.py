@@ -72,3 +72,14 @@ def test_the_language_picks_the_cached_page(client: TestClient) -> None:
         assert headers["content-language"] == "de"
         assert '<html lang="de"' in german
         assert '<html lang="en"' in english
+
+
+def test_long_query_strings_cannot_push_the_real_pages_out(client: TestClient) -> None:
+    cache = client.app.state.page_cache  # type: ignore[attr-defined]
+    assert _get(client, "/privacy")[0] == 200
+    kept = len(cache)
+    for n in range(20):
+        status, body, _ = _get(client, f"/privacy?x{n}={'a' * 4000}")
+        assert status == 200
+        assert "<html" in body.lower()
+    assert len(cache) == kept

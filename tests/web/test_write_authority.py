@@ -14,8 +14,10 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from live import migrated_sqlite_url, uvicorn_serving
+from outbox_mail import queued_mails
 from schutz.audit.models import AuditEntry
 from schutz.clock import utcnow
+from schutz.config import Settings
 from schutz.db import make_engine, make_session_factory, transaction
 from schutz.identity.service import create_api_key
 from webapp import GRACE_ORDER, Headers, TestClient, verified_request
@@ -240,3 +242,26 @@ def test_a_known_customer_ordering_to_a_new_address_sends_it_with_the_order(
         "/api/v1/orders", json={**order, "delivery_address": OTHER_ADDRESS}, headers=auth("shop")
     )
     assert placed.status_code == 201, placed.text
+
+
+def test_moving_an_account_to_a_new_address_is_told_to_the_old_one(
+    client: TestClient, auth: Headers, settings: Settings
+) -> None:
+    subject_id = client.post("/api/v1/subjects", json=GRACE_ORDER, headers=auth("shop")).json()[
+        "subject_id"
+    ]
+    request_id = verified_request(client.app, GRACE["email"])  # type: ignore[arg-type]
+    before = {m.id for m in queued_mails(settings.resolved_database_url, settings.data_dir)}
+    moved = client.patch(
+        f"/api/v1/subjects/{subject_id}",
+        json={"data": {"email": "new.grace@example.org"}, "request_id": request_id},
+        headers=auth("dpo"),
+    )
+    assert moved.status_code == 200, moved.text
+    sent = [
+        m for m in queued_mails(settings.resolved_database_url, settings.data_dir)
+        if m.id not in before
+    ]  # fmt: skip
+    assert sorted(m.payload["to"] for m in sent) == sorted(
+        [GRACE["email"], "new.grace@example.org"]
+    )

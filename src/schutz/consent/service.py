@@ -307,6 +307,16 @@ def check_lift(
     )
 
 
+def waiting_ask(
+    session: Session, policy: Policy, subject_id: str, purpose: str
+) -> PurposeState | None:
+    """The subject's ask for double opt-in `purpose` that waits for the owner's confirmation,
+    if any; it may wait under an objection, which only that confirmation lifts."""
+    consent, _ = _fold(policy, _events(session, subject_id=subject_id, visitor_id=None))
+    asked = consent.get(purpose)
+    return asked if asked is not None and asked.state is ConsentState.GRANTED else None
+
+
 def current_state(
     session: Session,
     policy: Policy,

@@ -23,6 +23,7 @@ from schutz.consent.service import (
     derive_state,
     history,
     record_consent,
+    waiting_ask,
 )
 from schutz.errors import Conflict, InvalidInput
 from schutz.mail.service import enqueue_mail
@@ -175,7 +176,10 @@ def confirm(
     if not isinstance(subject_id, str) or not isinstance(grant_id, int):
         raise tokens.TokenInvalid("this link is not valid")
     purpose = newsletter_purpose(policy)
-    current = _state(session, policy, subject_id, purpose)
+    # The owner's confirmation of an ask made after an objection lifts it: look past it.
+    current = waiting_ask(session, policy, subject_id, purpose) or _state(
+        session, policy, subject_id, purpose
+    )
     if current is not None and current.state is ConsentState.CONFIRMED:
         raise Conflict("this subscription is already confirmed")
     if current is None or current.state is not ConsentState.GRANTED or current.event_id != grant_id:

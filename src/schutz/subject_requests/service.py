@@ -115,9 +115,11 @@ def _mail(
     *,
     now: datetime,
     to: str | None = None,
+    copy: str = "",
     **values: str,
 ) -> bool:
-    """Queue mail `name` to `to`, or else to the subject's address in the vault."""
+    """Queue mail `name` to `to`, or else to the subject's address in the vault; `copy`
+    tells apart a second copy of the same mail to another address."""
     if to is None and request.subject_id is not None:
         to = holdings.subject_email(session, keyring, request.subject_id)
     if to is None:
@@ -135,7 +137,7 @@ def _mail(
         to=to,
         subject=mail.subject,
         body=mail.body,
-        idempotency_key=f"request-{name}:{request.id}:{now.isoformat()}",
+        idempotency_key=f"request-{name}{copy}:{request.id}:{now.isoformat()}",
         now=now,
         subject_id=_sealed_for(session, request, name),
         keyring=keyring,
@@ -665,6 +667,7 @@ def apply_rectification(
         raise Conflict("the requester's identity has not been verified yet")
     if not data:
         raise InvalidInput("data: give at least one field")
+    before = holdings.subject_email(session, keyring, request.subject_id)
     fields = vault.rectify(session, rules, keyring, request.subject_id, data, actor=actor, now=now)
     recipients = notify.recipients_to_notify(session, rules.policy, request.subject_id, fields)
     _complete(
@@ -677,6 +680,13 @@ def apply_rectification(
         notify=[r.recipient for r in recipients],
     )
     _mail(session, keyring, request, rules.policy, "done", note="", now=now)
+    if before is not None and before != holdings.subject_email(
+        session, keyring, request.subject_id
+    ):
+        # The address the data was held under hears of the change too: a request filed and
+        # verified by others must not move an account to a new address unnoticed.
+        _mail(session, keyring, request, rules.policy, "done", note="", now=now, to=before,
+              copy=":previous-address")  # fmt: skip
     return Rectified(tuple(fields), tuple(recipients))
 
 

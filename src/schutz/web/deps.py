@@ -8,6 +8,7 @@ between the loop and a thread, and a purpose-checked read used to make ten of th
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated, Any
 from weakref import WeakKeyDictionary
 
@@ -36,8 +37,16 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     loop, holding no worker thread. Threads that waited inside the pool for connections held
     by requests that needed a thread to finish were the stall at 100 connections.
     """
-    async with _gate(request.app):
-        session: Session = request.app.state.sessions()
+    async with session_for(request.app) as session:
+        yield session
+
+
+@asynccontextmanager
+async def session_for(app: Any) -> AsyncIterator[Session]:
+    """A session behind the app's gate, for a route that must hold one only for part of
+    its work (the staff sign-in holds none while it waits for the password check)."""
+    async with _gate(app):
+        session: Session = app.state.sessions()
         try:
             yield session
         finally:

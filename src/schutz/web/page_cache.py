@@ -32,6 +32,10 @@ from schutz.clock import utcnow
 from schutz.web.i18n import pick_language
 
 MAX_PAGES = 512  # query strings are the visitor's to choose; the oldest page goes first
+MAX_QUERY = 256
+"""Pages asked for with a longer query string are rendered but not kept: the pages read a
+few short parameters (`lang`, `from`, `to`), and a stranger's 64 KB query strings would
+otherwise fill the cache with junk and push the real pages out."""
 KEPT_HEADERS = (b"content-type", b"content-language")
 CACHE_CONTROL = "no-cache"
 VARY = "Accept-Language, Cookie"
@@ -137,7 +141,8 @@ async def cached_page(request: Request, build: Callable[[], Response]) -> Respon
         page = _page_of(response, str(route))
         if page is None:
             return response
-        cache.keep(key, page)
+        if len(request.scope.get("query_string", b"")) <= MAX_QUERY:
+            cache.keep(key, page)
     return page.answer(request)
 
 

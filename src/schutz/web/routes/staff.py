@@ -37,7 +37,7 @@ from schutz.web.auth import (
     set_session_cookie,
 )
 from schutz.web.client_ip import truncated_client_ip
-from schutz.web.deps import SessionDep, SettingsDep
+from schutz.web.deps import SessionDep, SettingsDep, session_for
 from schutz.web.i18n import LANGUAGES
 from schutz.web.password_gate import RETRY_AFTER, GateBusy, password_gate
 from schutz.web.staff_sections import SECTIONS
@@ -112,7 +112,6 @@ def _sign_in(
 @router.post("/login")
 async def login(
     request: Request,
-    session: SessionDep,
     settings: SettingsDep,
     email: Annotated[str, Form()] = "",
     password: Annotated[str, Form()] = "",
@@ -120,7 +119,10 @@ async def login(
     next_path: Annotated[str, Form(alias="next")] = "",
 ) -> Response:
     """Sign in. The password check waits for a turn at the gate (503 when none comes free),
-    and runs in a worker thread; a throttled address and network get 429 without a check."""
+    and runs in a worker thread; a throttled address and network get 429 without a check.
+
+    The database session is taken only with a turn at the gate: sign-ins waiting for one
+    hold no session, so a flood of them cannot starve the pages that need the database."""
     next_path = safe_next(next_path)
     page = partial(_login_page, request, settings, next_path=next_path)
     if not check_login_csrf(request, csrf_token):
@@ -128,7 +130,7 @@ async def login(
     network = truncated_client_ip(request, settings) or "unknown"
     replaces = request.cookies.get(SESSION_COOKIE)
     try:
-        async with password_gate(request).turn():
+        async with password_gate(request).turn(), session_for(request.app) as session:
             token = await run_in_threadpool(_sign_in, session, email, password, network, replaces)
     except GateBusy:
         return page(error="busy", status=503, retry_after=RETRY_AFTER)
