@@ -17,12 +17,9 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
 import hashlib
-import os
 import secrets
 import stat
-import tempfile
 import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from schutz.config import Settings
 from schutz.errors import SchutzError
+from schutz.files import write_private
 
 AUDIT_KEY_NAME = "audit.key"
 KEY_BYTES = 32
@@ -65,19 +63,8 @@ def write_new_audit_key(path: Path) -> None:
     The file is written aside and linked into place, so two processes starting at once
     never replace each other's key: the second one finds the first one's file and uses it.
     """
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     text = f"{_HEADER}\n{base64.b64encode(secrets.token_bytes(KEY_BYTES)).decode('ascii')}\n"
-    fd, tmp = tempfile.mkstemp(prefix=".audit-", dir=path.parent)
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w", encoding="ascii") as out:
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-        with contextlib.suppress(FileExistsError):  # another process was first: theirs it is
-            os.link(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    write_private(path, text, replace=False)  # another process was first: theirs it is
 
 
 def parse_audit_key(text: str, where: Path | str) -> AuditKey:

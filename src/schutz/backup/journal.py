@@ -11,14 +11,13 @@ times, purposes and evidence references of the ledger, never an address or a nam
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 from sqlalchemy import Engine
 
 from schutz.backup.decisions import Decisions, from_json, gather, merge, to_json
 from schutz.backup.errors import BackupError
+from schutz.files import write_private
 
 JOURNAL_NAME = "restore-journal.json"
 LEGACY_NAME = "restore-erasures.json"
@@ -45,18 +44,7 @@ def read_journal(path: Path) -> Decisions:
 
 def write_journal(path: Path, decisions: Decisions) -> None:
     """Save `decisions` atomically, mode 0600, synced to disk."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".restore-journal-", dir=path.parent)
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(json.dumps(to_json(decisions), separators=(",", ":")))
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_private(path, json.dumps(to_json(decisions), separators=(",", ":")))
 
 
 def remember(data_dir: Path, engine: Engine) -> Decisions:

@@ -69,6 +69,8 @@ def register(app: typer.Typer) -> None:
             from schutz.demo import seed_demo
 
             seed_demo(st.sessions, settings, port=port, echo=typer.echo)
+        # The app checks the key files before the embedded worker could trip over them.
+        app = create_app(settings)
         if embedded_worker:
             from schutz.worker import start_in_thread
 
@@ -78,7 +80,7 @@ def register(app: typer.Typer) -> None:
         # proxy handling would put forwarded client addresses into its access log, which is
         # off: schutz.access logs each request as JSON, without address or query string.
         uvicorn.run(
-            create_app(settings),
+            app,
             host=host,
             port=port,
             log_config=log_config,

@@ -14,10 +14,8 @@ line, as files from before rotation existed do, then one line per retired secret
 from __future__ import annotations
 
 import logging
-import os
 import secrets
 import stat
-import tempfile
 import threading
 from contextlib import suppress
 from dataclasses import dataclass
@@ -25,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from schutz.errors import SchutzError
+from schutz.files import write_private
 
 _log = logging.getLogger(__name__)
 
@@ -107,20 +106,8 @@ def render(signing: SigningSecrets) -> str:
 def _write_private(path: Path, text: str, *, replace: bool) -> None:
     """Write `text` to `path` in one step, mode 0600. Without `replace`, an existing file wins
     (FileExistsError): two servers starting at once agree on one secret."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".secret-", dir=path.parent)
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w", encoding="ascii") as out:
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-        if replace:
-            os.replace(tmp, path)
-        else:
-            os.link(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    if not write_private(path, text, replace=replace):
+        raise FileExistsError(path)
 
 
 def read(path: Path) -> SigningSecrets:

@@ -16,10 +16,8 @@ import base64
 import binascii
 import hashlib
 import hmac
-import os
 import secrets
 import stat as stat_mode
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +29,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from schutz.config import Settings
 from schutz.db import private_folder
 from schutz.errors import SchutzError
+from schutz.files import write_private
 from schutz.vault.crypto import KEY_BYTES, unwrap_key, unwrap_with, wrap_key
 
 KEYRING_NAME = "master.key"
@@ -161,18 +160,7 @@ def _format(keyring: Keyring) -> str:
 
 def _write_private(path: Path, text: str) -> None:
     """Replace `path` atomically with `text`, readable by the owner only (mode 0600)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".master-", dir=path.parent)
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w", encoding="ascii") as out:
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_private(path, text)
 
 
 _cache: dict[Path, tuple[tuple[int, int, int], Keyring]] = {}
