@@ -93,6 +93,7 @@ from schutz.clock import utcnow
 from schutz.config import Settings
 from schutz.db import make_engine, make_session_factory
 from schutz.disclosures.webhook import webhook_sender
+from schutz.vault.keys import load_keyring
 from schutz.mail.models import OutboxKind
 from schutz.mail.service import deliver_due
 
@@ -101,7 +102,7 @@ sessions = make_session_factory(make_engine(settings.resolved_database_url))
 idle = 0
 while idle < 20:
     report = deliver_due(sessions, settings, now=utcnow(), kind=OutboxKind.WEBHOOK, limit=100,
-                         send=webhook_sender(settings))
+                         send=webhook_sender(sessions, settings, load_keyring(settings)))
     if report.sent or report.retrying or report.dead:
         idle = 0
     else:

@@ -32,3 +32,11 @@ class Unauthenticated(SchutzError):
 
 class Conflict(SchutzError):
     """The request clashes with the current state (HTTP 409)."""
+
+
+class IntegrityCheckError(SchutzError):
+    """A stored ciphertext does not decrypt: it was altered, moved or its key is wrong.
+
+    The message names the subject and the field, never a value; callers audit it and
+    report it, and nothing of the ciphertext is ever returned as data.
+    """

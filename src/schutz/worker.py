@@ -1,4 +1,9 @@
-"""The outbox worker: delivers due e-mails and webhooks, in `schutz worker` or inside `serve`."""
+"""The outbox worker: delivers due e-mails and webhooks, in `schutz worker` or inside `serve`.
+
+Like `create_app`, the worker is a composition root: its caller builds the engine and the
+session factory, and each pass loads the keyring (a rotation adds keys while it runs) and
+hands it, with the sessions, to what needs them. No module keeps an engine of its own.
+"""
 
 from __future__ import annotations
 
@@ -13,19 +18,25 @@ from schutz.config import Settings
 from schutz.db import stop_waking, transaction, wake_on_work
 from schutz.disclosures.webhook import webhook_sender
 from schutz.identity.signing_secrets import load_or_create
-from schutz.mail.models import OutboxKind
 from schutz.mail.retention import remove_orphaned_files
 from schutz.mail.service import DeliveryReport, deliver_due
 from schutz.mail.transport import Sender, email_sender
+from schutz.mail.vocabulary import OutboxKind
 from schutz.subject_requests.deferred import handle_pending
+from schutz.vault.keys import Keyring, load_keyring
 
 log = logging.getLogger("schutz.worker")
 
-SenderFactory = Callable[[Settings], Sender]
+SenderFactory = Callable[[sessionmaker[Session], Settings, Keyring], Sender]
+
+
+def _email(sessions: sessionmaker[Session], settings: Settings, keyring: Keyring) -> Sender:
+    return email_sender(settings)
+
 
 # One sender per outbox kind; a domain that queues another kind adds its factory here.
 SENDERS: dict[OutboxKind, SenderFactory] = {
-    OutboxKind.EMAIL: email_sender,
+    OutboxKind.EMAIL: _email,
     OutboxKind.WEBHOOK: webhook_sender,
 }
 
@@ -40,13 +51,15 @@ def run_once(
     written mail is gone within a pass (Art. 17 GDPR).
     """
     now = utcnow()
+    keyring = load_keyring(settings)
     # Signs the links the look-ups mail: the current secret last, as itsdangerous expects.
     secret = load_or_create(settings.data_dir).accepted(now)
-    handle_pending(sessions, settings, secret=secret, now=now, limit=limit)
+    handle_pending(sessions, settings, secret=secret, now=now, limit=limit, keyring=keyring)
     reports = {}
     for kind, factory in SENDERS.items():
+        send = factory(sessions, settings, keyring)
         reports[kind] = deliver_due(
-            sessions, settings, now=utcnow(), limit=limit, kind=kind, send=factory(settings)
+            sessions, settings, now=utcnow(), keys=keyring, limit=limit, kind=kind, send=send
         )
     if settings.smtp_url is None:
         with transaction(sessions) as session:

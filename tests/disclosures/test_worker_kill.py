@@ -44,6 +44,7 @@ from schutz.clock import utcnow
 from schutz.config import Settings
 from schutz.db import make_engine, make_session_factory
 from schutz.disclosures.webhook import webhook_sender
+from schutz.vault.keys import load_keyring
 from schutz.mail.models import OutboxKind
 from schutz.mail.service import deliver_due
 
@@ -53,7 +54,7 @@ print("ready", flush=True)
 while True:
     report = deliver_due(
         sessions, settings, now=utcnow(), kind=OutboxKind.WEBHOOK, limit=5,
-        send=webhook_sender(settings), lease=timedelta(seconds={LEASE_SECONDS}),
+        send=webhook_sender(sessions, settings, load_keyring(settings)), lease=timedelta(seconds={LEASE_SECONDS}),
     )
     if not (report.sent or report.retrying or report.dead):
         time.sleep(0.05)

@@ -122,7 +122,9 @@ def test_mail_of_a_rolled_back_transaction_never_leaves(
             keyring=load_keyring(settings),
         )  # fmt: skip
         s.rollback()
-    report = deliver_due(sessions, settings, now=NOW + timedelta(hours=1))
+    report = deliver_due(
+        sessions, settings, keys=load_keyring(settings), now=NOW + timedelta(hours=1)
+    )
     assert report.sent == []
     assert not settings.outbox_dir.exists() or not list(settings.outbox_dir.iterdir())
 
@@ -131,7 +133,7 @@ def test_without_smtp_mail_is_written_once_as_an_eml_file(
     sessions: sessionmaker[Session], settings: Settings
 ) -> None:
     row_id = queue_one(sessions, settings)
-    report = deliver_due(sessions, settings, now=NOW)
+    report = deliver_due(sessions, settings, keys=load_keyring(settings), now=NOW)
     assert report.sent == [row_id]
     path = settings.outbox_dir / f"{row_id}.eml"
     assert path.stat().st_mode & 0o777 == 0o600
@@ -144,7 +146,12 @@ def test_without_smtp_mail_is_written_once_as_an_eml_file(
     assert "bestätigen Sie" in message.get_content()
     sent = row(sessions, row_id)
     assert (sent.status, sent.attempts, sent.sent_at) == (OutboxStatus.SENT, 1, NOW)
-    assert deliver_due(sessions, settings, now=NOW + timedelta(days=1)).sent == []
+    assert (
+        deliver_due(
+            sessions, settings, keys=load_keyring(settings), now=NOW + timedelta(days=1)
+        ).sent
+        == []
+    )
     assert [p.name for p in settings.outbox_dir.iterdir()] == [f"{row_id}.eml"]
 
 
@@ -155,7 +162,7 @@ def test_an_eml_already_written_is_not_written_again(
     settings.outbox_dir.mkdir(parents=True)
     existing = settings.outbox_dir / f"{row_id}.eml"
     existing.write_bytes(b"written by an earlier pass that died before marking it sent")
-    assert deliver_due(sessions, settings, now=NOW).sent == [row_id]
+    assert deliver_due(sessions, settings, keys=load_keyring(settings), now=NOW).sent == [row_id]
     assert existing.read_bytes().startswith(b"written by an earlier pass")
 
 
@@ -164,8 +171,13 @@ def test_smtp_delivers_to_a_real_server_once(
 ) -> None:
     settings.smtp_url = smtp_server.url
     row_id = queue_one(sessions, settings)
-    assert deliver_due(sessions, settings, now=NOW).sent == [row_id]
-    assert deliver_due(sessions, settings, now=NOW + timedelta(hours=3)).sent == []
+    assert deliver_due(sessions, settings, keys=load_keyring(settings), now=NOW).sent == [row_id]
+    assert (
+        deliver_due(
+            sessions, settings, keys=load_keyring(settings), now=NOW + timedelta(hours=3)
+        ).sent
+        == []
+    )
     [(recipients, raw)] = smtp_server.handler.received
     assert recipients == ["anna@example.org"]
     message = email.message_from_bytes(raw, policy=email_policy.default)
@@ -180,19 +192,28 @@ def test_a_refusing_server_is_retried_with_backoff(
     smtp_server.handler.refusals += ["451 4.3.0 try again later", "421 4.7.0 busy"]
     row_id = queue_one(sessions, settings)
 
-    assert deliver_due(sessions, settings, now=NOW).retrying == [row_id]
+    assert deliver_due(sessions, settings, keys=load_keyring(settings), now=NOW).retrying == [
+        row_id
+    ]
     waiting = row(sessions, row_id)
     assert waiting.status == OutboxStatus.PENDING
     assert waiting.next_attempt_at == NOW + backoff(1) == NOW + timedelta(minutes=1)
     assert waiting.last_error == "SMTPDataError 451"
 
-    assert deliver_due(sessions, settings, now=NOW + timedelta(seconds=59)).retrying == []
+    assert (
+        deliver_due(
+            sessions, settings, keys=load_keyring(settings), now=NOW + timedelta(seconds=59)
+        ).retrying
+        == []
+    )
     second = NOW + timedelta(minutes=1)
-    assert deliver_due(sessions, settings, now=second).retrying == [row_id]
+    assert deliver_due(sessions, settings, keys=load_keyring(settings), now=second).retrying == [
+        row_id
+    ]
     assert row(sessions, row_id).next_attempt_at == second + timedelta(minutes=2)
 
     third = second + timedelta(minutes=2)
-    assert deliver_due(sessions, settings, now=third).sent == [row_id]
+    assert deliver_due(sessions, settings, keys=load_keyring(settings), now=third).sent == [row_id]
     done = row(sessions, row_id)
     assert (done.status, done.attempts, done.last_error) == (OutboxStatus.SENT, 3, None)
     assert len(smtp_server.handler.received) == 1
@@ -204,7 +225,7 @@ def test_a_permanent_refusal_makes_the_row_dead_at_once(
     settings.smtp_url = smtp_server.url
     smtp_server.handler.refusals.append("554 5.7.1 rejected for anna@example.org")
     row_id = queue_one(sessions, settings)
-    assert deliver_due(sessions, settings, now=NOW).dead == [row_id]
+    assert deliver_due(sessions, settings, keys=load_keyring(settings), now=NOW).dead == [row_id]
     dead = row(sessions, row_id)
     assert dead.status == OutboxStatus.DEAD
     assert dead.last_error == "SMTPDataError 554"
@@ -218,14 +239,23 @@ def test_an_unreachable_server_makes_the_row_dead_after_max_attempts(
     row_id = queue_one(sessions, settings)
     when = NOW
     for attempt in (1, 2):
-        assert deliver_due(sessions, settings, now=when, max_attempts=3).retrying == [row_id]
+        assert deliver_due(
+            sessions, settings, keys=load_keyring(settings), now=when, max_attempts=3
+        ).retrying == [row_id]
         when += backoff(attempt)
-    assert deliver_due(sessions, settings, now=when, max_attempts=3).dead == [row_id]
+    assert deliver_due(
+        sessions, settings, keys=load_keyring(settings), now=when, max_attempts=3
+    ).dead == [row_id]
     dead = row(sessions, row_id)
     assert (dead.status, dead.attempts) == (OutboxStatus.DEAD, 3)
     assert dead.last_error is not None
     assert dead.last_error.startswith("ConnectionRefusedError")
-    assert deliver_due(sessions, settings, now=when + timedelta(days=9)).dead == []
+    assert (
+        deliver_due(
+            sessions, settings, keys=load_keyring(settings), now=when + timedelta(days=9)
+        ).dead
+        == []
+    )
 
 
 def test_backoff_doubles_and_is_capped() -> None:
@@ -249,7 +279,9 @@ def test_parallel_workers_never_send_a_row_twice(
         threading.Event().wait(0.01)
 
     def worker() -> None:
-        while deliver_due(sessions, settings, now=NOW, limit=3, send=slow_send).sent:
+        while deliver_due(
+            sessions, settings, keys=load_keyring(settings), now=NOW, limit=3, send=slow_send
+        ).sent:
             pass
 
     threads = [threading.Thread(target=worker) for _ in range(4)]
@@ -269,10 +301,17 @@ def test_a_row_whose_worker_died_is_taken_again_after_the_lease(
         raise SystemExit  # stands for a worker killed mid-delivery
 
     with pytest.raises(SystemExit):
-        deliver_due(sessions, settings, now=NOW, send=crash)
+        deliver_due(sessions, settings, keys=load_keyring(settings), now=NOW, send=crash)
     assert row(sessions, row_id).status == OutboxStatus.SENDING
-    assert deliver_due(sessions, settings, now=NOW + timedelta(minutes=4)).sent == []
-    assert deliver_due(sessions, settings, now=NOW + timedelta(minutes=5)).sent == [row_id]
+    assert (
+        deliver_due(
+            sessions, settings, keys=load_keyring(settings), now=NOW + timedelta(minutes=4)
+        ).sent
+        == []
+    )
+    assert deliver_due(
+        sessions, settings, keys=load_keyring(settings), now=NOW + timedelta(minutes=5)
+    ).sent == [row_id]
     assert row(sessions, row_id).attempts == 2
 
 
@@ -284,18 +323,21 @@ def test_other_kinds_need_their_own_sender(
             s, kind=OutboxKind.WEBHOOK, payload={"url": "x"}, idempotency_key="h", now=NOW
         )
     with pytest.raises(InvalidInput):
-        deliver_due(sessions, settings, now=NOW, kind=OutboxKind.WEBHOOK)
+        deliver_due(
+            sessions, settings, keys=load_keyring(settings), now=NOW, kind=OutboxKind.WEBHOOK
+        )
     got: list[dict[str, object]] = []
     report = deliver_due(
         sessions,
         settings,
+        keys=load_keyring(settings),
         now=NOW,
         kind=OutboxKind.WEBHOOK,
         send=lambda d: got.append(dict(d.payload)),
     )
     assert report.sent == [hook.id]
     assert got == [{"url": "x"}]
-    assert deliver_due(sessions, settings, now=NOW).sent == []
+    assert deliver_due(sessions, settings, keys=load_keyring(settings), now=NOW).sent == []
 
 
 def test_failures_are_described_without_personal_data() -> None:
@@ -313,7 +355,7 @@ def test_finished_mail_to_a_subject_is_purged_after_its_time(
         ).subject_id  # fmt: skip
     queue_one(sessions, settings, subject_id=subject_id)
     queue_one(sessions, settings, key="later", subject_id=subject_id)
-    [row_id] = deliver_due(sessions, settings, now=NOW, limit=1).sent
+    [row_id] = deliver_due(sessions, settings, keys=load_keyring(settings), now=NOW, limit=1).sent
     with transaction(sessions) as s:
         assert purge_finished(s, older_than=timedelta(days=30), now=NOW + timedelta(days=29)) == 0
         assert purge_finished(s, older_than=timedelta(days=30), now=NOW + timedelta(days=31)) == 1
@@ -326,7 +368,7 @@ def test_finished_mail_tied_to_no_subject_is_purged_at_once(
     sessions: sessionmaker[Session], settings: Settings
 ) -> None:
     ids = {queue_one(sessions, settings), queue_one(sessions, settings, key="later")}
-    [sent] = deliver_due(sessions, settings, now=NOW, limit=1).sent
+    [sent] = deliver_due(sessions, settings, keys=load_keyring(settings), now=NOW, limit=1).sent
     with transaction(sessions) as s:
         assert purge_finished(s, older_than=timedelta(days=30), now=NOW) == 1
     with sessions() as s:

@@ -71,7 +71,7 @@ def test_a_sealed_mail_keeps_no_address_and_is_opened_for_delivery(
     with sessions() as s:
         assert open_payload(s, load_keyring(settings), stored)["to"] == email
 
-    report = deliver_due(sessions, settings, now=NOW)
+    report = deliver_due(sessions, settings, keys=load_keyring(settings), now=NOW)
     assert report.sent == [row_id]
     eml = (settings.data_dir / "outbox" / f"{row_id}.eml").read_text()
     assert f"To: {email}" in eml
@@ -88,7 +88,7 @@ def test_an_erasure_deletes_the_subjects_queued_mail_and_it_never_leaves(
 
     with sessions() as s:
         assert s.get(OutboxMessage, row_id) is None
-    report = deliver_due(sessions, settings, now=NOW)
+    report = deliver_due(sessions, settings, keys=load_keyring(settings), now=NOW)
     assert (report.sent, report.dead) == ([], [])
     assert not (settings.data_dir / "outbox" / f"{row_id}.eml").exists()
     assert email.encode() not in _stored_bytes(settings, sessions)
@@ -122,7 +122,7 @@ def test_a_mail_to_no_subject_is_sealed_under_a_key_of_its_own(
     stored = _row(sessions, row_id).payload
     assert set(stored) == {"sealed", "key", "key_id", "ref"}
     assert email.encode() not in _stored_bytes(settings, sessions)
-    assert deliver_due(sessions, settings, now=NOW).sent == [row_id]
+    assert deliver_due(sessions, settings, keys=load_keyring(settings), now=NOW).sent == [row_id]
     assert f"To: {email}" in (settings.outbox_dir / f"{row_id}.eml").read_text()
 
 
@@ -139,5 +139,5 @@ def test_a_mail_sealed_for_one_row_does_not_open_as_another(
             keyring=load_keyring(settings),
         )  # fmt: skip
         second.payload = {**first.payload}
-    report = deliver_due(sessions, settings, now=NOW)
+    report = deliver_due(sessions, settings, keys=load_keyring(settings), now=NOW)
     assert (report.sent, report.dead) == ([first.id], [second.id])

@@ -20,9 +20,10 @@ from typing import Any
 from sqlalchemy import Engine, inspect, select
 from sqlalchemy.orm import Session
 
-from schutz.consent.models import ConsentAction, ConsentEvent
+from schutz.consent.models import ConsentEvent
+from schutz.consent.vocabulary import ConsentAction
 from schutz.identity.models import ApiKey, StaffUser
-from schutz.vault.models import Subject, Tombstone
+from schutz.vault import service as vault
 
 TAKEN_BACK = (ConsentAction.WITHDRAW.value, ConsentAction.OBJECT.value)
 
@@ -123,18 +124,12 @@ def read_decisions(session: Session) -> Decisions:
     disablements = session.execute(
         select(StaffUser.id, StaffUser.disabled_at).where(StaffUser.disabled_at.is_not(None))
     ).all()
-    tombstones = session.execute(select(Tombstone.subject_id, Tombstone.erased_at)).all()
-    waiting = session.execute(
-        select(Subject.id, Subject.erasure_requested_at).where(
-            Subject.erasure_requested_at.is_not(None), Subject.erased_at.is_(None)
-        )
-    ).all()
+    done, waiting = vault.erasure_decisions(session)
     return Decisions(
         revocations=[Revocation(i, t) for i, t in revocations if t is not None],
         disablements=[Disablement(i, t) for i, t in disablements if t is not None],
         statements=statements_in(session),
-        erasures=[Erasure(i, t) for i, t in tombstones]
-        + [Erasure(i, t, held=True) for i, t in waiting if t is not None],
+        erasures=[Erasure(i, t) for i, t in done] + [Erasure(i, t, held=True) for i, t in waiting],
     )
 
 
@@ -145,8 +140,7 @@ def gather(engine: Engine) -> Decisions:
         ApiKey.__tablename__,
         StaffUser.__tablename__,
         ConsentEvent.__tablename__,
-        Subject.__tablename__,
-        Tombstone.__tablename__,
+        *vault.ERASURE_TABLES,
     }
     if not needed <= tables:
         return Decisions()

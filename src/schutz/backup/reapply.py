@@ -22,7 +22,7 @@ from schutz.errors import InvalidInput
 from schutz.identity import service as identity
 from schutz.identity.models import ApiKey, StaffUser
 from schutz.policy.schema import Policy
-from schutz.vault.erasure import reapply_erasure
+from schutz.vault import service as vault
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +128,7 @@ def _erase(
 ) -> dict[str, int]:
     counts = {"shredded": 0, "tombstone": 0, "held": 0, "present": 0}
     for erasure in decisions.erasures:
-        outcome = reapply_erasure(
+        outcome = vault.reapply_erasure(
             session,
             policy,
             erasure.subject_id,

@@ -12,30 +12,12 @@ from enum import StrEnum
 from sqlalchemy import BigInteger, CheckConstraint, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from schutz.consent.vocabulary import ConsentAction, ConsentChannel
 from schutz.db import Base, UtcDateTime
 
+__all__ = ["ConsentAction", "ConsentChannel", "ConsentEvent"]
+
 RowId = BigInteger().with_variant(Integer(), "sqlite")
-
-
-class ConsentAction(StrEnum):
-    """What was said: agree, confirm an agreement (double opt-in), take it back, object."""
-
-    GRANT = "grant"
-    CONFIRM = "confirm"
-    WITHDRAW = "withdraw"
-    OBJECT = "object"
-
-
-class ConsentChannel(StrEnum):
-    """How it reached us; `gpc` is a Global Privacy Control or Do-Not-Track signal."""
-
-    WEB = "web"
-    POST = "post"
-    FAX = "fax"
-    EMAIL = "email"
-    PHONE = "phone"
-    API = "api"
-    GPC = "gpc"
 
 
 def _one_of(column: str, values: type[StrEnum]) -> str:

@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from schutz.audit import service as audit
-from schutz.consent.models import ConsentAction, ConsentChannel
 from schutz.consent.service import record_consent, wording_hash
+from schutz.consent.vocabulary import ConsentAction, ConsentChannel
 from schutz.cookies.choices import Choices
 from schutz.cookies.registry import purpose_for
 from schutz.policy.schema import Policy

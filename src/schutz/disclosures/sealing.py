@@ -2,21 +2,20 @@
 
 The vault encrypts every personal field with the subject's data key; an order's details and
 a disclosure's payload are sealed the same way (AES-256-GCM, `schutz.vault.crypto`), bound
-by their associated data to the subject and to the row they belong to. Once the vault
-destroys the subject's key (Art. 17 GDPR, crypto-shredding), no copy can be opened again.
+by their associated data to the subject and to the row they belong to. The vault unwraps
+the key (`vault.subject_cipher`); this module reads no vault table. Once the vault destroys
+the subject's key (Art. 17 GDPR, crypto-shredding), no copy can be opened again.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from schutz.errors import NotFound
-from schutz.vault.crypto import FieldCipher
+from schutz.vault import service as vault
 from schutz.vault.keys import Keyring
-from schutz.vault.models import Subject
+from schutz.vault.service import FieldCipher
 
 ORDER_LABEL = "disclosure.order"
 PAYLOAD_LABEL = "disclosure.payload"
@@ -40,13 +39,5 @@ class SubjectKey:
 
 
 def subject_key(session: Session, keyring: Keyring, subject_id: str) -> SubjectKey:
-    """The subject's cipher; `NotFound` once the subject is erased (its key is gone)."""
-    row = session.execute(
-        select(Subject.wrapped_key, Subject.master_key_id, Subject.key_version).where(
-            Subject.id == subject_id
-        )
-    ).one_or_none()
-    if row is None or row.wrapped_key is None or row.master_key_id is None:
-        raise NotFound("the subject's data has been erased or never existed")
-    data_key = keyring.unwrap(row.wrapped_key, subject_id=subject_id, key_id=row.master_key_id)
-    return SubjectKey(FieldCipher(data_key, subject_id=subject_id, key_version=row.key_version))
+    """The subject's cipher, from the vault; `NotFound` once the subject is erased."""
+    return SubjectKey(vault.subject_cipher(session, keyring, subject_id))

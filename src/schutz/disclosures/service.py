@@ -33,8 +33,8 @@ from schutz.disclosures.payloads import (
 )
 from schutz.disclosures.sealing import ORDER_LABEL, PAYLOAD_LABEL, SubjectKey, subject_key
 from schutz.errors import Conflict, Denied, InvalidInput, NotFound
-from schutz.mail.models import OutboxKind
 from schutz.mail.service import enqueue
+from schutz.mail.vocabulary import OutboxKind
 from schutz.policy.engine import Engine
 from schutz.vault import service as vault
 from schutz.vault.keys import Keyring

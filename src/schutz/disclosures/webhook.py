@@ -18,21 +18,19 @@ import weakref
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
-from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from schutz.clock import utcnow
 from schutz.config import Settings
-from schutz.db import make_engine, make_session_factory, transaction
+from schutz.db import transaction
 from schutz.disclosures.endpoints import SecretFileError, read_secret
 from schutz.disclosures.models import DisclosureStatus
 from schutz.disclosures.service import pending_delivery, record_outcome
 from schutz.disclosures.verify import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, signature_header
-from schutz.errors import NotFound
+from schutz.errors import IntegrityCheckError, NotFound
 from schutz.mail.service import MAX_ATTEMPTS
 from schutz.mail.transport import Delivery, PermanentDeliveryError, Sender, describe_failure
-from schutz.vault.crypto import IntegrityCheckError
-from schutz.vault.keys import load_keyring
+from schutz.vault.keys import Keyring, load_keyring
 
 log = logging.getLogger("schutz.disclosures")
 
@@ -110,10 +108,15 @@ class _Poster:
 
 
 def webhook_sender_for(
-    sessions: sessionmaker[Session], settings: Settings, *, connect: Connect = _connect
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    *,
+    keyring: Keyring | None = None,
+    connect: Connect = _connect,
 ) -> Sender:
-    """A sender for `deliver_due(kind=webhook)` that reads disclosures through `sessions`."""
-    keyring = load_keyring(settings)
+    """A sender for `deliver_due(kind=webhook)` that reads disclosures through `sessions`
+    and opens them with `keyring` (by default the one `settings` names)."""
+    keyring = keyring or load_keyring(settings)
     poster = _Poster(connect)
     secrets_read: dict[str, bytes] = {}
 
@@ -174,20 +177,6 @@ def webhook_sender_for(
     return send
 
 
-_engines: dict[str, tuple[Engine, sessionmaker[Session]]] = {}
-
-
-def webhook_sender(settings: Settings) -> Sender:
-    """The factory `schutz.worker.SENDERS` calls once per pass; the engine is built once."""
-    url = settings.resolved_database_url
-    if url not in _engines:
-        engine = make_engine(url)
-        _engines[url] = (engine, make_session_factory(engine))
-    return webhook_sender_for(_engines[url][1], settings)
-
-
-def dispose_engines() -> None:
-    """Close the engines `webhook_sender` built (tests, and a clean worker shutdown)."""
-    while _engines:
-        _, (engine, _) = _engines.popitem()
-        engine.dispose()
+def webhook_sender(sessions: sessionmaker[Session], settings: Settings, keyring: Keyring) -> Sender:
+    """The factory `schutz.worker.SENDERS` calls once per pass, with the worker's sessions."""
+    return webhook_sender_for(sessions, settings, keyring=keyring)

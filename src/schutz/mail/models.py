@@ -3,25 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from schutz.db import Base, UtcDateTime
+from schutz.mail.vocabulary import OutboxKind, OutboxStatus
 
-
-class OutboxKind(StrEnum):
-    EMAIL = "email"
-    WEBHOOK = "webhook"
-
-
-class OutboxStatus(StrEnum):
-    PENDING = "pending"
-    SENDING = "sending"
-    SENT = "sent"
-    DEAD = "dead"
+__all__ = ["OutboxKind", "OutboxMessage", "OutboxStatus"]
 
 
 class OutboxMessage(Base):

@@ -16,7 +16,6 @@ from urllib.parse import quote
 from sqlalchemy.orm import Session
 
 from schutz.audit import service as audit
-from schutz.consent.models import ConsentAction
 from schutz.consent.service import (
     ConsentState,
     PurposeState,
@@ -25,6 +24,7 @@ from schutz.consent.service import (
     record_consent,
     waiting_ask,
 )
+from schutz.consent.vocabulary import ConsentAction
 from schutz.errors import Conflict, InvalidInput
 from schutz.mail.service import enqueue_mail
 from schutz.newsletter import tokens

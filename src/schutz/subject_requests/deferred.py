@@ -137,16 +137,18 @@ def handle_pending(
     secret: bytes | Sequence[bytes],
     now: datetime,
     limit: int = 100,
+    keyring: Keyring | None = None,
 ) -> int:
     """Handle up to `limit` queued look-ups, oldest first, each in its own transaction;
-    return how many were handled. `secret` signs the links the handlers mail."""
+    return how many were handled. `secret` signs the links the handlers mail; `keyring`
+    (loaded from `settings` when not given) opens the jobs and seals what they store."""
     with factory() as session:
         ids = pending_ids(session, limit)
     if not ids:
         return 0
     policies = load_policy_set(settings.policy)
     rules = policies.engine(policies.in_force(now.date()).version)
-    tools = Tools(rules=rules, keyring=load_keyring(settings), secret=secret)
+    tools = Tools(rules=rules, keyring=keyring or load_keyring(settings), secret=secret)
     done = 0
     for job_id in ids:
         try:

@@ -21,11 +21,12 @@ from sqlalchemy.orm import Session
 
 from schutz.audit import service as audit
 from schutz.consent import service as ledger
-from schutz.errors import InvalidInput, NotFound
+from schutz.errors import InvalidInput
 from schutz.policy.engine import CLEAR, Engine, SubjectState
 from schutz.vault.crypto import FieldCipher, IntegrityCheckError
 from schutz.vault.keys import Keyring
 from schutz.vault.models import LegalHold, PersonalField, Subject
+from schutz.vault.subject_keys import cipher_of, live_subject
 
 SUBJECTS = cast(Table, Subject.__table__)
 FIELDS = cast(Table, PersonalField.__table__)
@@ -72,20 +73,6 @@ class SubjectFields:
         return next((f.value for f in self.fields if f.field == name), None)
 
 
-def _live(session: Session, subject_id: str) -> Subject:
-    subject = session.get(Subject, subject_id) if len(subject_id) <= 32 else None
-    if subject is None or subject.erased_at is not None:
-        raise NotFound("no such subject")
-    return subject
-
-
-def _cipher(keyring: Keyring, subject: Subject) -> FieldCipher:
-    if subject.wrapped_key is None or subject.master_key_id is None:
-        raise NotFound(f"subject {subject.id} has been erased")
-    key = keyring.unwrap(subject.wrapped_key, subject_id=subject.id, key_id=subject.master_key_id)
-    return FieldCipher(key, subject_id=subject.id, key_version=subject.key_version)
-
-
 def is_live(session: Session, subject_id: str) -> bool:
     """True while the subject exists and is not erased (a held-back erasure is still live)."""
     subject = session.get(Subject, subject_id) if len(subject_id) <= 32 else None
@@ -126,8 +113,8 @@ def subject_fields(
     free text) and the names of the fields read, never their values. Raises `NotFound` for
     an unknown or erased subject.
     """
-    subject = _live(session, subject_id)
-    cipher = _cipher(keyring, subject)
+    subject = live_subject(session, subject_id)
+    cipher = cipher_of(keyring, subject)
     rows = session.execute(
         select(
             FIELDS.c.field,
@@ -189,7 +176,9 @@ def contact_address(session: Session, keyring: Keyring, subject_id: str) -> str 
     ).first()
     if row is None:
         return None
-    return _cipher(keyring, subject).decrypt("email", row.category, row.ciphertext, row.key_version)
+    return cipher_of(keyring, subject).decrypt(
+        "email", row.category, row.ciphertext, row.key_version
+    )
 
 
 def _check_context(context: str) -> None:
@@ -209,7 +198,7 @@ def seal_for_subject(
     included. Raises `NotFound` for an unknown or erased subject.
     """
     _check_context(context)
-    cipher = _cipher(keyring, _live(session, subject_id))
+    cipher = cipher_of(keyring, live_subject(session, subject_id))
     return cipher.seal(context, plaintext)
 
 
@@ -222,7 +211,7 @@ def open_for_subject(
     and `IntegrityCheckError` for a blob altered, moved or sealed for another context.
     """
     _check_context(context)
-    cipher = _cipher(keyring, _live(session, subject_id))
+    cipher = cipher_of(keyring, live_subject(session, subject_id))
     return cipher.open(context, sealed)
 
 

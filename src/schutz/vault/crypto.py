@@ -12,20 +12,12 @@ import os
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from schutz.errors import SchutzError
+from schutz.errors import IntegrityCheckError
 
 KEY_BYTES = 32
 NONCE_BYTES = 12
 _WRAP_LABEL = b"schutz/wrap/v1"
 _FIELD_LABEL = b"schutz/field/v1"
-
-
-class IntegrityCheckError(SchutzError):
-    """A stored ciphertext does not decrypt: it was altered, moved or its key is wrong.
-
-    The message names the subject and the field, never a value; callers audit it and
-    report it, and nothing of the ciphertext is ever returned as data.
-    """
 
 
 def new_data_key() -> bytes:

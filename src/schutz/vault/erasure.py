@@ -221,3 +221,24 @@ def reapply_erasure(
         now=now,
     )
     return "tombstone"
+
+
+ERASURE_TABLES = (Subject.__tablename__, Tombstone.__tablename__)
+"""The tables `erasure_decisions` reads; a backup checks they exist before asking."""
+
+
+def erasure_decisions(
+    session: Session,
+) -> tuple[list[tuple[str, datetime]], list[tuple[str, datetime]]]:
+    """`(done, waiting)`: `(subject_id, when)` of every erasure a restore must not forget.
+
+    Done ones come from the tombstones; waiting ones are erasures held back by a legal hold
+    (the subject is restricted until it lapses). Ids and times only, nothing personal.
+    """
+    done = session.execute(select(Tombstone.subject_id, Tombstone.erased_at)).all()
+    waiting = session.execute(
+        select(Subject.id, Subject.erasure_requested_at).where(
+            Subject.erasure_requested_at.is_not(None), Subject.erased_at.is_(None)
+        )
+    ).all()
+    return [(i, t) for i, t in done], [(i, t) for i, t in waiting if t is not None]

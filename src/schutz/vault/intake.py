@@ -24,10 +24,10 @@ from sqlalchemy.orm import Session
 from schutz.audit import service as audit
 from schutz.errors import Conflict, Denied, InvalidInput
 from schutz.policy.engine import Engine
-from schutz.vault.access import _cipher, _live
 from schutz.vault.crypto import FieldCipher, new_data_key
 from schutz.vault.keys import Keyring
 from schutz.vault.models import PersonalField, Subject
+from schutz.vault.subject_keys import cipher_of, live_subject
 from schutz.vault.validation import normalise_fields
 
 SUBJECTS = cast(Table, Subject.__table__)
@@ -151,11 +151,11 @@ def find_or_create_subject(
         found = id_by_email(session, keyring, email)
         if found is None:  # erased between the two statements
             raise Conflict("this subject changed meanwhile; send the request again")
-    subject = _live(session, found)
+    subject = live_subject(session, found)
     if email is not None and subject.email_index != keyring.blind_index(email):
         subject.email_index = keyring.blind_index(email)  # indexed under a retired key
         session.flush()
-    return found, _cipher(keyring, subject), False
+    return found, cipher_of(keyring, subject), False
 
 
 def _held_rows(session: Session, subject_id: str, names: Iterable[str]) -> dict[str, Any]:

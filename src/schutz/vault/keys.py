@@ -18,18 +18,21 @@ import hashlib
 import hmac
 import secrets
 import stat as stat_mode
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from sqlalchemy.orm import Session
 
 from schutz.config import Settings
 from schutz.db import private_folder
 from schutz.errors import SchutzError
 from schutz.files import write_private
+from schutz.vault import mail_seal
 from schutz.vault.crypto import KEY_BYTES, unwrap_key, unwrap_with, wrap_key
 
 KEYRING_NAME = "master.key"
@@ -113,6 +116,16 @@ class Keyring:
             return unwrap_with(context, wrapped, subject_id=subject_id, master_key_id=key_id)
 
         return unwrap
+
+    def seal_mail(
+        self, session: Session, plaintext: bytes, *, subject_id: str | None, ref: str
+    ) -> dict[str, Any]:
+        """Mail's `Sealer`: an outbox payload sealed (see `schutz.vault.mail_seal`)."""
+        return mail_seal.seal_mail(self, session, plaintext, subject_id=subject_id, ref=ref)
+
+    def open_mail(self, session: Session, sealed: Mapping[str, Any]) -> bytes:
+        """Mail's `Sealer`: the payload `seal_mail` sealed."""
+        return mail_seal.open_mail(self, session, sealed)
 
     def blind_index(self, normalised_email: str) -> bytes:
         """The active blind index of an address (already normalised)."""

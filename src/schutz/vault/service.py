@@ -41,9 +41,12 @@ from schutz.vault.access import (
 )
 from schutz.vault.crypto import FieldCipher, IntegrityCheckError
 from schutz.vault.erasure import (
+    ERASURE_TABLES,
     ErasureResult,
     erase_subject,
+    erasure_decisions,
     lift_restriction,
+    reapply_erasure,
     restrict_subject,
     run_retention,
 )
@@ -52,10 +55,13 @@ from schutz.vault.intake import IntakeResult, id_by_email, intake
 from schutz.vault.keys import Keyring
 from schutz.vault.models import PersonalField, Subject
 from schutz.vault.rotation import pending_rewraps, rewrap_keys
+from schutz.vault.subject_keys import cipher_of, live_subject, subject_cipher
 from schutz.vault.validation import normalise_email, normalise_fields
 
 __all__ = [
+    "ERASURE_TABLES",
     "ErasureResult",
+    "FieldCipher",
     "HeldField",
     "HeldHold",
     "IntakeResult",
@@ -64,6 +70,7 @@ __all__ = [
     "SubjectFields",
     "contact_address",
     "erase_subject",
+    "erasure_decisions",
     "find_subject",
     "intake",
     "is_live",
@@ -75,12 +82,14 @@ __all__ = [
     "place_hold",
     "read_emails_for_purpose",
     "read_subject",
+    "reapply_erasure",
     "rectify",
     "restrict_subject",
     "reveal_justification",
     "rewrap_keys",
     "run_retention",
     "seal_for_subject",
+    "subject_cipher",
     "subject_fields",
     "subjects_for_purpose",
 ]
@@ -98,23 +107,6 @@ class SubjectData:
     purpose: str
     data: dict[str, str]
     flagged: bool
-
-
-def _cipher(keyring: Keyring, subject: Subject) -> FieldCipher:
-    """The subject's field cipher: its data key unwrapped once for the whole request."""
-    if subject.wrapped_key is None or subject.master_key_id is None:
-        raise NotFound(f"subject {subject.id} has been erased")
-    data_key = keyring.unwrap(
-        subject.wrapped_key, subject_id=subject.id, key_id=subject.master_key_id
-    )
-    return FieldCipher(data_key, subject_id=subject.id, key_version=subject.key_version)
-
-
-def _live_subject(session: Session, subject_id: str) -> Subject:
-    subject = session.get(Subject, subject_id)
-    if subject is None or subject.erased_at is not None:
-        raise NotFound("no such subject")
-    return subject
 
 
 def _find_by_email(session: Session, keyring: Keyring, email: str) -> Subject | None:
@@ -198,7 +190,7 @@ def read_subject(
     survives the refusal. A field that fails its integrity check is audited, flagged and
     raised, never returned.
     """
-    subject = _live_subject(session, subject_id)
+    subject = live_subject(session, subject_id)
     state = ledger.subject_state(
         session, rules.policy, subject_id, restricted=subject.restricted_at is not None
     )
@@ -238,7 +230,7 @@ def read_subject(
             flagged=False,
             **common,
         )
-    cipher = _cipher(keyring, subject)
+    cipher = cipher_of(keyring, subject)
     data: dict[str, str] = {}
     try:
         for row in rows:
@@ -272,7 +264,7 @@ def read_subject(
 
 def reveal_justification(session: Session, keyring: Keyring, subject_id: str, sealed: str) -> str:
     """The plaintext of a justification kept in an audit entry (for the DPO's review)."""
-    cipher = _cipher(keyring, _live_subject(session, subject_id))
+    cipher = cipher_of(keyring, live_subject(session, subject_id))
     blob = base64.b64decode(sealed)
     return cipher.decrypt(JUSTIFICATION_FIELD, JUSTIFICATION_FIELD, blob, cipher.key_version)
 
@@ -293,7 +285,7 @@ def rectify(
     source the subject's data came from may bring it for the purposes already held (C1);
     otherwise 422 names it and nothing changes.
     """
-    subject = _live_subject(session, subject_id)
+    subject = live_subject(session, subject_id)
     values = normalise_fields(data)
     rows = session.execute(
         select(
@@ -320,7 +312,7 @@ def rectify(
             f"fields not covered by the purposes this subject's data was collected for:"
             f" {', '.join(sorted(refused))} (C1); nothing was changed"
         )
-    cipher = _cipher(keyring, subject)
+    cipher = cipher_of(keyring, subject)
     fields_map = rules.policy.fields
     changed, new_rows = [], []
     for name, value in values.items():
