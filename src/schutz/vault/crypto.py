@@ -14,6 +14,16 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from schutz.errors import IntegrityCheckError
 
+__all__ = [
+    "KEY_BYTES",
+    "FieldCipher",
+    "IntegrityCheckError",
+    "new_data_key",
+    "unwrap_key",
+    "unwrap_with",
+    "wrap_key",
+]
+
 KEY_BYTES = 32
 NONCE_BYTES = 12
 _WRAP_LABEL = b"schutz/wrap/v1"
