@@ -139,12 +139,9 @@ def record_consent(
     check_purpose(policy, purpose)
     act = ConsentAction(_parse(action, ConsentAction, "action"))
     chan = ConsentChannel(_parse(channel, ConsentChannel, "channel"))
-    consent, objections = fold(
-        policy, ledger_events(session, subject_id=subject_id, visitor_id=visitor_id)
-    )
-    current = (consent | objections).get(purpose)
+    current, asked = _standing_of(session, policy, subject_id, visitor_id, purpose)
     if act is ConsentAction.CONFIRM:
-        _check_confirmable(purpose, current, consent.get(purpose))
+        _check_confirmable(purpose, current, asked)
     if act is ConsentAction.GRANT and subject_id is not None:
         check_lift(
             session, policy, subject_id, purpose, current,
@@ -165,10 +162,18 @@ def record_consent(
         recorded_by=actor,
         at=now,
     )
-    session.add(event)
-    session.flush()
-    _audit_event(session, event, actor=actor, now=now)
+    _append(session, event, actor=actor, now=now)
     return event
+
+
+def _standing_of(
+    session: Session, policy: Policy, subject_id: str | None, visitor_id: str | None, purpose: str
+) -> tuple[PurposeState | None, PurposeState | None]:
+    """(where `purpose` stands now, the consent asked for it): the ledger folded once."""
+    consent, objections = fold(
+        policy, ledger_events(session, subject_id=subject_id, visitor_id=visitor_id)
+    )
+    return (consent | objections).get(purpose), consent.get(purpose)
 
 
 def _check_confirmable(
@@ -189,8 +194,11 @@ def _check_confirmable(
         raise Conflict(f"there is no consent to {purpose!r} waiting for confirmation")
 
 
-def _audit_event(session: Session, event: ConsentEvent, *, actor: str, now: datetime) -> None:
-    """The audit entry of a new ledger event: its id and proof, never who the visitor is."""
+def _append(session: Session, event: ConsentEvent, *, actor: str, now: datetime) -> None:
+    """Add `event` to the ledger with its audit entry: its id and proof, never who the
+    visitor is."""
+    session.add(event)
+    session.flush()
     details: dict[str, object] = {
         "event_id": event.id,
         "channel": event.channel,

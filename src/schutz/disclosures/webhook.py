@@ -25,7 +25,7 @@ from schutz.config import Settings
 from schutz.db import transaction
 from schutz.disclosures.endpoints import SecretFileError, read_secret
 from schutz.disclosures.models import DisclosureStatus
-from schutz.disclosures.service import pending_delivery, record_outcome
+from schutz.disclosures.service import PendingDelivery, pending_delivery, record_outcome
 from schutz.disclosures.verify import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, signature_header
 from schutz.errors import IntegrityCheckError, NotFound
 from schutz.mail.service import MAX_ATTEMPTS
@@ -107,6 +107,27 @@ class _Poster:
             conn.close()
 
 
+def _read_pending(
+    sessions: sessionmaker[Session], keyring: Keyring, disclosure_id: str
+) -> PendingDelivery:
+    try:
+        with sessions() as session:
+            return pending_delivery(session, keyring, disclosure_id)
+    except (NotFound, IntegrityCheckError) as exc:
+        # Erased (the key is shredded) or tampered with: nothing may be sent, ever.
+        raise PermanentDeliveryError(type(exc).__name__) from None
+
+
+def _headers(secret: bytes, pending: PendingDelivery) -> dict[str, str]:
+    """The signature over the exact body, and the disclosure's id as the Idempotency-Key."""
+    return {
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        SIGNATURE_HEADER: signature_header(secret, pending.body),
+        IDEMPOTENCY_HEADER: pending.disclosure_id,
+    }
+
+
 def webhook_sender_for(
     sessions: sessionmaker[Session],
     settings: Settings,
@@ -126,12 +147,7 @@ def webhook_sender_for(
 
     def send(delivery: Delivery) -> None:
         disclosure_id = str(delivery.payload.get("disclosure_id", ""))
-        try:
-            with sessions() as session:
-                pending = pending_delivery(session, keyring, disclosure_id)
-        except (NotFound, IntegrityCheckError) as exc:
-            # Erased (the key is shredded) or tampered with: nothing may be sent, ever.
-            raise PermanentDeliveryError(type(exc).__name__) from None
+        pending = _read_pending(sessions, keyring, disclosure_id)
         if pending.delivered:
             return  # an earlier attempt got through; the outbox row just had not heard
         # On the outbox's last attempt a failure is final: the row goes dead with it.
@@ -149,14 +165,8 @@ def webhook_sender_for(
             error = f"secret file of {pending.recipient} is unusable"
             settle(disclosure_id, failing, error)
             raise RetryableDeliveryError(error) from None
-        headers = {
-            "Content-Type": "application/json",
-            "User-Agent": USER_AGENT,
-            SIGNATURE_HEADER: signature_header(secret, pending.body),
-            IDEMPOTENCY_HEADER: disclosure_id,
-        }
         try:
-            status = poster.post(pending.url, pending.body, headers)
+            status = poster.post(pending.url, pending.body, _headers(secret, pending))
         except Exception as exc:
             error = describe_failure(exc)
             settle(disclosure_id, failing, error)

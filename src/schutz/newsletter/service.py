@@ -134,7 +134,26 @@ def sign_up(
         actor=actor,
         now=now,
     )
-    token = tokens.sign(links.secret, tokens.CONFIRM, {"s": stored.subject_id, "g": grant.id})
+    _mail_confirmation(
+        session, policy, keyring, links, email, stored.subject_id, grant.id, lang=lang, now=now
+    )
+    return SignUpResult(stored.subject_id, grant.id)
+
+
+def _mail_confirmation(
+    session: Session,
+    policy: Policy,
+    keyring: Keyring,
+    links: Links,
+    email: str,
+    subject_id: str,
+    grant_id: int,
+    *,
+    lang: str,
+    now: datetime,
+) -> None:
+    """Queue the double opt-in mail: a signed link naming the subject and the grant."""
+    token = tokens.sign(links.secret, tokens.CONFIRM, {"s": subject_id, "g": grant_id})
     mail = confirmation_mail(
         lang,
         site=policy.controller.name,
@@ -146,12 +165,11 @@ def sign_up(
         to=email,
         subject=mail.subject,
         body=mail.body,
-        idempotency_key=f"newsletter.confirm.{grant.id}",
+        idempotency_key=f"newsletter.confirm.{grant_id}",
         now=now,
-        subject_id=stored.subject_id,
+        subject_id=subject_id,
         keyring=keyring,
     )
-    return SignUpResult(stored.subject_id, grant.id)
 
 
 def confirm(

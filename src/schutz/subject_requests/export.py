@@ -9,17 +9,20 @@ It is built from the subject's own rows only, so it holds nothing of anyone else
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from schutz.consent.models import ConsentEvent
 from schutz.consent.service import current_state, history
 from schutz.errors import Conflict, NotFound
 from schutz.policy.schema import Policy
 from schutz.subject_requests import holdings
+from schutz.subject_requests.holdings import HeldField, HeldHold
 from schutz.subject_requests.models import DataRequest, RequestKind, RequestStatus
-from schutz.subject_requests.notify import disclosures_of
+from schutz.subject_requests.notify import DisclosureRecord, disclosures_of
 from schutz.subject_requests.service import get_request, list_requests
 from schutz.vault.keys import Keyring
 
@@ -65,18 +68,8 @@ def build_package(
     ]
     sources = sorted({f.source for f in held.fields})
     disclosures = disclosures_of(session, subject_id)
-    recipients = [
-        {
-            "recipient": key,
-            "name": spec.name.get(lang),
-            "description": spec.description.get(lang),
-            "purposes": list(spec.purposes),
-            "categories": list(spec.categories),
-        }
-        for key, spec in policy.recipients.items()
-        if set(spec.purposes) & set(used) or any(d.recipient == key for d in disclosures)
-    ]
     versions = sorted({f.policy_version for f in held.fields} | {e.policy_version for e in events})
+    current = current_state(session, policy, subject_id)
     return {
         "format": FORMAT,
         "generated_at": now.isoformat(),
@@ -88,81 +81,102 @@ def build_package(
             "fax": policy.controller.fax,
             "email": policy.controller.email,
         },
-        "personal_data": [
-            {
-                "field": f.field,
-                "value": f.value,
-                "category": f.category,
-                "category_name": policy.category_name(f.category, lang),
-                "source": f.source,
-                "source_name": _source_name(policy, f.source, lang),
-                "purposes": list(f.purposes),
-                "policy_version": f.policy_version,
-                "collected_at": f.created_at.isoformat(),
-                "updated_at": f.updated_at.isoformat(),
-            }
-            for f in held.fields
-        ],
+        "personal_data": [_field(policy, f, lang) for f in held.fields],
         "purposes": purposes,
         "sources": [{"source": s, "name": _source_name(policy, s, lang)} for s in sources],
-        "recipients": recipients,
-        "disclosures": [
-            {
-                "recipient": d.recipient,
-                "purpose": d.purpose,
-                "categories": list(d.categories),
-                "order_ref": d.order_ref,
-                "status": d.status,
-                "disclosed_at": d.created_at.isoformat(),
-                "delivered_at": _iso(d.delivered_at),
-            }
-            for d in disclosures
-        ],
+        "recipients": _recipients(policy, used, disclosures, lang),
+        "disclosures": [_disclosure(d) for d in disclosures],
         "consents": {
-            "current": {k: v.value for k, v in current_state(session, policy, subject_id).items()},
-            "history": [
-                {
-                    "purpose": e.purpose,
-                    "action": e.action,
-                    "channel": e.channel,
-                    "at": e.at.isoformat(),
-                    "policy_version": e.policy_version,
-                    "wording_hash": e.wording_hash,
-                    "wording_version": e.wording_version,
-                    "ip_truncated": e.ip_truncated,
-                    "evidence": e.evidence,
-                }
-                for e in events
-            ],
+            "current": {k: v.value for k, v in current.items()},
+            "history": [_statement(e) for e in events],
         },
         "restriction": {
             "restricted_since": _iso(held.restricted_at),
             "erasure_due_on": held.erasure_due_on.isoformat() if held.erasure_due_on else None,
         },
-        "legal_holds": [
-            {
-                "hold": h.hold,
-                "name": policy.legal_holds[h.hold].name.get(lang)
-                if h.hold in policy.legal_holds
-                else h.hold,
-                "basis": policy.legal_holds[h.hold].basis if h.hold in policy.legal_holds else "",
-                "reference": h.reference,
-                "lapses_on": h.lapses_on.isoformat(),
-            }
-            for h in held.holds
-        ],
+        "legal_holds": [_hold(policy, h, lang) for h in held.holds],
         "policy_versions": versions,
-        "requests": [
-            {
-                "request_id": r.id,
-                "kind": r.kind,
-                "status": r.status,
-                "received_at": r.received_at.isoformat(),
-                "due_at": r.due_at.isoformat(),
-                "completed_at": _iso(r.completed_at),
-            }
-            for r in list_requests(session, subject_id=subject_id, now=now)
-        ],
+        "requests": [_request(r) for r in list_requests(session, subject_id=subject_id, now=now)],
+    }
+
+
+def _field(policy: Policy, f: HeldField, lang: str) -> dict[str, Any]:
+    return {
+        "field": f.field,
+        "value": f.value,
+        "category": f.category,
+        "category_name": policy.category_name(f.category, lang),
+        "source": f.source,
+        "source_name": _source_name(policy, f.source, lang),
+        "purposes": list(f.purposes),
+        "policy_version": f.policy_version,
+        "collected_at": f.created_at.isoformat(),
+        "updated_at": f.updated_at.isoformat(),
+    }
+
+
+def _recipients(
+    policy: Policy, used: list[str], disclosures: Sequence[DisclosureRecord], lang: str
+) -> list[dict[str, Any]]:
+    """The recipients the policy names for purposes in use, and any that received data."""
+    return [
+        {
+            "recipient": key,
+            "name": spec.name.get(lang),
+            "description": spec.description.get(lang),
+            "purposes": list(spec.purposes),
+            "categories": list(spec.categories),
+        }
+        for key, spec in policy.recipients.items()
+        if set(spec.purposes) & set(used) or any(d.recipient == key for d in disclosures)
+    ]
+
+
+def _disclosure(d: DisclosureRecord) -> dict[str, Any]:
+    return {
+        "recipient": d.recipient,
+        "purpose": d.purpose,
+        "categories": list(d.categories),
+        "order_ref": d.order_ref,
+        "status": d.status,
+        "disclosed_at": d.created_at.isoformat(),
+        "delivered_at": _iso(d.delivered_at),
+    }
+
+
+def _statement(e: ConsentEvent) -> dict[str, Any]:
+    return {
+        "purpose": e.purpose,
+        "action": e.action,
+        "channel": e.channel,
+        "at": e.at.isoformat(),
+        "policy_version": e.policy_version,
+        "wording_hash": e.wording_hash,
+        "wording_version": e.wording_version,
+        "ip_truncated": e.ip_truncated,
+        "evidence": e.evidence,
+    }
+
+
+def _hold(policy: Policy, h: HeldHold, lang: str) -> dict[str, Any]:
+    spec = policy.legal_holds.get(h.hold)
+    return {
+        "hold": h.hold,
+        "name": spec.name.get(lang) if spec is not None else h.hold,
+        "basis": spec.basis if spec is not None else "",
+        "reference": h.reference,
+        "lapses_on": h.lapses_on.isoformat(),
+    }
+
+
+def _request(r: DataRequest) -> dict[str, Any]:
+    return {
+        "request_id": r.id,
+        "kind": r.kind,
+        "status": r.status,
+        "received_at": r.received_at.isoformat(),
+        "due_at": r.due_at.isoformat(),
+        "completed_at": _iso(r.completed_at),
     }
 
 

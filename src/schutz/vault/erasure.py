@@ -92,6 +92,20 @@ def erase_subject(
         )
         return ErasureResult(subject_id, erased=True)
 
+    return _erase_under_hold(session, policy, subject, holds, actor=actor, now=now)
+
+
+def _erase_under_hold(
+    session: Session,
+    policy: Policy,
+    subject: Subject,
+    holds: list[LegalHold],
+    *,
+    actor: str,
+    now: datetime,
+) -> ErasureResult:
+    """Shred what no running hold covers, restrict the rest until the last hold lapses."""
+    subject_id = subject.id
     kept_categories = held_categories(policy, holds)
     rows = session.execute(
         select(PersonalField.id, PersonalField.field, PersonalField.category).where(

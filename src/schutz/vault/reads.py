@@ -7,7 +7,7 @@ consent state comes from the consent ledger, read here, never from the caller.
 from __future__ import annotations
 
 import base64
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypedDict
@@ -130,16 +130,7 @@ def read_subject(
     _check_read(session, decision, purpose, justification, common)
     readable = rules.readable_fields(role, purpose, state)
     bound = decision.needs_justification or purpose in state.consented
-    rows = session.execute(
-        select(
-            PersonalField.field,
-            PersonalField.category,
-            PersonalField.ciphertext,
-            PersonalField.key_version,
-            PersonalField.purposes,
-        ).where(PersonalField.subject_id == subject_id, PersonalField.field.in_(list(readable)))
-    ).all()
-    rows = [r for r in rows if bound or purpose in r.purposes]
+    rows = [r for r in _stored(session, subject_id, readable) if bound or purpose in r.purposes]
     if not rows:
         raise _refuse(
             session,
@@ -165,6 +156,19 @@ def read_subject(
         **common,
     )
     return SubjectData(subject_id, purpose, data, decision.needs_justification)
+
+
+def _stored(session: Session, subject_id: str, fields: Iterable[str]) -> Sequence[Any]:
+    """The subject's sealed rows of `fields`, with the purposes each was collected for."""
+    return session.execute(
+        select(
+            PersonalField.field,
+            PersonalField.category,
+            PersonalField.ciphertext,
+            PersonalField.key_version,
+            PersonalField.purposes,
+        ).where(PersonalField.subject_id == subject_id, PersonalField.field.in_(list(fields)))
+    ).all()
 
 
 def _check_read(

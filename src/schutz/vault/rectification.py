@@ -17,7 +17,7 @@ from schutz.audit import service as audit
 from schutz.errors import Conflict, InvalidInput
 from schutz.policy.engine import Engine
 from schutz.vault.keys import Keyring
-from schutz.vault.models import PersonalField
+from schutz.vault.models import PersonalField, Subject
 from schutz.vault.reads import find_by_email
 from schutz.vault.subject_keys import cipher_of, live_subject
 from schutz.vault.validation import normalise_fields
@@ -41,11 +41,7 @@ def rectify(
     """
     subject = live_subject(session, subject_id)
     values = normalise_fields(data)
-    rows = session.execute(
-        select(
-            PersonalField.id, PersonalField.field, PersonalField.source, PersonalField.purposes
-        ).where(PersonalField.subject_id == subject_id)
-    ).all()
+    rows = _held(session, subject_id)
     have = {row.field: row for row in rows}
     additions = _additions(rules, rows, [name for name in values if name not in have])
     cipher = cipher_of(keyring, subject)
@@ -72,10 +68,7 @@ def rectify(
                 }
             )
     if "email" in values:
-        other = find_by_email(session, keyring, values["email"])
-        if other is not None and other.id != subject_id:
-            raise Conflict("another subject already has this e-mail address")
-        subject.email_index = keyring.blind_index(values["email"])
+        _reindex(session, keyring, subject, values["email"])
     session.flush()
     if changed:
         session.execute(update(PersonalField), changed)
@@ -90,6 +83,23 @@ def rectify(
         now=now,
     )
     return tuple(values)
+
+
+def _held(session: Session, subject_id: str) -> Sequence[Any]:
+    """Id, name, source and purposes of each field held, never a value."""
+    return session.execute(
+        select(
+            PersonalField.id, PersonalField.field, PersonalField.source, PersonalField.purposes
+        ).where(PersonalField.subject_id == subject_id)
+    ).all()
+
+
+def _reindex(session: Session, keyring: Keyring, subject: Subject, email: str) -> None:
+    """Point the blind index at the new address, unless another subject holds it."""
+    other = find_by_email(session, keyring, email)
+    if other is not None and other.id != subject.id:
+        raise Conflict("another subject already has this e-mail address")
+    subject.email_index = keyring.blind_index(email)
 
 
 def _additions(

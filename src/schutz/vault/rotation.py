@@ -65,29 +65,16 @@ def rewrap_keys(
     unindexed: list[str] = []
     unwrappable: list[str] = []
     for subject in subjects:
-        if subject.wrapped_key is None or subject.master_key_id is None:
+        old_key_id = str(subject.master_key_id)
+        outcome = _rewrap(keyring, subject, emails.get(subject.id))
+        if outcome == "erased":
             continue  # erased meanwhile; the query filtered these out
-        try:
-            data_key = keyring.unwrap(
-                subject.wrapped_key, subject_id=subject.id, key_id=subject.master_key_id
-            )
-        except IntegrityCheckError:
+        if outcome == "unwrappable":
             unwrappable.append(subject.id)  # left under its old key, reported below
             continue
-        moved_from[subject.master_key_id] = moved_from.get(subject.master_key_id, 0) + 1
-        subject.master_key_id, subject.wrapped_key = keyring.wrap(data_key, subject_id=subject.id)
-        email = emails.get(subject.id)
-        if email is not None and subject.email_index is not None:
-            cipher = FieldCipher(data_key, subject_id=subject.id, key_version=subject.key_version)
-            try:
-                plain = cipher.decrypt(
-                    email.field, email.category, email.ciphertext, email.key_version
-                )
-            except IntegrityCheckError:
-                # Keep the old index (found while its key stays in the keyring); audited.
-                unindexed.append(subject.id)
-            else:
-                subject.email_index = keyring.blind_index(plain)
+        moved_from[old_key_id] = moved_from.get(old_key_id, 0) + 1
+        if outcome == "unindexed":
+            unindexed.append(subject.id)
     session.flush()
     audit.record(
         session,
@@ -104,3 +91,30 @@ def rewrap_keys(
         now=now,
     )
     return len(subjects) - len(unwrappable)
+
+
+def _rewrap(keyring: Keyring, subject: Subject, email: PersonalField | None) -> str:
+    """Wrap `subject`'s data key under the active key and renew its blind index.
+
+    Returns "done", "erased" (no key left to wrap), "unwrappable" (the wrapped key fails
+    its check: left as it was) or "unindexed" (re-wrapped, but the address fails its check,
+    so the old index stays, found while its key stays in the keyring; the caller audits it).
+    """
+    if subject.wrapped_key is None or subject.master_key_id is None:
+        return "erased"
+    try:
+        data_key = keyring.unwrap(
+            subject.wrapped_key, subject_id=subject.id, key_id=subject.master_key_id
+        )
+    except IntegrityCheckError:
+        return "unwrappable"
+    subject.master_key_id, subject.wrapped_key = keyring.wrap(data_key, subject_id=subject.id)
+    if email is None or subject.email_index is None:
+        return "done"
+    cipher = FieldCipher(data_key, subject_id=subject.id, key_version=subject.key_version)
+    try:
+        plain = cipher.decrypt(email.field, email.category, email.ciphertext, email.key_version)
+    except IntegrityCheckError:
+        return "unindexed"
+    subject.email_index = keyring.blind_index(plain)
+    return "done"
