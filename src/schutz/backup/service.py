@@ -112,6 +112,36 @@ def _place(part: Path, target: Path) -> None:
         os.replace(part, target)  # a file system without hard links; checked just before
 
 
+def _snapshot(
+    settings: Settings,
+    engine: Engine,
+    schema: str | None,
+    consume: Callable[[IO[bytes]], None],
+    progress: Progress,
+) -> None:
+    """Take a consistent snapshot of the database and hand it to `consume` as a stream:
+    SQLite's online backup into a private work folder, or `pg_dump` of `schema`."""
+    if schema is None:
+        with _workdir(settings) as work:
+            copy = Path(work) / "snapshot.db"
+            sqlite.snapshot(
+                sqlite.database_path(settings.resolved_database_url),
+                copy,
+                lambda done, total: progress("snapshot", done, total),
+            )
+            with copy.open("rb") as source:
+                consume(source)
+        return
+    postgres.dump(
+        str(engine.url.render_as_string(hide_password=False)),
+        schema,
+        dict(os.environ),
+        consume,
+        postgres.count_tables(engine, schema),
+        lambda done, total: progress("snapshot", done, total),
+    )
+
+
 def create_backup(
     settings: Settings,
     engine: Engine,
@@ -151,26 +181,7 @@ def create_backup(
     fd, part = tempfile.mkstemp(prefix=".schutz-backup-", suffix=".part", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as out:
-            if backend == "sqlite":
-                with _workdir(settings) as work:
-                    copy = Path(work) / "snapshot.db"
-                    sqlite.snapshot(
-                        sqlite.database_path(settings.resolved_database_url),
-                        copy,
-                        lambda done, total: progress("snapshot", done, total),
-                    )
-                    with copy.open("rb") as source:
-                        encrypt(source, out)
-            elif schema is not None:
-                tables = postgres.count_tables(engine, schema)
-                postgres.dump(
-                    str(engine.url.render_as_string(hide_password=False)),
-                    schema,
-                    dict(os.environ),
-                    lambda stdout: encrypt(stdout, out),
-                    tables,
-                    lambda done, total: progress("snapshot", done, total),
-                )
+            _snapshot(settings, engine, schema, lambda source: encrypt(source, out), progress)
             out.flush()
             os.fsync(out.fileno())
         _place(Path(part), target)

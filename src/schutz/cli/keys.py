@@ -14,11 +14,18 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from sqlalchemy.orm import Session, sessionmaker
 
 from schutz.cli.context import state
 from schutz.clock import utcnow
 from schutz.db import migrate
-from schutz.vault.keys import add_master_key, keyring_path, load_keyring, retire_master_keys
+from schutz.vault.keys import (
+    Keyring,
+    add_master_key,
+    keyring_path,
+    load_keyring,
+    retire_master_keys,
+)
 from schutz.vault.rotation import keys_in_use, pending_rewraps, rewrap_keys
 
 app = typer.Typer(help="The master key that wraps every subject's data key.", no_args_is_help=True)
@@ -41,6 +48,37 @@ def status_command(ctx: typer.Context) -> None:
     typer.echo(f"keyring: {keyring_path(st.settings)} ({len(keyring.keys)} keys)")
     typer.echo(f"active key: {keyring.active.key_id}")
     typer.echo(f"data keys under an older key: {pending}")
+
+
+def _rewrap_all(
+    sessions: sessionmaker[Session], keyring: Keyring, total: int, batch_size: int
+) -> int:
+    """Re-wrap up to `total` data keys, one committed batch at a time, with a progress bar."""
+    done = 0
+    progress = Progress(
+        TextColumn("re-wrapping"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
+    with progress:
+        task = progress.add_task("rewrap", total=total)
+        while done < total:
+            with sessions() as session, session.begin():
+                n = rewrap_keys(
+                    session,
+                    keyring,
+                    batch_size=min(batch_size, total - done),
+                    actor=ACTOR,
+                    now=utcnow(),
+                )
+            if n == 0:
+                break
+            done += n
+            progress.advance(task, n)
+    return done
 
 
 @app.command("rotate")
@@ -69,30 +107,7 @@ def rotate_command(
             pending = pending_rewraps(session, keyring)
         typer.echo(f"new master key {keyring.active.key_id}: {pending} data keys to re-wrap")
     total = pending if limit is None else min(pending, limit)
-    done = 0
-    progress = Progress(
-        TextColumn("re-wrapping"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=Console(stderr=True),
-        transient=True,
-    )
-    with progress:
-        task = progress.add_task("rewrap", total=total)
-        while done < total:
-            with st.sessions() as session, session.begin():
-                n = rewrap_keys(
-                    session,
-                    keyring,
-                    batch_size=min(batch_size, total - done),
-                    actor=ACTOR,
-                    now=utcnow(),
-                )
-            if n == 0:
-                break
-            done += n
-            progress.advance(task, n)
+    done = _rewrap_all(st.sessions, keyring, total, batch_size)
     with st.sessions() as session:
         left = pending_rewraps(session, keyring)
         in_use = keys_in_use(session)

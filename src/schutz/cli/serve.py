@@ -27,64 +27,63 @@ def lean_log_records() -> None:
     logging.logMultiprocessing = False
 
 
+def init(ctx: typer.Context) -> None:
+    """Create the data directory and schema (safe to run twice)."""
+    init_storage(ctx)
+    typer.echo(f"ready: {state(ctx).settings.data_dir.resolve()}")
+
+
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(envvar="PORT", help="TCP port.")] = 8000,
+    demo: Annotated[bool, typer.Option(help="Seed a demo shop, staff login and API key.")] = False,
+    embedded_worker: Annotated[
+        bool,
+        typer.Option("--worker/--no-worker", help="Deliver the outbox from inside this process."),
+    ] = True,
+) -> None:
+    """Migrate, then serve the pages and the API."""
+    import uvicorn
+
+    from schutz.logging_config import configure_logging
+    from schutz.web.app import create_app
+
+    st = state(ctx)
+    log_config = configure_logging(st.settings.log_level)
+    lean_log_records()
+    init_storage(ctx)
+    update: dict[str, object] = {"demo": demo}
+    if "base_url" not in st.settings.model_fields_set:
+        # Links in mails and the demo shop's API calls follow the port actually served.
+        shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104 - compared, not bound
+        update["base_url"] = f"http://{shown}:{port}"
+    settings = st.settings.model_copy(update=update)
+    if demo:
+        from schutz.demo import seed_demo
+
+        seed_demo(st.sessions, settings, port=port, echo=typer.echo)
+    # The app checks the key files before the embedded worker could trip over them.
+    app = create_app(settings)
+    if embedded_worker:
+        from schutz.worker import start_in_thread
+
+        start_in_thread(st.sessions, settings)
+    typer.echo(f"Schutz on http://{host}:{port}/privacy  (Ctrl+C stops it)")
+    # Schutz decides itself which proxies to trust (SCHUTZ_TRUSTED_PROXIES); uvicorn's own
+    # proxy handling would put forwarded client addresses into its access log, which is
+    # off: schutz.access logs each request as JSON, without address or query string.
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_config=log_config,
+        log_level=settings.log_level,
+        access_log=False,
+        proxy_headers=False,
+    )
+
+
 def register(app: typer.Typer) -> None:
-    @app.command()
-    def init(ctx: typer.Context) -> None:
-        """Create the data directory and schema (safe to run twice)."""
-        init_storage(ctx)
-        typer.echo(f"ready: {state(ctx).settings.data_dir.resolve()}")
-
-    @app.command()
-    def serve(
-        ctx: typer.Context,
-        host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-        port: Annotated[int, typer.Option(envvar="PORT", help="TCP port.")] = 8000,
-        demo: Annotated[
-            bool, typer.Option(help="Seed a demo shop, staff login and API key.")
-        ] = False,
-        embedded_worker: Annotated[
-            bool,
-            typer.Option(
-                "--worker/--no-worker", help="Deliver the outbox from inside this process."
-            ),
-        ] = True,
-    ) -> None:
-        """Migrate, then serve the pages and the API."""
-        import uvicorn
-
-        from schutz.logging_config import configure_logging
-        from schutz.web.app import create_app
-
-        st = state(ctx)
-        log_config = configure_logging(st.settings.log_level)
-        lean_log_records()
-        init_storage(ctx)
-        update: dict[str, object] = {"demo": demo}
-        if "base_url" not in st.settings.model_fields_set:
-            # Links in mails and the demo shop's API calls follow the port actually served.
-            shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104 - compared, not bound
-            update["base_url"] = f"http://{shown}:{port}"
-        settings = st.settings.model_copy(update=update)
-        if demo:
-            from schutz.demo import seed_demo
-
-            seed_demo(st.sessions, settings, port=port, echo=typer.echo)
-        # The app checks the key files before the embedded worker could trip over them.
-        app = create_app(settings)
-        if embedded_worker:
-            from schutz.worker import start_in_thread
-
-            start_in_thread(st.sessions, settings)
-        typer.echo(f"Schutz on http://{host}:{port}/privacy  (Ctrl+C stops it)")
-        # Schutz decides itself which proxies to trust (SCHUTZ_TRUSTED_PROXIES); uvicorn's own
-        # proxy handling would put forwarded client addresses into its access log, which is
-        # off: schutz.access logs each request as JSON, without address or query string.
-        uvicorn.run(
-            app,
-            host=host,
-            port=port,
-            log_config=log_config,
-            log_level=settings.log_level,
-            access_log=False,
-            proxy_headers=False,
-        )
+    app.command()(init)
+    app.command()(serve)
