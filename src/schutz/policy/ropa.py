@@ -1,9 +1,14 @@
-"""Records of processing activities (Art. 30(1) GDPR), derived from one policy version."""
+"""Records of processing activities (Art. 30(1) GDPR), derived from one policy version.
+
+The facts come from the policy file in the asked language; the headings from the gettext
+catalogue (`presentation.py`), for the CLI's Markdown and the staff console alike.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from schutz.policy.presentation import N_, policy_format
 from schutz.policy.schema import Policy
 
 
@@ -50,17 +55,34 @@ def records_of_processing(policy: Policy, lang: str = "en") -> tuple[ProcessingR
     return tuple(rows)
 
 
+COLUMNS = (
+    N_("Purpose"),
+    N_("Legal basis"),
+    N_("Data subjects (sources)"),
+    N_("Data"),
+    N_("Recipients"),
+    N_("Transfers"),
+    N_("Erasure"),
+)
+"""The record's columns, as the staff console's records page heads them too."""
+
+
 def render_ropa_markdown(policy: Policy, lang: str = "en") -> str:
-    """The record as a Markdown table, headed by the controller (Art. 30(1)(a) GDPR)."""
+    """The record as a Markdown table, headed by the controller (Art. 30(1)(a) GDPR), worded
+    through the catalogue like every other presentation of the policy."""
     c = policy.controller
+    gettext = policy_format(lang).gettext
+    title = gettext(N_("Records of processing: %(controller)s, policy %(version)s")) % {
+        "controller": c.name,
+        "version": policy.version,
+    }
     lines = [
-        f"# Records of processing: {c.name}, policy {policy.version}",
+        f"# {title}",
         "",
         ", ".join((*c.address.lines(), *(x for x in (c.fax, c.email) if x))),
         "",
-        "| purpose | legal basis | data subjects (sources) | data | recipients"
-        " | transfers | erasure |",
-        "|---|---|---|---|---|---|---|",
+        "| " + " | ".join(gettext(column) for column in COLUMNS) + " |",
+        "|" + "---|" * len(COLUMNS),
     ]
     for r in records_of_processing(policy, lang):
         cells = (

@@ -1,41 +1,25 @@
-"""Languages of the pages: Babel catalogues read from the .po files, chosen per request."""
+"""Languages of the pages: the catalogues of `schutz.i18n`, chosen per request."""
 
 from __future__ import annotations
 
-import io
-from functools import cache
-from pathlib import Path
-
-from babel.core import Locale
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
-from babel.support import NullTranslations, Translations
 from starlette.requests import Request
 
-LOCALE_DIR = Path(__file__).parent.parent / "locale"
-LANGUAGES = ("en", "de")
-DEFAULT_LANGUAGE = "en"
+from schutz.i18n import (
+    DEFAULT_LANGUAGE,
+    LANGUAGES,
+    LOCALE_DIR,
+    babel_locale,
+    translations,
+)
 
-
-@cache
-def translations(lang: str) -> NullTranslations:
-    """The catalogue for `lang`, compiled in memory from its .po file (no stale .mo files)."""
-    po = LOCALE_DIR / lang / "LC_MESSAGES" / "messages.po"
-    if lang == DEFAULT_LANGUAGE or not po.exists():
-        return NullTranslations()
-    with po.open("rb") as fh:
-        catalog = read_po(fh, locale=lang)
-    buf = io.BytesIO()
-    write_mo(buf, catalog)
-    buf.seek(0)
-    return Translations(fp=buf)
-
-
-@cache
-def babel_locale(tag: str) -> Locale:
-    """Babel's locale for `tag` (`de`, `en_GB`), parsed once: every format call given a
-    string parses it again."""
-    return Locale.parse(tag)
+__all__ = [
+    "DEFAULT_LANGUAGE",
+    "LANGUAGES",
+    "LOCALE_DIR",
+    "babel_locale",
+    "pick_language",
+    "translations",
+]
 
 
 def pick_language(request: Request) -> str:
