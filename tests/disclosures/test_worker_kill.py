@@ -54,7 +54,8 @@ print("ready", flush=True)
 while True:
     report = deliver_due(
         sessions, settings, now=utcnow(), kind=OutboxKind.WEBHOOK, limit=5,
-        send=webhook_sender(sessions, settings, load_keyring(settings)), lease=timedelta(seconds={LEASE_SECONDS}),
+        send=webhook_sender(sessions, settings, load_keyring(settings)),
+        lease=timedelta(seconds={LEASE_SECONDS}),
     )
     if not (report.sent or report.retrying or report.dead):
         time.sleep(0.05)
