@@ -36,6 +36,8 @@ from schutz.subject_requests.records import (
     VERIFY_WINDOW,
     Rectified,
     Submitted,
+    clip,
+    complete,
     controller_line,
     details_of,
     get_request,
@@ -43,6 +45,10 @@ from schutz.subject_requests.records import (
     is_open,
     is_overdue,
     list_requests,
+    open_request,
+    parse_choice,
+    queue_mail,
+    record_event,
 )
 
 __all__ = [
@@ -74,3 +80,12 @@ __all__ = [
     "verify_manually",
     "verify_with_link",
 ]
+
+# The helpers' names from before the split, for code written against this one module while
+# it was one (other branches in flight); new code imports them from `records` or `receipt`.
+_event = record_event
+_mail = queue_mail
+_complete = complete
+_open_request = open_request
+_parse = parse_choice
+_text = clip
