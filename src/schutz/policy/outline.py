@@ -15,10 +15,13 @@ from schutz.policy.schema import Policy
 
 @dataclass(frozen=True, slots=True)
 class Item:
+    """One entry of a section; `key` names what it shows (a purpose's key) where it has one."""
+
     title: str = ""
     text: str = ""
     facts: tuple[tuple[str, str], ...] = ()
     notes: tuple[str, ...] = ()
+    key: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +31,11 @@ class Section:
     lines: tuple[str, ...] = ()
     items: tuple[Item, ...] = ()
     after: tuple[str, ...] = field(default=())
+
+
+def sections_by_key(policy: Policy, fmt: PolicyFormat) -> dict[str, Section]:
+    """The outline's sections by key (`purposes`, `rights`, ...), for a page to place."""
+    return {section.key: section for section in outline(policy, fmt)}
 
 
 def outline(policy: Policy, fmt: PolicyFormat) -> tuple[Section, ...]:
@@ -67,7 +75,7 @@ def _purposes(policy: Policy, fmt: PolicyFormat, *, exceptions: bool) -> Section
         else N_("What we use your data for")
     )
     items = []
-    for purpose in policy.purposes.values():
+    for key, purpose in policy.purposes.items():
         if purpose.exception != exceptions:
             continue
         notes: tuple[str, ...] = ()
@@ -82,18 +90,19 @@ def _purposes(policy: Policy, fmt: PolicyFormat, *, exceptions: bool) -> Section
             (fmt.gettext(N_("Data used")), fmt.categories(policy, tuple(purpose.categories))),
             (fmt.gettext(N_("How long we keep it")), purpose.retention.note.get(fmt.lang)),
         )
-        items.append(
-            Item(purpose.name.get(fmt.lang), purpose.description.get(fmt.lang), facts, notes)
-        )
-    key = "exceptions" if exceptions else "purposes"
-    return Section(key, fmt.gettext(heading), items=tuple(items))
+        name, text = purpose.name.get(fmt.lang), purpose.description.get(fmt.lang)
+        items.append(Item(name, text, facts, notes, key=key))
+    section = "exceptions" if exceptions else "purposes"
+    return Section(section, fmt.gettext(heading), items=tuple(items))
 
 
 def _recipients(policy: Policy, fmt: PolicyFormat) -> Section:
     items = tuple(
         Item(r.name.get(fmt.lang), r.description.get(fmt.lang)) for r in policy.recipients.values()
     )
-    never = fmt.gettext(N_("We never sell your data or market it in any other way."))
+    never = fmt.gettext(
+        N_("We never sell your personal data, and we do not market it in any other way.")
+    )
     return Section(
         "recipients", fmt.gettext(N_("Who receives your data")), items=items, after=(never,)
     )

@@ -19,6 +19,7 @@ from starlette.responses import HTMLResponse, Response
 from schutz.clock import utcnow
 from schutz.errors import NotFound
 from schutz.policy.loader import PolicySet
+from schutz.policy.outline import sections_by_key
 from schutz.policy.presentation import (
     CHANNELS,
     COOKIE_CATEGORIES,
@@ -80,6 +81,7 @@ def _entry(history: list[VersionEntry], version: str) -> VersionEntry:
 
 def _page_context(request: Request, policies: PolicySet, policy: Policy) -> dict[str, object]:
     lang = pick_language(request)
+    fmt = policy_format(lang)
     history = version_history(policies, utcnow().date())
     entry = _entry(history, policy.version)
     index = history.index(entry)
@@ -88,7 +90,8 @@ def _page_context(request: Request, policies: PolicySet, policy: Policy) -> dict
         "entry": entry,
         "previous": history[index - 1].policy if index > 0 else None,
         "history": history,
-        "fmt": policy_format(lang),
+        "fmt": fmt,
+        "sections": sections_by_key(policy, fmt),
         "labels": {
             "channels": CHANNELS,
             "cookie_categories": COOKIE_CATEGORIES,
