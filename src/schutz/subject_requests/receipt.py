@@ -87,22 +87,16 @@ def submit(
         address = normalise_email(email)
     except InvalidInput:
         raise InvalidInput("email: this is not a valid e-mail address") from None
-    request = DataRequest(
-        id=uuid.uuid4().hex,
-        kind=request_kind.value,
-        channel=request_channel.value,
-        status=RequestStatus.AWAITING_VERIFICATION.value,
-        subject_id=None,
-        lang=lang if lang in ("en", "de") else "en",
-        details_sealed=None,
-        received_at=now,
-        due_at=due_date(now),
+    request = _received(
+        session,
+        request_kind,
+        request_channel,
+        RequestStatus.AWAITING_VERIFICATION,
+        lang=lang,
         verify_by=now + VERIFY_WINDOW,
-        extended_months=0,
+        actor=actor,
+        now=now,
     )
-    session.add(request)
-    session.flush()
-    record_event(session, request, "received", actor=actor, now=now, channel=request.channel)
     job = {
         "request_id": request.id,
         "email": address,
@@ -111,6 +105,39 @@ def submit(
     }
     lookups.defer(session, keyring, lookups.REQUEST, job, now=now)
     return Submitted(request.id, request.status, request.due_at)
+
+
+def _received(
+    session: Session,
+    kind: RequestKind,
+    channel: RequestChannel,
+    status: RequestStatus,
+    *,
+    lang: str,
+    subject_id: str | None = None,
+    details_sealed: bytes | None = None,
+    verify_by: datetime | None = None,
+    actor: str,
+    now: datetime,
+) -> DataRequest:
+    """A new request, its deadline running from receipt (Art. 12(3)), with its first event."""
+    request = DataRequest(
+        id=uuid.uuid4().hex,
+        kind=kind.value,
+        channel=channel.value,
+        status=status.value,
+        subject_id=subject_id,
+        lang=lang if lang in ("en", "de") else "en",
+        details_sealed=details_sealed,
+        received_at=now,
+        due_at=due_date(now),
+        verify_by=verify_by,
+        extended_months=0,
+    )
+    session.add(request)
+    session.flush()
+    record_event(session, request, "received", actor=actor, now=now, channel=request.channel)
+    return request
 
 
 def match_request(
@@ -285,21 +312,17 @@ def submit_verified(
     request_kind = parse_choice(kind, RequestKind, "kind")
     holdings.live_subject(session, subject_id)
     text = clip(details, DETAILS_MAX)
-    request = DataRequest(
-        id=uuid.uuid4().hex,
-        kind=request_kind.value,
-        channel=RequestChannel.WEB.value,
-        status=RequestStatus.RECEIVED.value,
+    request = _received(
+        session,
+        request_kind,
+        RequestChannel.WEB,
+        RequestStatus.RECEIVED,
+        lang=lang,
         subject_id=subject_id,
-        lang=lang if lang in ("en", "de") else "en",
         details_sealed=holdings.seal(session, keyring, subject_id, text) if text else None,
-        received_at=now,
-        due_at=due_date(now),
-        extended_months=0,
+        actor=actor,
+        now=now,
     )
-    session.add(request)
-    session.flush()
-    record_event(session, request, "received", actor=actor, now=now, channel=request.channel)
     return _verified(session, rules, keyring, links, request, how="session", actor=actor, now=now)
 
 
