@@ -8,6 +8,10 @@ the file needs nothing but the keys. It is created on first use with mode 0600.
 E-mail look-ups use a blind index: HMAC-SHA256 of the normalised address under an index key
 derived from the master key with HKDF (RFC 5869), so the database never needs the plaintext
 address to find a subject (Art. 32(1)(a) GDPR, clause C10).
+
+The keyring is also the `Sealer` the mail domain is handed (`mail.sealing`): `seal_mail` and
+`open_mail` seal outbox payloads under a subject's key or a key of their own
+(`vault.mail_seal`), so that mail, which sits below the vault, never imports it.
 """
 
 from __future__ import annotations
