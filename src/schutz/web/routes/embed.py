@@ -134,7 +134,9 @@ async def visitor_consent(
 
 
 def _grants(request: Request) -> dict[str, tuple[float, bool]]:
-    """visitor id -> (when looked up, analytics granted), a short-lived cache of the ledger."""
+    """visitor id -> (when looked up, granted): the ledger's recent analytics grants, kept a
+    minute; a withdrawal posted here drops the entry at once (another app server's within
+    the minute)."""
     state = request.app.state
     found: dict[str, tuple[float, bool]] | None = getattr(state, "embed_grants", None)
     if found is None:
@@ -155,9 +157,10 @@ async def _granted(request: Request, policy: Policy, visitor: str) -> bool:
             return analytics_granted(session, policy, visitor)
 
     granted = await anyio.to_thread.run_sync(look)
-    if len(cache_) >= GRANT_CACHE_SIZE:
-        cache_.clear()
-    cache_[visitor] = (now, granted)
+    if granted:  # only a grant is kept: a "no" may turn into a grant any moment
+        if len(cache_) >= GRANT_CACHE_SIZE:
+            cache_.clear()
+        cache_[visitor] = (now, granted)
     return granted
 
 

@@ -136,7 +136,6 @@
     }
     runScripts();
     frames();
-    pageView();
   }
   function decide(categories, services) {
     var old = choice && choice.version === reg.version ? choice : null;
@@ -149,10 +148,11 @@
     writeCookie(choice);
     if (!undecided()) { close(); }
     apply();
+    /* The page view waits for the proof: Schutz counts only visitors the ledger says agreed. */
     post("/api/v1/visitor-consents", {
       site: site, visitor: choice.id, version: reg.version, wording_hash: reg.wording_hash,
       lang: reg.lang, categories: choice.categories, services: choice.services, gpc: gpc
-    }).then(function (r) { if (r.status === 409) { load(true); } }).catch(function () {});
+    }).then(function (r) { if (r.status === 409) { load(true); } else { pageView(); } }).catch(function () {});
     d.dispatchEvent(new CustomEvent("schutz:consent", { detail: api.consent }));
   }
   function collect(extra) {
@@ -258,7 +258,7 @@
         if (!d.getElementById("schutz-css")) { d.head.appendChild(el("style", { id: "schutz-css" }, CSS)); }
         var stored = readCookie();
         choice = stored && stored.version === reg.version ? stored : null;
-        if (choice) { apply(); } else { frames(); }
+        if (choice) { apply(); pageView(); } else { frames(); }
         if (again || undecided()) { open(); }
       })
       .catch(function () { /* Schutz unreachable: everything stays blocked. */ });
