@@ -50,13 +50,17 @@ def write_section(path: Path, text: str) -> None:
     """Replace this benchmark's section of `path`, or append it."""
     old = path.read_text(encoding="utf-8") if path.exists() else ""
     pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-    new = pattern.sub(lambda _m: text + "\n", old) if pattern.search(old) else f"{old.rstrip()}\n\n{text}\n"
+    new = (
+        pattern.sub(lambda _m: text + "\n", old)
+        if pattern.search(old)
+        else f"{old.rstrip()}\n\n{text}\n"
+    )
     path.write_text(new, encoding="utf-8")
 
 
 def main() -> None:
     text = section()
-    print(text)  # noqa: T201 - a benchmark reports on standard output
+    print(text)
     if len(sys.argv) > 1:
         write_section(Path(sys.argv[1]), text)
 

@@ -20,8 +20,8 @@ def test_one_service_is_allowed_alone_and_survives_the_cookie() -> None:
 
 
 def test_a_category_decision_replaces_single_answers() -> None:
-    choices = Choices(VID).with_({}, "2026-11", {"facebook": True}).with_(
-        {"embeds": False}, "2026-11"
+    choices = (
+        Choices(VID).with_({}, "2026-11", {"facebook": True}).with_({"embeds": False}, "2026-11")
     )
     assert not choices.allows_service("facebook", "embeds")
     assert choices.services == {}

@@ -12,19 +12,17 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from live import free_port, migrated_sqlite_url, uvicorn_serving
+from static_shop import SHOP_DIR, Pair, ShopHandler
 
 CHROMIUM = Path(os.environ.get("SCHUTZ_CHROMIUM", "/usr/bin/chromium"))
-SHOP_DIR = Path(__file__).resolve().parents[2] / "examples" / "static-shop"
-PLACEHOLDER = "http://127.0.0.1:8000"
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -39,38 +37,6 @@ CHROMIUM_ARGS = [
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
-@dataclass(frozen=True)
-class Pair:
-    schutz: str
-    shop: str
-    data_dir: Path
-    database_url: str
-
-
-class ShopHandler(SimpleHTTPRequestHandler):
-    """Serves examples/static-shop, pointing its Schutz links at the running instance."""
-
-    schutz = PLACEHOLDER
-
-    def do_GET(self) -> None:
-        path = self.path.split("?", 1)[0]
-        name = "index.html" if path in ("/", "/accessories") else path.lstrip("/")
-        file = SHOP_DIR / name
-        if not file.is_file() or file.resolve().parent != SHOP_DIR:
-            self.send_error(404)
-            return
-        body = file.read_bytes().replace(PLACEHOLDER.encode(), self.schutz.encode())
-        kinds = {".html": "text/html", ".js": "text/javascript", ".css": "text/css"}
-        self.send_response(200)
-        self.send_header("Content-Type", f"{kinds.get(file.suffix, 'text/plain')}; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base's name
-        pass
-
-
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
     shop_port = free_port()
@@ -82,7 +48,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
         env.setenv("SCHUTZ_RATE_LIMIT_VISITOR_CONSENTS", "600/60")
         with uvicorn_serving(data_dir, url) as base:
             handler = type("Handler", (ShopHandler,), {"schutz": base})
-            httpd = ThreadingHTTPServer(("127.0.0.1", shop_port), partial(handler, directory=str(SHOP_DIR)))
+            httpd = ThreadingHTTPServer(
+                ("127.0.0.1", shop_port), partial(handler, directory=str(SHOP_DIR))
+            )
             thread = threading.Thread(target=httpd.serve_forever, daemon=True)
             thread.start()
             try:

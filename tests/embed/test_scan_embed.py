@@ -7,10 +7,10 @@ import subprocess
 import sys
 from urllib.parse import urlsplit
 
-from schutz.scan.report import Phase, Seen, judge
 from schutz.config import BUNDLED_POLICY_DIR
 from schutz.policy.loader import load_policy_set
-from tests.embed.conftest import Pair
+from schutz.scan.report import Phase, Seen, judge
+from static_shop import Pair
 
 POLICY = load_policy_set(BUNDLED_POLICY_DIR).get("2026-11")
 HARNESS = (
@@ -28,7 +28,9 @@ def test_the_judge_counts_the_schutz_host_as_the_operators_own() -> None:
                  ("https://privacy.shop-cdn.example/sdk/schutz.js",))]  # fmt: skip
 
     assert [f for f in judge(POLICY, seen) if f.violation]
-    assert not [f for f in judge(POLICY, seen, frozenset({"privacy.shop-cdn.example"})) if f.violation]
+    assert not [
+        f for f in judge(POLICY, seen, frozenset({"privacy.shop-cdn.example"})) if f.violation
+    ]
 
 
 def test_the_judge_names_an_embed_after_accepting() -> None:

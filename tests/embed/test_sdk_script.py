@@ -6,9 +6,8 @@ import gzip
 import re
 from pathlib import Path
 
-from webapp import sqlite_client
-
 from schutz.web.routes.embed import SDK
+from webapp import sqlite_client
 
 BUDGET = 8 * 1024
 

@@ -15,11 +15,11 @@ from sqlalchemy import select
 from schutz.analytics.campaigns import clean_utm
 from schutz.analytics.events import clean_props
 from schutz.analytics.models import AnalyticsEvent, PageView
+from schutz.clock import utcnow
 from schutz.config import Settings
 from schutz.cookies.choices import new_visitor_id
 from schutz.db import transaction
 from schutz.identity.service import add_staff, start_session
-from schutz.clock import utcnow
 from schutz.web.app import create_app
 from schutz.web.auth import SESSION_COOKIE
 from webapp import TestClient, close_app
@@ -100,7 +100,9 @@ def test_a_page_view_needs_a_grant_in_the_ledger(web: TestClient, site_app: Fast
     assert stored(site_app) == [("shop", "/d", "utm_source=news"), ("add_to_cart", '{"sku":"X"}')]
 
 
-def test_the_staff_page_reports_per_site_and_exports_csv(web: TestClient, site_app: FastAPI) -> None:
+def test_the_staff_page_reports_per_site_and_exports_csv(
+    web: TestClient, site_app: FastAPI
+) -> None:
     visitor = agree(web, analytics=True)
     beacon(web, site_app, {"visitor": visitor, "path": "/", "utm": {"utm_campaign": "=cmd"}})
     beacon(web, site_app, {"visitor": visitor, "event": "-signup"})
@@ -123,4 +125,6 @@ def test_the_staff_page_reports_per_site_and_exports_csv(web: TestClient, site_a
     assert kinds[("campaign", "utm_campaign=%3Dcmd")] == "1"
     assert kinds[("event", "'-signup")] == "1"  # no cell a spreadsheet runs as a formula
     web.cookies.clear()
-    assert web.get("/staff/analytics/sites.csv?site=shop", follow_redirects=False).status_code != 200
+    assert (
+        web.get("/staff/analytics/sites.csv?site=shop", follow_redirects=False).status_code != 200
+    )

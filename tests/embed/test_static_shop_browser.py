@@ -17,7 +17,7 @@ from urllib.parse import unquote, urlsplit
 from playwright.sync_api import Page, Request
 from sqlalchemy import create_engine, text
 
-from tests.embed.conftest import Pair
+from static_shop import Pair
 
 SIGNALS = {
     "ad_storage", "ad_user_data", "ad_personalization", "analytics_storage",
@@ -96,7 +96,8 @@ def test_the_banner_gives_accept_and_reject_equal_weight_and_works_by_keyboard(
     accept = dialog.get_by_role("button", name="Accept all")
     reject = dialog.get_by_role("button", name="Reject all")
     a, r = accept.bounding_box(), reject.bounding_box()
-    assert a is not None and r is not None
+    assert a is not None
+    assert r is not None
     assert (a["width"], a["height"]) == (r["width"], r["height"])
     assert accept.get_attribute("class") == reject.get_attribute("class")
     assert page.evaluate("document.activeElement.id") == "schutz-title"
@@ -112,9 +113,7 @@ def test_the_banner_gives_accept_and_reject_equal_weight_and_works_by_keyboard(
 def test_accept_runs_the_blocked_scripts_and_keeps_the_proof(page: Page, server: Pair) -> None:
     third_party = record(page, server)
     open_shop(page, server)
-    page.evaluate(
-        "document.addEventListener('schutz:consent', e => { window.fired = e.detail; })"
-    )
+    page.evaluate("document.addEventListener('schutz:consent', e => { window.fired = e.detail; })")
     with page.expect_response(lambda r: "/api/v1/visitor-consents" in r.url) as answer:
         page.get_by_role("button", name="Accept all").click()
     assert answer.value.status == 201
@@ -192,10 +191,14 @@ def test_a_click_on_the_facebook_placeholder_loads_facebook_and_not_x(
     assert page.evaluate("window.Schutz.consent.services") == {"facebook": True}
 
 
-def test_the_banner_comes_back_when_the_registry_version_changes(
-    page: Page, server: Pair
-) -> None:
-    old = "|".join(["Zq3Kx0123456789abcdefg", "2026-11-00000000", '{"c":{"analytics":true,"embeds":true},"s":{}}'])
+def test_the_banner_comes_back_when_the_registry_version_changes(page: Page, server: Pair) -> None:
+    old = "|".join(
+        [
+            "Zq3Kx0123456789abcdefg",
+            "2026-11-00000000",
+            '{"c":{"analytics":true,"embeds":true},"s":{}}',
+        ]
+    )
     page.context.add_cookies(
         [{"name": "schutz_consent", "value": old.replace('"', "%22"), "url": server.shop}]
     )
@@ -244,9 +247,7 @@ def test_page_views_spa_navigation_campaigns_and_events_reach_the_sites_report(
         ("shop", "/", "utm_source=newsletter&utm_campaign=autumn"),
         ("shop", "/accessories", None),
     ]
-    assert rows(server, "SELECT count(*) FROM page_view WHERE visitor_id = :v", v=visitor) == [
-        (0,)
-    ]
-    assert rows(server, "SELECT name, props FROM analytics_event WHERE visitor_id = :v", v=anon) == [
-        ("add_to_cart", '{"price":69.99,"sku":"CL660HX"}')
-    ]
+    assert rows(server, "SELECT count(*) FROM page_view WHERE visitor_id = :v", v=visitor) == [(0,)]
+    assert rows(
+        server, "SELECT name, props FROM analytics_event WHERE visitor_id = :v", v=anon
+    ) == [("add_to_cart", '{"price":69.99,"sku":"CL660HX"}')]

@@ -26,7 +26,7 @@ from schutz.consent.models import ConsentEvent
 from schutz.cookies.choices import new_visitor_id
 from schutz.db import make_engine, make_session_factory
 from schutz.web.app import create_app
-from tests.embed.conftest import Pair
+from static_shop import Pair
 from webapp import TestClient, close_app
 
 SHOP = "https://shop.example"
@@ -130,7 +130,9 @@ def test_other_origins_are_refused_and_counted(
 
 
 def test_our_own_pages_need_no_cors(web: TestClient) -> None:
-    answer = web.post("/api/v1/collect", json={"path": "/privacy"}, headers={"Origin": "http://testserver"})
+    answer = web.post(
+        "/api/v1/collect", json={"path": "/privacy"}, headers={"Origin": "http://testserver"}
+    )
     assert answer.status_code == 204
 
 
@@ -142,8 +144,14 @@ def test_a_choice_is_kept_with_its_proof(web: TestClient, session: Session) -> N
 
     assert answer.status_code == 201
     assert answer.headers["access-control-allow-origin"] == SHOP
-    assert answer.json()["recorded"] == ["category:analytics", "category:embeds", "service:facebook"]
-    (event,) = session.scalars(select(ConsentEvent).where(ConsentEvent.visitor_id == body["visitor"]))
+    assert answer.json()["recorded"] == [
+        "category:analytics",
+        "category:embeds",
+        "service:facebook",
+    ]
+    (event,) = session.scalars(
+        select(ConsentEvent).where(ConsentEvent.visitor_id == body["visitor"])
+    )
     assert (event.purpose, event.action) == ("web_analytics", "grant")
     assert event.wording_hash == reg["wording_hash"]
     proof = json.loads(event.evidence or "")

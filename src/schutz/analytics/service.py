@@ -185,7 +185,7 @@ class IngestBuffer:
                 store_page_views(session, [r for r in rows if isinstance(r, PageViewIn)])
                 events = [r for r in rows if not isinstance(r, PageViewIn)]
                 if events:
-                    from schutz.analytics.events import store_events  # noqa: PLC0415 - events imports this module
+                    from schutz.analytics.events import store_events
 
                     store_events(session, events)
         except Exception:

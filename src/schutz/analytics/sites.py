@@ -67,7 +67,9 @@ def site_report(session: Session, site: str, start: date, end: date) -> SiteRepo
     )
 
 
-def site_reports(session: Session, sites: Iterable[str], start: date, end: date) -> list[SiteReport]:
+def site_reports(
+    session: Session, sites: Iterable[str], start: date, end: date
+) -> list[SiteReport]:
     return [site_report(session, s, start, end) for s in sorted(sites)]
 
 
@@ -93,7 +95,9 @@ def site_csv(session: Session, site: str, start: date, end: date) -> str:
         rows += [(str(d), kind, str(k), int(n), int(v)) for d, k, n, v in result]
     eday = func.date(AnalyticsEvent.at)
     result = session.execute(
-        select(eday, AnalyticsEvent.name, func.count(), func.count(distinct(AnalyticsEvent.visitor_id)))
+        select(
+            eday, AnalyticsEvent.name, func.count(), func.count(distinct(AnalyticsEvent.visitor_id))
+        )
         .where(AnalyticsEvent.site == site, AnalyticsEvent.at >= lo, AnalyticsEvent.at < hi)
         .group_by(eday, AnalyticsEvent.name)
     )

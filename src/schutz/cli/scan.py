@@ -38,7 +38,9 @@ def scan(
     ] = False,
     allow_host: Annotated[
         list[str] | None,
-        typer.Option(help="A host of your own, e.g. the Schutz serving /sdk/schutz.js (repeatable)."),
+        typer.Option(
+            help="A host of your own, e.g. the Schutz serving /sdk/schutz.js (repeatable)."
+        ),
     ] = None,
 ) -> None:
     """Load pages as a first-time visitor, before and after accepting; report violations."""

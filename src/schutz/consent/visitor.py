@@ -12,6 +12,7 @@ same proof. The address is truncated before it is stored (analytics/ip.py).
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,21 +22,29 @@ from sqlalchemy.orm import Session
 from schutz.analytics.ip import truncate_ip
 from schutz.audit import service as audit
 from schutz.consent.models import ConsentAction, ConsentChannel
-from schutz.consent.service import ConsentState, current_state, record_consent
-from schutz.cookies.registry import (
-    services_of,
-    canonical,
-    purpose_for,
-    registry_for,
-    registry_version,
-    wording,
-    wording_digest,
-)
+from schutz.consent.service import ConsentState, current_state, record_consent, wording_hash
 from schutz.errors import Conflict, InvalidInput
 from schutz.policy.schema import Policy
 
 VISITOR_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 ACTOR = "visitor:embed"
+
+
+@dataclass(frozen=True)
+class ShownRegistry:
+    """What the banner was built from, as the cookie registry (`cookies.registry`) gives it:
+    passed in, so that the ledger needs no knowledge of cookies."""
+
+    version: str
+    wording: dict[str, str]
+    """Language → the canonical wording text the banner showed; its SHA-256 is the hash."""
+    categories: frozenset[str]
+    service_category: dict[str, str]
+    purposes: dict[str, str | None]
+    """Category → the policy purpose a choice about it is consent to (None: audit log only)."""
+
+    def wording_hash(self, lang: str) -> str:
+        return wording_hash(self.wording.get(lang, ""))
 
 
 @dataclass(frozen=True)
@@ -57,11 +66,13 @@ def parse_choice(data: object, *, site_origin: str) -> VisitorChoice:
     """The choice in a decoded JSON body; `InvalidInput` naming the first thing wrong."""
     if not isinstance(data, dict):
         raise InvalidInput("send a JSON object")
+
     def text(name: str, limit: int) -> str:
         value = data.get(name)
         if not isinstance(value, str) or not 0 < len(value) <= limit:
             raise InvalidInput(f"{name!r} must be a string of 1 to {limit} characters")
         return value
+
     def flags(name: str) -> dict[str, bool]:
         value = data.get(name, {})
         if not isinstance(value, dict) or len(value) > 32:
@@ -69,6 +80,7 @@ def parse_choice(data: object, *, site_origin: str) -> VisitorChoice:
         if not all(isinstance(k, str) and isinstance(v, bool) for k, v in value.items()):
             raise InvalidInput(f"{name!r} maps names to true or false")
         return dict(value)
+
     visitor = text("visitor", 64)
     if not VISITOR_ID.fullmatch(visitor):
         raise InvalidInput("'visitor' must be the random id of the consent cookie")
@@ -87,28 +99,26 @@ def parse_choice(data: object, *, site_origin: str) -> VisitorChoice:
     )
 
 
-def check_against(policy: Policy, choice: VisitorChoice) -> None:
+def check_against(registry: ShownRegistry, choice: VisitorChoice) -> None:
     """Refuse a choice made under other words than the registry's in force.
 
     `Conflict` for a stale version or a wording hash we never served (the script reloads the
     registry and asks again); `InvalidInput` for a category or service the registry lacks.
     """
-    if choice.version != registry_version(policy):
+    if choice.version != registry.version:
         raise Conflict("the cookie registry has changed; reload it and ask again")
-    if choice.wording_hash != wording_digest(policy, choice.lang):
+    if choice.wording_hash != registry.wording_hash(choice.lang):
         raise Conflict("the wording hash is not the one the banner was served with")
-    categories = set(registry_for(policy).categories)
-    unknown = set(choice.categories) - categories
+    unknown = set(choice.categories) - registry.categories
     if unknown:
         raise InvalidInput(f"unknown categories: {', '.join(sorted(unknown))}")
-    services = {str(s["key"]) for s in services_of(policy, choice.lang)}
-    unknown = set(choice.services) - services
+    unknown = set(choice.services) - set(registry.service_category)
     if unknown:
         raise InvalidInput(f"unknown services: {', '.join(sorted(unknown))}")
 
 
 def _evidence(choice: VisitorChoice) -> str:
-    return canonical(
+    return json.dumps(
         {
             "site": choice.site,
             "origin": choice.origin,
@@ -117,13 +127,16 @@ def _evidence(choice: VisitorChoice) -> str:
             "categories": choice.categories,
             "services": choice.services,
             "gpc": choice.gpc,
-        }
+        },
+        sort_keys=True,
+        separators=(",", ":"),
     )
 
 
 def record_visitor_choice(
     session: Session,
     policy: Policy,
+    registry: ShownRegistry,
     choice: VisitorChoice,
     *,
     ip: str | None,
@@ -137,10 +150,10 @@ def record_visitor_choice(
     provider alone). The wording stored is the canonical wording the hash was taken over,
     so the ledger's hash is the banner's.
     """
-    check_against(policy, choice)
-    shown = canonical(wording(policy, choice.lang))
+    check_against(registry, choice)
+    shown = registry.wording[choice.lang]
     evidence = _evidence(choice)
-    category_of = {str(s["key"]): str(s["category"]) for s in services_of(policy, choice.lang)}
+    category_of = registry.service_category
     decisions: list[tuple[str, str, bool]] = [
         (f"category:{c}", c, yes) for c, yes in sorted(choice.categories.items())
     ]
@@ -152,7 +165,7 @@ def record_visitor_choice(
     written = []
     for label, category, allowed in decisions:
         action = ConsentAction.GRANT if allowed else ConsentAction.WITHDRAW
-        purpose = purpose_for(policy, category)
+        purpose = registry.purposes.get(category)
         if purpose is not None:
             record_consent(
                 session,
@@ -194,5 +207,3 @@ def analytics_granted(session: Session, policy: Policy, visitor_id: str) -> bool
         return False
     state = current_state(session, policy, visitor_id=visitor_id).get(policy.analytics.purpose)
     return state in (ConsentState.GRANTED, ConsentState.CONFIRMED)
-
-

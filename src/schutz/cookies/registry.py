@@ -6,6 +6,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 
+from schutz.consent.visitor import ShownRegistry
 from schutz.policy.schema import Cookie, CookieCategory, Policy
 
 ESSENTIAL = CookieCategory.ESSENTIAL.value
@@ -82,7 +83,10 @@ def purpose_for(policy: Policy, category: str) -> str | None:
 
 # Our own words for the banner on an operator's site, in every language the policy has.
 BANNER_TEXT: dict[str, dict[str, str]] = {
-    "title": {"en": "Cookies and content from other sites", "de": "Cookies und Inhalte anderer Anbieter"},
+    "title": {
+        "en": "Cookies and content from other sites",
+        "de": "Cookies und Inhalte anderer Anbieter",
+    },
     "intro": {
         "en": "This site sets the cookies it needs to work. With your consent it also counts "
         "visits and shows content from other providers, who then learn that you visited. "
@@ -108,8 +112,10 @@ BANNER_TEXT: dict[str, dict[str, str]] = {
     },
     "embeds": {"en": "Content from other sites", "de": "Inhalte anderer Websites"},
     "embeds_desc": {
-        "en": "Loads posts and videos from the providers below; your browser then connects to them.",
-        "de": "Lädt Beiträge und Videos der unten genannten Anbieter; Ihr Browser verbindet sich dann mit ihnen.",
+        "en": "Loads posts and videos from the providers below; your browser then connects "
+        "to them.",
+        "de": "Lädt Beiträge und Videos der unten genannten Anbieter; Ihr Browser verbindet "
+        "sich dann mit ihnen.",
     },
     "preferences": {"en": "Preferences", "de": "Einstellungen"},
     "preferences_desc": {
@@ -199,9 +205,7 @@ def registry_version(policy: Policy) -> str:
     """`<policy version>-<8 hex>`: changes whenever a category, service or word changes, so
     the banner comes back to visitors who chose under an older one."""
     both = canonical([wording(policy, lang) for lang in ("en", "de")])
-    cookies = canonical(
-        [[c.name, c.category.value, c.duration] for c in policy.cookies]
-    )
+    cookies = canonical([[c.name, c.category.value, c.duration] for c in policy.cookies])
     digest = hashlib.sha256(f"{both}\n{cookies}".encode()).hexdigest()[:8]
     return f"{policy.version}-{digest}"
 
@@ -217,7 +221,7 @@ def registry_document(policy: Policy, lang: str) -> dict[str, object]:
     """The registry as `GET /api/v1/sites/{site}/registry` serves it."""
     words = wording(policy, lang)
     return {
-        "version": registry_version(policy),
+        "version": shown_registry(policy).version,
         "policy_version": policy.version,
         "wording_hash": wording_digest(policy, str(words["lang"])),
         "consent_cookie": {
@@ -227,3 +231,23 @@ def registry_document(policy: Policy, lang: str) -> dict[str, object]:
         },
         **words,
     }
+
+
+_shown: dict[int, tuple[Policy, ShownRegistry]] = {}
+
+
+def shown_registry(policy: Policy) -> ShownRegistry:
+    """The registry's facts the consent ledger checks a visitor's choice against (built once
+    per policy object, like `registry_for`)."""
+    found = _shown.get(id(policy))
+    if found is not None and found[0] is policy:
+        return found[1]
+    shown = ShownRegistry(
+        version=registry_version(policy),
+        wording={lang: canonical(wording(policy, lang)) for lang in ("en", "de")},
+        categories=frozenset(registry_for(policy).categories),
+        service_category={str(s["key"]): str(s["category"]) for s in services_of(policy, "en")},
+        purposes={c: purpose_for(policy, c) for c in registry_for(policy).categories},
+    )
+    _shown[id(policy)] = (policy, shown)
+    return shown

@@ -28,7 +28,9 @@ def upgrade() -> None:
         sa.Column("id", ROW_ID, autoincrement=True, nullable=False),
         sa.Column("at", sa.DateTime(timezone=True), nullable=False, comment="When received (UTC)."),
         sa.Column("site", sa.String(40), nullable=False, comment="Key of the embedding site."),
-        sa.Column("name", sa.String(64), nullable=False, comment="Event name given to Schutz.track."),
+        sa.Column(
+            "name", sa.String(64), nullable=False, comment="Event name given to Schutz.track."
+        ),
         sa.Column("path", sa.String(512), nullable=True, comment="Path of the page, no query."),
         sa.Column(
             "props",

@@ -31,7 +31,7 @@ from schutz.analytics.service import page_view
 from schutz.analytics.sites import site_csv
 from schutz.clock import utcnow
 from schutz.consent.visitor import analytics_granted, parse_choice, record_visitor_choice
-from schutz.cookies.registry import registry_document
+from schutz.cookies.registry import registry_document, shown_registry
 from schutz.errors import Denied, InvalidInput, NotFound
 from schutz.policy.schema import Policy
 from schutz.policy.sites import normalise_origin
@@ -121,7 +121,10 @@ async def visitor_consent(
     agent = request.headers.get("user-agent")
 
     def work() -> list[str]:
-        written = record_visitor_choice(session, policy, choice, ip=ip, user_agent=agent, now=utcnow())
+        registry = shown_registry(policy)
+        written = record_visitor_choice(
+            session, policy, registry, choice, ip=ip, user_agent=agent, now=utcnow()
+        )
         session.commit()
         return written
 
@@ -183,7 +186,14 @@ async def collect_for_site(request: Request, data: dict[str, Any], buffer: Any) 
     anon = hashlib.sha256(f"analytics:{visitor}".encode()).hexdigest()[:22]
     now = utcnow()
     if "event" in data:
-        event = event_in(site=site, name=data.get("event"), props=data.get("props"), path=data.get("path"), visitor_id=anon, now=now)
+        event = event_in(
+            site=site,
+            name=data.get("event"),
+            props=data.get("props"),
+            path=data.get("path"),
+            visitor_id=anon,
+            now=now,
+        )
         if event is not None:
             buffer.add(event)
         return response

@@ -18,6 +18,7 @@
   var NAME = "schutz_consent";
   var UTM = ["utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content"];
   var reg = null, choice = null, sheet = null, before = null, lastPath = null;
+  var ready = Promise.resolve();
 
   /* Google Consent Mode v2: every signal denied, before any other tag can run. */
   w.dataLayer = w.dataLayer || [];
@@ -148,25 +149,27 @@
     writeCookie(choice);
     if (!undecided()) { close(); }
     apply();
-    /* The page view waits for the proof: Schutz counts only visitors the ledger says agreed. */
-    post("/api/v1/visitor-consents", {
+    ready = post("/api/v1/visitor-consents", {
       site: site, visitor: choice.id, version: reg.version, wording_hash: reg.wording_hash,
       lang: reg.lang, categories: choice.categories, services: choice.services, gpc: gpc
-    }).then(function (r) { if (r.status === 409) { load(true); } else { pageView(); } }).catch(function () {});
+    }).then(function (r) { if (r.status === 409) { load(true); } }).catch(function () {});
+    pageView();
     d.dispatchEvent(new CustomEvent("schutz:consent", { detail: api.consent }));
   }
+  function counting() { return beacon && !gpc && !dnt && allowed("analytics", "schutz_analytics"); }
   function collect(extra) {
-    if (!beacon || gpc || dnt || !allowed("analytics", "schutz_analytics")) { return false; }
     var body = { site: site, visitor: choice.id, path: location.pathname, referrer: d.referrer };
     Object.keys(extra).forEach(function (k) { body[k] = extra[k]; });
-    post("/api/v1/collect", body).catch(function () {});
-    return true;
+    /* In order, and only once the proof is recorded: Schutz counts only visitors the ledger
+       says agreed. */
+    ready = ready.then(function () { return post("/api/v1/collect", body); }).catch(function () {});
   }
   function pageView() {
-    if (!choice || lastPath === location.pathname) { return; }
+    if (!choice || !counting() || lastPath === location.pathname) { return; }
     var utm = {}, q = new URLSearchParams(location.search);
     UTM.forEach(function (k) { if (q.get(k)) { utm[k] = q.get(k).slice(0, 100); } });
-    if (collect({ utm: utm })) { lastPath = location.pathname; }
+    lastPath = location.pathname;
+    collect({ utm: utm });
   }
   ["pushState", "replaceState"].forEach(function (m) {
     var orig = history[m];
@@ -270,7 +273,7 @@
     },
     open: open,
     track: function (name, props) {
-      if (choice && typeof name === "string") { collect({ event: name.slice(0, 64), props: props || {} }); }
+      if (choice && counting() && typeof name === "string") { collect({ event: name.slice(0, 64), props: props || {} }); }
     }
   };
   w.Schutz = api;
