@@ -15,6 +15,8 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from schutz.errors import InvalidInput
+
 SITE_KEY = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
 
 
@@ -51,7 +53,8 @@ class Site(BaseModel):
 def parse_sites(text: str) -> dict[str, Site]:
     """`SCHUTZ_SITES`: `shop=https://shop.example,https://www.shop.example;blog=https://b.example`.
 
-    Raises ValueError naming the part that is wrong.
+    Raises `InvalidInput` (or pydantic's ValidationError for a bad origin) naming the part
+    that is wrong.
     """
     sites: dict[str, Site] = {}
     for part in (p.strip() for p in text.split(";")):
@@ -60,7 +63,7 @@ def parse_sites(text: str) -> dict[str, Site]:
         key, eq, origins = part.partition("=")
         key = key.strip()
         if not eq or not SITE_KEY.fullmatch(key):
-            raise ValueError(f"SCHUTZ_SITES: {part!r} must read site=https://origin[,…]")
+            raise InvalidInput(f"SCHUTZ_SITES: {part!r} must read site=https://origin[,…]")
         sites[key] = Site(origins=tuple(o for o in origins.split(",") if o.strip()))
     return sites
 

@@ -13,6 +13,7 @@ from schutz.audit.keys import bind_audit_key, load_audit_key
 from schutz.config import Settings
 from schutz.db import make_engine, make_session_factory
 from schutz.policy.loader import load_policy_set
+from schutz.policy.sites import declared_sites
 from schutz.vault.keys import load_keyring
 from schutz.web.auth import load_or_create_secret
 from schutz.web.cookie_guard import CookieGuardMiddleware
@@ -77,6 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.sessions = make_session_factory(engine)
     app.state.policies = load_policy_set(settings.policy)
+    declared_sites({}, settings.sites)  # a malformed SCHUTZ_SITES stops the start (one line)
     # Create the keyring and the signing secret before the first request, so concurrent
     # first requests cannot race to create them.
     load_keyring(settings)
