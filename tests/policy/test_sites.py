@@ -30,7 +30,7 @@ def test_an_origin_is_normalised(given: str, origin: str) -> None:
      "ftp://shop.example.com", "https://shop.example.com?x=1", "https://user@shop.example"],
 )  # fmt: skip
 def test_anything_vaguer_than_an_origin_is_refused(given: str) -> None:
-    with pytest.raises(ValueError, match="origin|wildcard"):
+    with pytest.raises(ValueError, match=r"origin|wildcard"):
         normalise_origin(given)
 
 
