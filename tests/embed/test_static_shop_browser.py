@@ -12,11 +12,12 @@ import hashlib
 import json
 import time
 from collections.abc import Callable
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 from playwright.sync_api import Page, Request
 from sqlalchemy import create_engine, text
 
+from schutz.cookies.choices import Choices, decode
 from static_shop import Pair
 
 SIGNALS = {
@@ -53,10 +54,12 @@ def rows(pair: Pair, sql: str, **params: object) -> list[tuple[object, ...]]:
         engine.dispose()
 
 
-def consent_cookie(page: Page) -> tuple[str, str, dict[str, object]]:
+def consent_cookie(page: Page) -> Choices:
+    """The choice in the shop's cookie, read as Schutz's own pages read theirs."""
     cookie = next(c for c in page.context.cookies() if c["name"] == "schutz_consent")
-    visitor, version, answers = (unquote(p) for p in cookie["value"].split("|"))
-    return visitor, version, json.loads(answers)
+    choices = decode(cookie["value"])
+    assert choices is not None, cookie["value"]
+    return choices
 
 
 def eventually(check: Callable[[], bool], what: str) -> None:
@@ -130,7 +133,9 @@ def test_accept_runs_the_blocked_scripts_and_keeps_the_proof(page: Page, server:
     assert update[2]["analytics_storage"] == "granted"
     assert update[2]["ad_storage"] == "denied"  # the registry has no advertising category
 
-    visitor, version, _answers = consent_cookie(page)
+    stored = consent_cookie(page)
+    visitor, version = stored.visitor_id, stored.version
+    assert stored.decided == {"analytics": True, "embeds": True}
     assert [c["domain"] for c in page.context.cookies()] == ["localhost"]
     registry = page.evaluate(
         f"fetch('{server.schutz}/api/v1/sites/shop/registry?lang=en').then(r => r.json())"
@@ -170,7 +175,7 @@ def test_reject_runs_nothing(page: Page, server: Pair) -> None:
         "analytics": False,
         "embeds": False,
     }
-    visitor, _, _ = consent_cookie(page)
+    visitor = consent_cookie(page).visitor_id
     assert rows(server, "SELECT action FROM consent_event WHERE visitor_id = :v", v=visitor) == [
         ("withdraw",)
     ]
@@ -192,15 +197,9 @@ def test_a_click_on_the_facebook_placeholder_loads_facebook_and_not_x(
 
 
 def test_the_banner_comes_back_when_the_registry_version_changes(page: Page, server: Pair) -> None:
-    old = "|".join(
-        [
-            "Zq3Kx0123456789abcdefg",
-            "2026-11-00000000",
-            '{"c":{"analytics":true,"embeds":true},"s":{}}',
-        ]
-    )
+    old = Choices("Zq3Kx0123456789abcdefg", "2026-11-00000000", {"analytics": True, "embeds": True})
     page.context.add_cookies(
-        [{"name": "schutz_consent", "value": old.replace('"', "%22"), "url": server.shop}]
+        [{"name": "schutz_consent", "value": old.encode(), "url": server.shop}]
     )
     third_party = record(page, server)
     open_shop(page, server)
@@ -230,7 +229,7 @@ def test_page_views_spa_navigation_campaigns_and_events_reach_the_sites_report(
         page.get_by_role("button", name="Accept all").click()
     page.get_by_role("link", name="Accessories").click()
     page.get_by_role("button", name="Add to cart").click()
-    visitor, _, _ = consent_cookie(page)
+    visitor = consent_cookie(page).visitor_id
     # The analytics id is derived from the consent id, so the two tables share no key.
     anon = hashlib.sha256(f"analytics:{visitor}".encode()).hexdigest()[:22]
 

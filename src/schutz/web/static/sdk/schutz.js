@@ -45,18 +45,27 @@
     return btoa(String.fromCharCode.apply(null, bytes)).replace(/\+/g, "-").replace(/\//g, "_").slice(0, 22);
   }
 
-  /* The cookie: id|version|answers, each part URI-encoded; first-party, never sent to us. */
+  /* The cookie, in the format Schutz's own pages use (cookies/choices.py): the random id,
+     the registry version, a letter and digit per category (a1e0p0), ~service1 per provider
+     chosen alone. First-party, never sent to Schutz. */
+  var LETTER = { analytics: "a", embeds: "e", preferences: "p" };
+  var VALUE = /^([A-Za-z0-9_-]{16,64})\.([0-9A-Za-z._-]{1,40})\.((?:[aep][01])*)((?:~[a-z][a-z0-9_]{0,39}[01])*)$/;
   function readCookie() {
     var found = d.cookie.split("; ").filter(function (c) { return c.indexOf(NAME + "=") === 0; })[0];
-    if (!found) { return null; }
-    try {
-      var parts = found.slice(NAME.length + 1).split("|").map(decodeURIComponent);
-      var answers = JSON.parse(parts[2]);
-      return { id: parts[0], version: parts[1], categories: answers.c || {}, services: answers.s || {} };
-    } catch (e) { return null; }
+    var m = found && VALUE.exec(found.slice(NAME.length + 1));
+    if (!m) { return null; }
+    var c = { id: m[1], version: m[2], categories: {}, services: {} };
+    Object.keys(LETTER).forEach(function (k) {
+      var at = m[3].indexOf(LETTER[k]);
+      if (at !== -1 && at % 2 === 0) { c.categories[k] = m[3].charAt(at + 1) === "1"; }
+    });
+    m[4].split("~").forEach(function (s) { if (s) { c.services[s.slice(0, -1)] = s.slice(-1) === "1"; } });
+    return c;
   }
   function writeCookie(c) {
-    var value = [c.id, c.version, JSON.stringify({ c: c.categories, s: c.services })].map(encodeURIComponent).join("|");
+    var value = c.id + "." + c.version + ".";
+    Object.keys(c.categories).sort().forEach(function (k) { if (LETTER[k]) { value += LETTER[k] + (c.categories[k] ? 1 : 0); } });
+    Object.keys(c.services).sort().forEach(function (k) { value += "~" + k + (c.services[k] ? 1 : 0); });
     d.cookie = NAME + "=" + value + "; Max-Age=" + reg.consent_cookie.max_age + "; Path=/; SameSite=Lax" + (location.protocol === "https:" ? "; Secure" : "");
   }
 
