@@ -251,3 +251,24 @@ def test_twenty_parallel_choices_are_twenty_proofs(server: Pair) -> None:
         env=env, capture_output=True, text=True, check=False, timeout=120,
     )  # fmt: skip
     assert verified.returncode == 0, verified.stdout + verified.stderr
+
+
+def test_choices_are_rate_limited_per_network_like_the_beacon(settings: Settings) -> None:
+    limited = settings.model_copy(
+        update={"sites": f"shop={SHOP}", "rate_limit_visitor_consents": "2/600"}
+    )
+    app = create_app(limited)
+    try:
+        with TestClient(app) as web:
+            reg = registry(web)
+            statuses = [
+                web.post("/api/v1/visitor-consents", json=choice(reg), headers={"Origin": SHOP})
+                for _ in range(3)
+            ]
+    finally:
+        close_app(app)
+
+    assert [s.status_code for s in statuses] == [201, 201, 429]
+    assert statuses[2].headers["retry-after"]
+    # The script on the shop's page can read the refusal.
+    assert statuses[2].headers["access-control-allow-origin"] == SHOP
