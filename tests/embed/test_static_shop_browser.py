@@ -250,3 +250,22 @@ def test_page_views_spa_navigation_campaigns_and_events_reach_the_sites_report(
     assert rows(
         server, "SELECT name, props FROM analytics_event WHERE visitor_id = :v", v=anon
     ) == [("add_to_cart", '{"price":69.99,"sku":"CL660HX"}')]
+
+
+def test_taking_consent_back_is_as_easy_and_stops_the_scripts(page: Page, server: Pair) -> None:
+    open_shop(page, server)
+    with page.expect_response(lambda r: "/api/v1/visitor-consents" in r.url):
+        page.get_by_role("button", name="Accept all").click()
+    page.wait_for_function("window.shopAnalyticsRan === true")
+
+    page.get_by_role("link", name="Privacy settings").click()
+    with page.expect_navigation():  # what already ran is stopped by loading the page afresh
+        page.get_by_role("button", name="Reject all").click()
+    page.wait_for_load_state("networkidle")
+
+    assert page.evaluate("window.shopAnalyticsRan") is None
+    visitor = consent_cookie(page).visitor_id
+    actions = rows(
+        server, "SELECT action FROM consent_event WHERE visitor_id = :v ORDER BY id", v=visitor
+    )
+    assert actions == [("grant",), ("withdraw",)]

@@ -72,11 +72,12 @@
   function undecided() {
     return !choice || reg.categories.some(function (c) { return !(c.key in choice.categories); });
   }
-  function allowed(category, service) {
-    if (!choice) { return false; }
-    if (service && Object.prototype.hasOwnProperty.call(choice.services, service)) { return choice.services[service]; }
-    return choice.categories[category] === true;
+  function grants(c, category, service) {
+    if (!c) { return false; }
+    if (service && Object.prototype.hasOwnProperty.call(c.services, service)) { return c.services[service]; }
+    return c.categories[category] === true;
   }
+  function allowed(category, service) { return grants(choice, category, service); }
 
   /* Blocked scripts and iframes. */
   function runScripts() {
@@ -149,12 +150,17 @@
   }
   function decide(categories, services) {
     var old = choice && choice.version === reg.version ? choice : null;
+    var had = api.consent;
     choice = {
       id: (old || readCookie() || {}).id || newId(),
       version: reg.version,
       categories: categories || (old ? old.categories : {}),
-      services: Object.assign({}, old ? old.services : {}, services || {})
+      /* A decision about whole categories replaces the answers given provider by provider. */
+      services: Object.assign({}, categories || !old ? {} : old.services, services || {})
     };
+    /* What already ran cannot be stopped: after taking consent back, load the page afresh. */
+    var revoked = reg.categories.some(function (c) { return grants(had, c.key) && !allowed(c.key); }) ||
+      reg.services.some(function (v) { return grants(had, v.category, v.key) && !allowed(v.category, v.key); });
     writeCookie(choice);
     if (!undecided()) { close(); }
     apply();
@@ -164,6 +170,7 @@
     }).then(function (r) { if (r.status === 409) { load(true); } }).catch(function () {});
     pageView();
     d.dispatchEvent(new CustomEvent("schutz:consent", { detail: api.consent }));
+    if (revoked) { ready.then(function () { location.reload(); }); }
   }
   function counting() { return beacon && !gpc && !dnt && allowed("analytics", "schutz_analytics"); }
   function collect(extra) {
