@@ -29,12 +29,14 @@ class ShopHandler(SimpleHTTPRequestHandler):
 
     def do_GET(self) -> None:
         path = self.path.split("?", 1)[0]
-        name = "index.html" if path in ("/", "/accessories") else path.lstrip("/")
+        name = "index.html" if path in ("/", "/accessories", "/de/") else path.lstrip("/")
         file = SHOP_DIR / name
         if not file.is_file() or file.resolve().parent != SHOP_DIR:
             self.send_error(404)
             return
         body = file.read_bytes().replace(PLACEHOLDER.encode(), self.schutz.encode())
+        if path == "/de/":  # the same page in German: the banner follows <html lang>
+            body = body.replace(b'<html lang="en">', b'<html lang="de">')
         kinds = {".html": "text/html", ".js": "text/javascript", ".css": "text/css"}
         self.send_response(200)
         self.send_header("Content-Type", f"{kinds.get(file.suffix, 'text/plain')}; charset=utf-8")

@@ -269,3 +269,14 @@ def test_taking_consent_back_is_as_easy_and_stops_the_scripts(page: Page, server
         server, "SELECT action FROM consent_event WHERE visitor_id = :v ORDER BY id", v=visitor
     )
     assert actions == [("grant",), ("withdraw",)]
+
+
+def test_a_german_page_gets_the_german_banner(page: Page, server: Pair) -> None:
+    open_shop(page, server, "/de/")
+    dialog = page.get_by_role("dialog", name="Cookies und Inhalte anderer Anbieter")
+
+    assert dialog.get_by_role("button", name="Alle akzeptieren").is_visible()
+    assert dialog.get_by_role("button", name="Alle ablehnen").is_visible()
+    assert page.get_by_role(
+        "button", name="Inhalt von Meta Platforms Ireland Limited laden"
+    ).count()
