@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     rate_limit_newsletter: str = "30/600"
     rate_limit_requests: str = "30/600"
     rate_limit_collect: str = "1200/60"
+    rate_limit_visitor_consents: str = "120/60"
+    sites: str = Field(default="", description="Embedding sites: shop=https://a,https://b;blog=…")
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         default="info", description="debug, info, warning or error (JSON lines on stderr)."
     )

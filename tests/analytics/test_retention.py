@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from schutz.analytics.models import DailyAggregate, PageView
+from schutz.analytics.events import event_in, store_events
+from schutz.analytics.models import AnalyticsEvent, DailyAggregate, PageView
 from schutz.analytics.reports import summarise
 from schutz.analytics.retention import delete_expired_page_views, retention_cutoff
 from schutz.analytics.service import page_view, store_page_views
@@ -50,3 +51,18 @@ def test_a_policy_without_a_retention_period_deletes_nothing(session: Session) -
     assert retention_cutoff(old_policy, NOW) is None
     assert delete_expired_page_views(session, old_policy, actor="t", now=NOW) == 0
     assert session.scalar(select(func.count()).select_from(PageView)) == 0
+
+
+def test_site_events_past_retention_go_too(session: Session) -> None:
+    old, recent = NOW - timedelta(days=500), NOW - timedelta(days=3)
+    events = [
+        event_in(site="shop", name=n, props=None, path="/", visitor_id=None, now=at)
+        for n, at in (("old", old), ("new", recent))
+    ]
+    store_events(session, [e for e in events if e is not None])
+    session.flush()
+
+    deleted = delete_expired_page_views(session, POLICY, actor="system:retention", now=NOW)
+
+    assert deleted == 1
+    assert session.scalars(select(AnalyticsEvent.name)).all() == ["new"]

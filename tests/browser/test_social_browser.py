@@ -32,7 +32,11 @@ def test_nothing_goes_to_facebook_or_x_before_a_click(
     with page.expect_request(lambda r: "facebook.com" in r.url):
         page.get_by_role("button", name="Load content from Meta Platforms Ireland Limited").click()
 
-    assert page.locator("iframe").count() == 2  # embeds are one category: both load
+    page.wait_for_selector("iframe[src^='https://www.facebook.com/']")
+    # Consent per service: Facebook loads, X stays a placeholder.
+    assert page.locator("iframe").count() == 1
+    assert page.locator("[data-embed-key=twitter]").is_visible()
+    assert not any("twitter.com" in host for host in hosts)
     assert "schutz_consent" in {c["name"] for c in page.context.cookies()}
 
 

@@ -157,5 +157,5 @@ def test_the_full_address_reaches_neither_database_nor_log(
 def test_the_page_view_table_cannot_join_a_subject(session: Session) -> None:
     columns = set(PageView.__table__.columns.keys())
 
-    assert columns == {"id", "at", "path", "referrer", "ip_truncated", "visitor_id"}
+    assert columns == {"id", "at", "path", "referrer", "ip_truncated", "visitor_id", "site", "utm"}
     assert not PageView.__table__.foreign_keys

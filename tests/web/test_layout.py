@@ -39,7 +39,7 @@ def visitor_pages(client: TestClient) -> list[str]:
         if (
             "GET" in methods
             and "{" not in path
-            and not path.startswith(("/api/", "/staff", "/static", "/.well-known"))
+            and not path.startswith(("/api/", "/staff", "/static", "/sdk/", "/.well-known"))
             and path
             not in ("/", "/healthz", "/readyz", "/privacy/feed.atom", "/requests/export.json")
         ):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Date, Index, Integer, String
+from sqlalchemy import BigInteger, Date, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from schutz.db import Base, UtcDateTime
@@ -23,7 +23,7 @@ class PageView(Base):
     """One page view as the beacon reported it, without anything that names a person."""
 
     __tablename__ = "page_view"
-    __table_args__ = (Index("ix_page_view_at", "at"),)
+    __table_args__ = (Index("ix_page_view_at", "at"), Index("ix_page_view_site_at", "site", "at"))
 
     id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
     at: Mapped[datetime] = mapped_column(UtcDateTime, comment="When the server received it (UTC).")
@@ -38,6 +38,36 @@ class PageView(Base):
     )
     visitor_id: Mapped[str | None] = mapped_column(
         String(64), comment="Random value of the analytics cookie; joins to nothing (C14)."
+    )
+    site: Mapped[str | None] = mapped_column(
+        String(40),
+        comment="Key of the embedding site the beacon came from; NULL for Schutz's own pages.",
+    )
+    utm: Mapped[str | None] = mapped_column(
+        String(512),
+        comment="Allow-listed utm_* parameters of the page's address (query form); others dropped.",
+    )
+
+
+class AnalyticsEvent(Base):
+    """One event an embedding site reported with `Schutz.track(name, props)`."""
+
+    __tablename__ = "analytics_event"
+    __table_args__ = (Index("ix_analytics_event_site_at", "site", "at"),)
+
+    id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, comment="When received (UTC).")
+    site: Mapped[str] = mapped_column(String(40), comment="Key of the embedding site.")
+    name: Mapped[str] = mapped_column(String(64), comment="Event name given to Schutz.track.")
+    path: Mapped[str | None] = mapped_column(
+        String(PATH_MAX), comment="Path of the page, no query."
+    )
+    props: Mapped[str | None] = mapped_column(
+        Text,
+        comment="Up to 8 short properties as JSON; values like e-mail addresses are dropped.",
+    )
+    visitor_id: Mapped[str | None] = mapped_column(
+        String(64), comment="Hash of the visitor's random consent id; joins to nothing (C14)."
     )
 
 

@@ -1,4 +1,5 @@
-"""Deleting raw page views once the policy's analytics retention has passed; aggregates stay."""
+"""Deleting raw page views and site events once the policy's analytics retention has passed;
+aggregates stay."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from schutz.analytics.models import PageView
+from schutz.analytics.models import AnalyticsEvent, PageView
 from schutz.analytics.reports import refresh_aggregates
 from schutz.audit import service as audit
 from schutz.policy.schema import Policy, duration_days
@@ -33,18 +34,23 @@ def delete_expired_page_views(
     cutoff = retention_cutoff(policy, now)
     if cutoff is None:
         return 0
+    # Events from embedding sites (Schutz.track) are raw data too, kept no longer.
+    events = session.execute(delete(AnalyticsEvent).where(AnalyticsEvent.at < cutoff))
+    gone = int(getattr(events, "rowcount", 0) or 0)
     oldest = session.scalar(select(func.min(PageView.at)).where(PageView.at < cutoff))
-    if oldest is None:
+    deleted = 0
+    if oldest is not None:
+        refresh_aggregates(session, oldest.astimezone(UTC).date(), cutoff.date(), today=now.date())
+        result = session.execute(delete(PageView).where(PageView.at < cutoff))
+        deleted = int(getattr(result, "rowcount", 0) or 0)
+    if not deleted and not gone:
         return 0
-    refresh_aggregates(session, oldest.astimezone(UTC).date(), cutoff.date(), today=now.date())
-    result = session.execute(delete(PageView).where(PageView.at < cutoff))
-    deleted = int(getattr(result, "rowcount", 0) or 0)
     audit.record(
         session,
         actor=actor,
         action="analytics.retention",
         purpose=policy.analytics.purpose if policy.analytics else None,
-        details={"deleted": deleted, "before": cutoff.isoformat()},
+        details={"deleted": deleted, "events_deleted": gone, "before": cutoff.isoformat()},
         now=now,
     )
-    return deleted
+    return deleted + gone

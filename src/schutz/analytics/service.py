@@ -20,7 +20,7 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import cast
+from typing import TYPE_CHECKING, cast
 from urllib.parse import urlsplit
 
 from sqlalchemy import Table, insert
@@ -28,6 +28,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from schutz.analytics.ip import truncate_ip
 from schutz.analytics.models import PATH_MAX, PageView
+
+if TYPE_CHECKING:
+    from schutz.analytics.events import EventIn
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +49,8 @@ class PageViewIn:
     referrer: str | None
     ip_truncated: str | None
     visitor_id: str | None
+    site: str | None = None
+    utm: str | None = None
 
 
 def clean_path(raw: object) -> str | None:
@@ -68,14 +73,25 @@ def clean_referrer(raw: object) -> str | None:
 
 
 def page_view(
-    *, path: object, referrer: object, ip: str | None, visitor_id: str | None, now: datetime
+    *,
+    path: object,
+    referrer: object,
+    ip: str | None,
+    visitor_id: str | None,
+    now: datetime,
+    site: str | None = None,
+    utm: str | None = None,
 ) -> PageViewIn | None:
-    """A storable page view, or None when the path is unusable; `ip` is truncated first."""
+    """A storable page view, or None when the path is unusable; `ip` is truncated first.
+
+    `site` names the embedding site of a cross-origin beacon; `utm` is the campaign
+    parameters already cleaned by `analytics.campaigns.clean_utm`.
+    """
     truncated = truncate_ip(ip)
     clean = clean_path(path)
     if clean is None:
         return None
-    return PageViewIn(now, clean, clean_referrer(referrer), truncated, visitor_id)
+    return PageViewIn(now, clean, clean_referrer(referrer), truncated, visitor_id, site, utm)
 
 
 def store_page_views(session: Session, views: Sequence[PageViewIn]) -> int:
@@ -92,6 +108,8 @@ def store_page_views(session: Session, views: Sequence[PageViewIn]) -> int:
                 "referrer": v.referrer,
                 "ip_truncated": v.ip_truncated,
                 "visitor_id": v.visitor_id,
+                "site": v.site,
+                "utm": v.utm,
             }
             for v in views
         ],
@@ -127,14 +145,14 @@ class IngestBuffer:
         self.max_rows = max_rows
         self.capacity = capacity
         self.stats = BufferStats()
-        self._rows: list[PageViewIn] = []
+        self._rows: list[PageViewIn | EventIn] = []
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def add(self, view: PageViewIn) -> bool:
-        """Queue one page view; False (and counted) when the buffer is full."""
+    def add(self, view: PageViewIn | EventIn) -> bool:
+        """Queue one page view (or site event); False (and counted) when the buffer is full."""
         with self._lock:
             if len(self._rows) >= self.capacity:
                 self.stats.dropped += 1
@@ -164,7 +182,12 @@ class IngestBuffer:
             return 0
         try:
             with self._sessions() as session, session.begin():
-                store_page_views(session, rows)
+                store_page_views(session, [r for r in rows if isinstance(r, PageViewIn)])
+                events = [r for r in rows if not isinstance(r, PageViewIn)]
+                if events:
+                    from schutz.analytics.events import store_events
+
+                    store_events(session, events)
         except Exception:
             # Counted and logged without row contents; the rows are lost, as documented.
             self.stats.failed += len(rows)

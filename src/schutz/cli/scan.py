@@ -36,6 +36,12 @@ def scan(
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Also list what is fine.")
     ] = False,
+    allow_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A host of your own, e.g. the Schutz serving /sdk/schutz.js (repeatable)."
+        ),
+    ] = None,
 ) -> None:
     """Load pages as a first-time visitor, before and after accepting; report violations."""
     for url in urls:
@@ -50,19 +56,20 @@ def scan(
     except ImportError:
         typer.echo("error: schutz scan needs Playwright: pip install 'schutz[scan]'", err=True)
         raise typer.Exit(2) from None
+    allowed = frozenset(h.strip().lower() for h in allow_host or () if h.strip())
     source = policy_file or state(ctx).settings.policy
     policy = load_policy_set(source).in_force(utcnow().date())
     try:
-        seen, accepted = observe(urls, chromium=chromium, offline=offline)
+        seen, accepted = observe(urls, chromium=chromium, offline=offline, allowed_hosts=allowed)
     except OSError as exc:
         typer.echo(f"error: could not load {exc}", err=True)
         raise typer.Exit(2) from None
-    findings = judge(policy, seen)
+    findings = judge(policy, seen, allowed)
     for url, clicked in accepted.items():
         note = "clicked the banner's accept button" if clicked else "found no accept button"
         typer.echo(f"{url}: {note}")
     for finding in findings:
-        if finding.violation or verbose:
+        if finding.violation or verbose or finding.kind == "embed":
             typer.echo(finding.line())
     bad = [f for f in findings if f.violation]
     typer.echo(

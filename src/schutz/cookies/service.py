@@ -70,4 +70,21 @@ def record_choices(
                 now=now,
             )
         written.append(category)
+    for service, allowed in after.services.items():
+        if before.services.get(service) is allowed and before.version == after.version:
+            continue
+        # Consent to one embed alone (a click on its placeholder): proof in the audit log.
+        audit.record(
+            session,
+            actor=actor,
+            action=f"cookies.{'grant' if allowed else 'withdraw'}",
+            details={
+                "service": service,
+                "visitor": after.visitor_id,
+                "policy_version": policy.version,
+                "wording_hash": wording_hash(wording),
+            },
+            now=now,
+        )
+        written.append(f"service:{service}")
     return written

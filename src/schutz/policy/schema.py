@@ -11,6 +11,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
+from schutz.policy.sites import Site, SiteKey
 from schutz.policy.vocabulary import (
     C7_MESSAGE,
     LANGUAGES,
@@ -280,6 +281,7 @@ class Policy(Model):
     newsletter: Newsletter | None = None
     rights: Rights
     legal_holds: dict[Key, LegalHold] = Field(default_factory=dict)
+    sites: dict[SiteKey, Site] = Field(default_factory=dict)  # embedding sites (policy/sites.py)
 
     def category_name(self, category: str, lang: str = "en") -> str:
         """A category's human name in `lang`, or its key if the policy names none."""

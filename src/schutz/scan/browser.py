@@ -59,16 +59,22 @@ def _click_accept(page: Page) -> bool:
 
 
 def observe(
-    urls: list[str], *, chromium: Path, offline: bool = False, timeout_ms: int = 15_000
+    urls: list[str],
+    *,
+    chromium: Path,
+    offline: bool = False,
+    timeout_ms: int = 15_000,
+    allowed_hosts: frozenset[str] = frozenset(),
 ) -> tuple[list[Seen], dict[str, bool]]:
     """Visit each URL in a fresh profile, click "accept" if a banner offers it, look again.
 
-    With `offline`, every host but the scanned ones resolves to nothing: foreign requests are
-    still seen (the browser tries them) but never reach the network.
+    With `offline`, every host but the scanned ones and `allowed_hosts` (the Schutz instance
+    an embedding page loads its script from) resolves to nothing: foreign requests are still
+    seen (the browser tries them) but never reach the network.
     """
     args = list(CHROMIUM_ARGS)
     if offline:
-        own = sorted({urlsplit(u).hostname or "" for u in urls})
+        own = sorted({urlsplit(u).hostname or "" for u in urls} | allowed_hosts)
         excluded = " , ".join(f"EXCLUDE {h}" for h in own if h)
         args.append(f"--host-resolver-rules=MAP * ~NOTFOUND , {excluded}")
     seen: list[Seen] = []
@@ -90,7 +96,12 @@ def observe(
                 requests.clear()
                 accepted[url] = _click_accept(page)
                 _settle(page, timeout_ms)
-                page.reload(timeout=timeout_ms)
+                try:
+                    page.reload(timeout=timeout_ms)
+                except PlaywrightError:
+                    # The accept click may still be navigating (a form post and its
+                    # redirect); load the page afresh instead.
+                    page.goto(url, timeout=timeout_ms)
                 _settle(page, timeout_ms)
                 seen.append(Seen(url, Phase.AFTER, _names(context), tuple(requests)))
                 context.close()

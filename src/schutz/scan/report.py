@@ -49,18 +49,49 @@ class ScanReport:
         return [f for f in self.findings if f.violation]
 
 
-def _foreign(request_url: str, page_url: str) -> str | None:
+def _foreign(request_url: str, page_url: str, allowed: frozenset[str] = frozenset()) -> str | None:
     host = urlsplit(request_url).hostname
     own = urlsplit(page_url).hostname
     if not host or urlsplit(request_url).scheme not in ("http", "https", "ws", "wss"):
         return None
-    if host == own or (own and host.endswith("." + own)):
+    if host == own or (own and host.endswith("." + own)) or host in allowed:
         return None
     return host
 
 
-def judge(policy: Policy, seen: list[Seen]) -> list[Finding]:
-    """Every cookie and foreign request in `seen`, marked as a violation where it is one."""
+def _domain(url: str) -> str:
+    """The last two labels of a URL's host (`www.facebook.com` → `facebook.com`)."""
+    return ".".join((urlsplit(url).hostname or "").split(".")[-2:])
+
+
+# Domains the well-known embeds load from, besides the one of their privacy policy.
+KNOWN_DOMAINS = {
+    "facebook": ("facebook.com", "facebook.net", "fbcdn.net"),
+    "twitter": ("twitter.com", "x.com", "twimg.com"),
+    "youtube": ("youtube.com", "youtube-nocookie.com", "ytimg.com", "googlevideo.com"),
+}
+
+
+def embed_of(policy: Policy, host: str) -> str | None:
+    """`facebook: Facebook share button (Meta Platforms Ireland Limited)` when `host` belongs
+    to an embed of the policy: the domain of its privacy policy's address, or one the
+    provider is known to serve embeds from."""
+    for key, embed in policy.embeds.items():
+        domains = {_domain(embed.privacy_policy_url), *KNOWN_DOMAINS.get(key, ())} - {""}
+        if any(host == d or host.endswith("." + d) for d in domains):
+            return f"{key}: {embed.name.en} ({embed.provider.name})"
+    return None
+
+
+def judge(
+    policy: Policy, seen: list[Seen], allowed_hosts: frozenset[str] = frozenset()
+) -> list[Finding]:
+    """Every cookie and foreign request in `seen`, marked as a violation where it is one.
+
+    `allowed_hosts` are the operator's own (the Schutz instance serving the embeddable
+    script): requests to them are first-party. After accepting, a request to an embed's
+    provider is named as that embed.
+    """
     registry = registry_for(policy)
     findings = []
     for page in seen:
@@ -81,10 +112,13 @@ def judge(policy: Policy, seen: list[Seen]) -> list[Finding]:
                 findings.append(Finding(page.url, page.phase, "cookie", detail, violation=False))
         hosts: dict[str, str] = {}
         for url in page.requests:
-            host = _foreign(url, page.url)
+            host = _foreign(url, page.url, allowed_hosts)
             if host is not None:
                 hosts.setdefault(host, url)
         for host, url in sorted(hosts.items()):
             kind = "third-party request before consent" if before else "third-party request"
             findings.append(Finding(page.url, page.phase, kind, f"{host} ({url})", before))
+            embed = embed_of(policy, host)
+            if embed is not None and not before:
+                findings.append(Finding(page.url, page.phase, "embed", embed, violation=False))
     return findings

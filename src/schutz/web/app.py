@@ -13,9 +13,11 @@ from schutz.audit.keys import bind_audit_key, load_audit_key
 from schutz.config import Settings
 from schutz.db import make_engine, make_session_factory
 from schutz.policy.loader import load_policy_set
+from schutz.policy.sites import declared_sites
 from schutz.vault.keys import load_keyring
 from schutz.web.auth import load_or_create_secret
 from schutz.web.cookie_guard import CookieGuardMiddleware
+from schutz.web.cors import CorsMiddleware
 from schutz.web.errors import install_error_handlers
 from schutz.web.limits import BodyLimitMiddleware, RateLimitMiddleware
 from schutz.web.observe import ObserveMiddleware, make_registry
@@ -28,6 +30,7 @@ from schutz.web.routes import (
     consents,
     contact,
     cookies,
+    embed,
     health,
     meta,
     newsletter,
@@ -75,6 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.sessions = make_session_factory(engine)
     app.state.policies = load_policy_set(settings.policy)
+    declared_sites({}, settings.sites)  # a malformed SCHUTZ_SITES stops the start (one line)
     # Create the keyring and the signing secret before the first request, so concurrent
     # first requests cannot race to create them.
     load_keyring(settings)
@@ -89,6 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(PageCacheMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RateLimitMiddleware, settings=settings)
+    app.add_middleware(CorsMiddleware)  # declared sites only, before rate limits (web/cors.py)
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.secure_cookies)
     app.add_middleware(CookieGuardMiddleware)
     app.state.metrics_registry = make_registry(app.state.sessions)
@@ -117,6 +122,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         staff_requests,
         staff_disclosures,
         social,
+        embed,
     ):
         app.include_router(module.router)
     app.include_router(metrics_router)

@@ -211,6 +211,7 @@ GROUPS: dict[tuple[str, str], str] = {
     ("POST", "/newsletter"): "newsletter",
     ("POST", "/requests/new"): "requests",
     ("POST", "/api/v1/collect"): "collect",
+    ("POST", "/api/v1/visitor-consents"): "visitor_consents",
 }
 
 

@@ -21,6 +21,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from schutz.analytics.charts import bar_chart, hbar_chart
 from schutz.analytics.reports import Summary, summarise
 from schutz.analytics.service import IngestBuffer, page_view
+from schutz.analytics.sites import site_reports
 from schutz.clock import utcnow
 from schutz.cookies.choices import Choices, decode, is_visitor_id, new_visitor_id
 from schutz.cookies.registry import CONSENT_COOKIE, OPTOUT_COOKIE, VISITOR_COOKIE
@@ -29,9 +30,11 @@ from schutz.identity.actor import Actor
 from schutz.web.auth import StaffContext, require_role, require_staff
 from schutz.web.client_ip import truncated_client_ip
 from schutz.web.cookie_guard import request_cookies, undeclared_log
+from schutz.web.cors import sites_of
 from schutz.web.deps import PolicyDep, SessionDep, SettingsDep
 from schutz.web.i18n import pick_language, translations
 from schutz.web.privacy_signals import opted_out
+from schutz.web.routes import embed
 from schutz.web.templating import render
 
 router = APIRouter()
@@ -73,10 +76,9 @@ def ingest_buffer(request: Request) -> IngestBuffer:
 
 @router.post("/api/v1/collect", status_code=NO_CONTENT, tags=["analytics"])
 async def collect(request: Request) -> Response:
-    """Record one page view `{"path", "referrer"}`; always 204, whether stored or not."""
+    """Record one page view `{"path", "referrer"}`, or with `"site"` one page view or event
+    from an embedding site; always 204, whether stored or not."""
     response = Response(status_code=NO_CONTENT)
-    if not analytics_allowed(request):
-        return response
     body = await request.body()
     if len(body) > MAX_BODY:
         return response
@@ -85,6 +87,10 @@ async def collect(request: Request) -> Response:
     except ValueError:
         return response
     if not isinstance(data, dict):
+        return response
+    if "site" in data:  # from an embedding site's page (routes/embed.py)
+        return await embed.collect_for_site(request, data, ingest_buffer(request))
+    if not analytics_allowed(request):
         return response
     visitor = request_cookies(request).get(VISITOR_COOKIE)
     if not is_visitor_id(visitor):
@@ -236,6 +242,7 @@ def staff_analytics(
             "policy": policy,
             "undeclared": undeclared_log(request.app).rows(),
             "buffer": buffer.stats if buffer else None,
+            "site_reports": site_reports(session, sites_of(request.app), first, last),
         },
     )
 

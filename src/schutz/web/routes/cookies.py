@@ -132,15 +132,21 @@ def save_choices(
     action: Annotated[str, Form()] = "save",
     allow: Annotated[list[str] | None, Form()] = None,
     category: Annotated[str | None, Form()] = None,
+    service: Annotated[str | None, Form()] = None,
     next: Annotated[str | None, Form()] = None,
 ) -> Response:
     """Record the visitor's choice: `accept`, `reject`, `save` (the ticked `allow` boxes) or
-    `grant` (one `category`, as a two-click embed asks); then back to the page."""
+    `grant` (one `service`, as a two-click embed asks: consent per provider; or one
+    `category`); then back to the page."""
     if not same_origin(request):
         raise Denied("this form can only be sent from this site", reason="origin")
     registry = registry_for(policy)
     categories = registry.categories
-    if action == "accept":
+    services: dict[str, bool] = {}
+    if action == "grant" and service in policy.embeds:
+        decisions: dict[str, bool] = {}
+        services = {service: True}
+    elif action == "accept":
         decisions = dict.fromkeys(categories, True)
     elif action == "reject":
         decisions = dict.fromkeys(categories, False)
@@ -152,7 +158,7 @@ def save_choices(
     before = visitor_choices(request)
     if before is None or not is_visitor_id(before.visitor_id):
         before = Choices(new_visitor_id())
-    after = before.with_(decisions, policy.version)
+    after = before.with_(decisions, policy.version, services)
     record_choices(
         session,
         policy,
@@ -169,7 +175,13 @@ def save_choices(
         consent.choices = after
     response: Response
     if "application/json" in request.headers.get("accept", ""):
-        response = JSONResponse({"allowed": sorted(after.allowed), "version": policy.version})
+        response = JSONResponse(
+            {
+                "allowed": sorted(after.allowed),
+                "services": sorted(s for s, yes in after.services.items() if yes),
+                "version": policy.version,
+            }
+        )
     else:
         target = safe_next(next)
         if target == "/cookies":

@@ -65,7 +65,11 @@ def social_demo(request: Request, policy: PolicyDep, settings: SettingsDep) -> R
             "product": Product("Gigaset CL660HX"),
             "page_url": f"{settings.base_url.rstrip('/')}/social-demo",
             "embeds": embeds,
-            "embeds_allowed": choices is not None and choices.allows("embeds"),
+            # Consent per service: a click on Facebook's placeholder loads Facebook alone.
+            "allowed": {
+                e.key: choices is not None and choices.allows_service(e.key, "embeds")
+                for e in embeds
+            },
         },
     )
     response.headers["Content-Security-Policy"] = f"{CSP}; frame-src {frame_origins(EMBED_SOURCES)}"

@@ -6,7 +6,8 @@
 
   function send(form, submitter) {
     var body = new URLSearchParams(new FormData(form, submitter));
-    return fetch(form.action, {
+    // getAttribute: a control named "action" (the banner has one) shadows form.action.
+    return fetch(form.getAttribute("action") || location.pathname, {
       method: "POST",
       body: body,
       credentials: "same-origin",
@@ -62,9 +63,13 @@
         if (hadFocus && main) { main.setAttribute("tabindex", "-1"); main.focus(); }
       }
       if (allowed.indexOf("analytics") !== -1) { startTracking(); }
-      if (allowed.indexOf("embeds") !== -1) {
-        document.querySelectorAll(".embed-placeholder").forEach(loadEmbed);
-      }
+      var services = data.services || [];
+      document.querySelectorAll(".embed-placeholder").forEach(function (placeholder) {
+        if (allowed.indexOf("embeds") !== -1 ||
+            services.indexOf(placeholder.getAttribute("data-embed-key")) !== -1) {
+          loadEmbed(placeholder);
+        }
+      });
     }).catch(function () { postPlainly(form, submitter); });
   });
 })();
