@@ -21,14 +21,15 @@ from schutz.subject_requests import account, holdings, service
 from schutz.subject_requests.export import build_package, exportable_request
 from schutz.subject_requests.models import RequestKind
 from schutz.web.auth import clear_session_cookie, set_session_cookie
-from schutz.web.deps import LangDep, SessionDep, SettingsDep
-from schutz.web.i18n import translations
+from schutz.web.deps import FormDep, LangDep, SessionDep, SettingsDep, UnitOfWorkRoute
+from schutz.web.errors import Revert
+from schutz.web.i18n import N_, translations
 from schutz.web.routes.requests_api import NO_STORE, LinksDep
 from schutz.web.routes.subjects import KeyringDep, RulesDep
 from schutz.web.security import same_origin
 from schutz.web.templating import render
 
-router = APIRouter(prefix="/account", include_in_schema=False)
+router = APIRouter(prefix="/account", include_in_schema=False, route_class=UnitOfWorkRoute)
 
 ACCOUNT_COOKIE = "schutz_account"
 ACCOUNT_PATH = "/account"
@@ -52,10 +53,6 @@ EDITABLE = (
 REQUESTABLE = ("erasure", "restriction")
 
 
-def N_(message: str) -> str:  # noqa: N802 - gettext's name for "mark for extraction only"
-    return message
-
-
 SWITCH_WORDING = N_(
     "I agree that my data may be used for this purpose, as the privacy policy describes."
     " I can switch it off here at any time."
@@ -72,12 +69,13 @@ def optional_session(request: Request, session: SessionDep) -> account.AccountSe
     return account.current_session(session, request.cookies.get(ACCOUNT_COOKIE, ""), now=utcnow())
 
 
-async def required_session(request: Request, session: SessionDep) -> account.AccountSession:
+def required_session(
+    request: Request, session: SessionDep, form: FormDep
+) -> account.AccountSession:
     """A live centre session and, on a form post, its CSRF token (else 403)."""
     live = account.current_session(session, request.cookies.get(ACCOUNT_COOKIE, ""), now=utcnow())
     if live is None:
         raise Denied("your session has ended; open the privacy centre again", reason="session")
-    form = await request.form()
     if form.get("csrf_token") != live.csrf_token:
         raise Denied("the form has expired; reload the page and try again", reason="csrf")
     return live
@@ -121,7 +119,6 @@ def centre(
         if key in policy.purposes
     ]
     requests = service.list_requests(session, subject_id=live.subject_id, now=now)
-    session.commit()  # the read is audited
     ctx = {
         "csrf_token": live.csrf_token,
         "held": held,
@@ -162,10 +159,8 @@ def ask_for_link(
             session, rules.policy, keyring, links, email=email, lang=lang, now=utcnow()
         )
     except InvalidInput:
-        session.rollback()
         ctx = {"form_token": links.form_token(FORM), "error": "email"}
-        return _page(request, "login.html", ctx, 422)
-    session.commit()
+        raise Revert(_page(request, "login.html", ctx, 422)) from None
     return _page(request, "check_inbox.html", {})  # the same whether or not it is known
 
 
@@ -191,9 +186,7 @@ def open_centre(
     try:
         cookie = account.open_session(session, token, now=utcnow())
     except InvalidInput:
-        session.rollback()
-        return _page(request, "link_error.html", {}, 410)
-    session.commit()
+        raise Revert(_page(request, "link_error.html", {}, 410)) from None
     response = RedirectResponse(f"{ACCOUNT_PATH}?lang={lang}", status_code=303)
     set_session_cookie(response, cookie, settings, name=ACCOUNT_COOKIE, path=ACCOUNT_PATH)
     return response
@@ -204,7 +197,6 @@ def sign_out(
     request: Request, session: SessionDep, settings: SettingsDep, lang: LangDep, live: CentreSession
 ) -> Response:
     account.end_session(session, request.cookies.get(ACCOUNT_COOKIE, ""))
-    session.commit()
     response = RedirectResponse(f"/privacy?lang={lang}", status_code=303)
     clear_session_cookie(response, settings, name=ACCOUNT_COOKIE, path=ACCOUNT_PATH)
     return response
@@ -250,15 +242,13 @@ def switch(
             now=utcnow(),
         )
     except Conflict:
-        session.rollback()
-        return _back(lang, "unchanged")
-    session.commit()
+        raise Revert(_back(lang, "unchanged")) from None
     return _back(lang, "consent")
 
 
 @router.post("/rectify")
-async def rectify(
-    request: Request,
+def rectify(
+    form: FormDep,
     session: SessionDep,
     rules: RulesDep,
     keyring: KeyringDep,
@@ -268,7 +258,6 @@ async def rectify(
 ) -> Response:
     """Self-service rectification and completion (Art. 16): recorded as a request, applied
     at once, recipients of the old values listed for notification (Art. 19)."""
-    form = await request.form()
     now = utcnow()
     held = holdings.read_holdings(
         session, keyring, live.subject_id, actor=SUBJECT, reason="rectify", now=now
@@ -292,9 +281,7 @@ async def rectify(
     try:
         service.apply_rectification(session, rules, keyring, made.id, data, actor=SUBJECT, now=now)
     except (InvalidInput, Conflict):
-        session.rollback()
-        return _back(lang, "invalid")
-    session.commit()
+        raise Revert(_back(lang, "invalid")) from None
     return _back(lang, "rectified")
 
 
@@ -316,7 +303,6 @@ def export(
         session, rules, keyring, links, subject_id=live.subject_id, kind="access",
         lang=lang, actor=SUBJECT, now=utcnow(),
     )  # fmt: skip
-    session.commit()
     token = links.session_export_token(made.id, live.token_hash)
     return RedirectResponse(f"{ACCOUNT_PATH}/export?token={token}&lang={lang}", status_code=303)
 
@@ -343,7 +329,6 @@ def _session_package(
     package = build_package(
         session, rules.policy, keyring, found, lang=lang, actor=SUBJECT, now=utcnow()
     )
-    session.commit()
     return package
 
 
@@ -405,5 +390,4 @@ def make_request(
         session, rules, keyring, links, subject_id=live.subject_id, kind=kind,
         lang=lang, actor=SUBJECT, now=utcnow(),
     )  # fmt: skip
-    session.commit()
     return _back(lang, kind)

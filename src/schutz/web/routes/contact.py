@@ -29,14 +29,15 @@ from schutz.subject_requests import lookups
 from schutz.subject_requests.service import submit as submit_request
 from schutz.vault import service as vault
 from schutz.vault.validation import normalise_email
-from schutz.web.deps import PolicyDep, SessionDep, SettingsDep
+from schutz.web.deps import PolicyDep, SessionDep, SettingsDep, UnitOfWorkRoute
+from schutz.web.errors import Revert
 from schutz.web.i18n import pick_language
 from schutz.web.routes.newsletter import NO_STORE, secret_of
 from schutz.web.routes.requests_api import get_links
 from schutz.web.routes.subjects import KeyringDep, RulesDep
 from schutz.web.templating import render
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=UnitOfWorkRoute)
 
 FORM = "contact"
 VISITOR = "subject"
@@ -148,8 +149,7 @@ def send(
                 data=data, asserted_by="form:contact", actor=VISITOR, now=now,
             ).subject_id  # fmt: skip
         except InvalidInput:
-            session.rollback()
-            return _form(request, error="name", values=values, status=422)
+            raise Revert(_form(request, error="name", values=values, status=422)) from None
         mail = _forward(policy, settings, kind=kind, email=address, name=name.strip(),
                         message=message.strip())  # fmt: skip
         # Sealed under the sender's key, though it goes to support: it carries the sender's
@@ -160,7 +160,6 @@ def send(
             idempotency_key=f"contact.{uuid.uuid4().hex}", now=now,
             subject_id=sender, keyring=keyring,
         )  # fmt: skip
-    session.commit()
     response = render(request, "contact/sent.html", {"kind": kind})
     response.headers.update(NO_STORE)
     return response

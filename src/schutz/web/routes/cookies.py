@@ -30,14 +30,14 @@ from schutz.cookies.service import record_choices
 from schutz.errors import Denied
 from schutz.policy.schema import Policy, duration_days
 from schutz.web.client_ip import truncated_client_ip
-from schutz.web.deps import PolicyDep, SessionDep, SettingsDep
+from schutz.web.deps import PolicyDep, SessionDep, SettingsDep, UnitOfWorkRoute
 from schutz.web.i18n import babel_locale, pick_language, translations
 from schutz.web.page_cache import cached_page
 from schutz.web.routes.analytics import visitor_choices
 from schutz.web.security import same_origin
 from schutz.web.templating import render
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=UnitOfWorkRoute)
 
 WORDING_TEMPLATE = "cookies/_wording.html"
 BABEL_LOCALES = {"en": "en_GB", "de": "de_DE"}
@@ -163,7 +163,6 @@ def save_choices(
         user_agent=request.headers.get("user-agent"),
         now=utcnow(),
     )
-    session.commit()
     consent = getattr(request.state, "cookie_consent", None)
     if consent is not None:
         consent.choices = after

@@ -25,10 +25,10 @@ from schutz.subject_requests.export import build_package, exportable_request
 from schutz.subject_requests.models import DataRequest
 from schutz.subject_requests.tokens import EXPORT, EXPORT_MAX_AGE, Links
 from schutz.web.auth import require_role
-from schutz.web.deps import LangDep, SessionDep, SettingsDep, signing_secret
+from schutz.web.deps import LangDep, SessionDep, SettingsDep, UnitOfWorkRoute, signing_secret
 from schutz.web.routes.subjects import KeyringDep, RulesDep
 
-router = APIRouter(prefix="/api/v1/requests", tags=["requests"])
+router = APIRouter(prefix="/api/v1/requests", tags=["requests"], route_class=UnitOfWorkRoute)
 
 Kind = Literal["access", "rectification", "completion", "erasure", "objection", "restriction"]
 Channel = Literal["web", "api", "post", "fax", "phone", "email"]
@@ -133,7 +133,6 @@ def submit_request(
         actor=actor.label,
         now=utcnow(),
     )
-    session.commit()
     return RequestAccepted(request_id=result.request_id, status=result.status, due_at=result.due_at)
 
 
@@ -152,7 +151,6 @@ def approve_request(
     request = service.approve_erasure(
         session, rules, keyring, request_id, actor=actor.label, now=now
     )
-    session.commit()
     return RequestPublic.of(request, now)
 
 
@@ -190,7 +188,6 @@ def export_request(
     package = build_package(
         session, rules.policy, keyring, request, lang=lang, actor=who, now=utcnow()
     )
-    session.commit()
     return JSONResponse(
         package,
         headers={

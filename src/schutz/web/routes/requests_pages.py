@@ -28,12 +28,13 @@ from schutz.subject_requests.tokens import (
     VERIFY_MAX_AGE,
     TokenExpired,
 )
-from schutz.web.deps import LangDep, SessionDep
+from schutz.web.deps import LangDep, SessionDep, UnitOfWorkRoute
+from schutz.web.errors import Revert
 from schutz.web.routes.requests_api import NO_STORE, LinksDep
 from schutz.web.routes.subjects import KeyringDep, RulesDep
 from schutz.web.templating import render
 
-router = APIRouter(prefix="/requests", include_in_schema=False)
+router = APIRouter(prefix="/requests", include_in_schema=False, route_class=UnitOfWorkRoute)
 
 FORM = "request"
 KINDS = tuple(k.value for k in RequestKind)
@@ -107,9 +108,7 @@ def submit_form(
             now=utcnow(),
         )
     except InvalidInput:
-        session.rollback()
-        return _form(request, links, kind=kind, error="email", status=422)
-    session.commit()
+        raise Revert(_form(request, links, kind=kind, error="email", status=422)) from None
     # The same page whether or not the address is known.
     return _page(request, "check_inbox.html", {})
 
@@ -143,9 +142,7 @@ def verify(
     try:
         found = service.verify_with_link(session, rules, keyring, links, token, now=utcnow())
     except (InvalidInput, Conflict, NotFound) as exc:
-        session.rollback()
-        return _link_error(request, exc)
-    session.commit()
+        raise Revert(_link_error(request, exc)) from None
     return _result(request, links, found)
 
 
@@ -170,7 +167,6 @@ def _package(
     package = build_package(
         session, rules.policy, keyring, found, lang=lang, actor="subject", now=utcnow()
     )
-    session.commit()
     return package
 
 

@@ -21,12 +21,13 @@ from schutz.policy.ropa import records_of_processing
 from schutz.subject_requests import service
 from schutz.subject_requests.models import RequestChannel, RequestKind, RequestStatus
 from schutz.web.auth import StaffContext, require_staff
-from schutz.web.deps import LangDep, SessionDep
+from schutz.web.deps import FormDep, LangDep, SessionDep, UnitOfWorkRoute
+from schutz.web.errors import Revert
 from schutz.web.routes.requests_api import NO_STORE, LinksDep
 from schutz.web.routes.subjects import KeyringDep, RulesDep
 from schutz.web.templating import render
 
-router = APIRouter(prefix="/staff", include_in_schema=False)
+router = APIRouter(prefix="/staff", include_in_schema=False, route_class=UnitOfWorkRoute)
 
 Handler = Annotated[StaffContext, Depends(require_staff("support", "dpo", "admin"))]
 Dpo = Annotated[StaffContext, Depends(require_staff("dpo"))]
@@ -136,7 +137,6 @@ def enter_request(
         session, rules, keyring, links, kind=kind, email=email, channel=channel,
         details=details, lang=subject_lang, actor=staff.actor.label, now=utcnow(),
     )  # fmt: skip
-    session.commit()
     return _detail_url(made.request_id, lang, "entered")
 
 
@@ -169,12 +169,9 @@ def _act(lang: str, request_id: str, done: str, call: Any, session: SessionDep) 
     try:
         call()
     except (InvalidInput, Conflict) as exc:
-        session.rollback()
         kind = "conflict" if isinstance(exc, Conflict) else "invalid"
-        return RedirectResponse(
-            f"/staff/requests/{request_id}?lang={lang}&error={kind}", status_code=303
-        )
-    session.commit()
+        url = f"/staff/requests/{request_id}?lang={lang}&error={kind}"
+        raise Revert(RedirectResponse(url, status_code=303)) from None
     return _detail_url(request_id, lang, done)
 
 
@@ -250,8 +247,8 @@ def refuse(
 
 
 @router.post("/requests/{request_id}/rectify")
-async def rectify(
-    request: Request,
+def rectify(
+    form: FormDep,
     request_id: str,
     session: SessionDep,
     rules: RulesDep,
@@ -261,7 +258,6 @@ async def rectify(
 ) -> Response:
     """Apply a correction received by post or fax (Art. 16); recipients to tell are in the
     request's history (Art. 19)."""
-    form = await request.form()
     data = {
         name: value.strip()[:200]
         for name in EDITABLE
