@@ -12,19 +12,19 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Query
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from schutz.clock import utcnow
-from schutz.consent.service import ConsentState, current_state, record_consent
 from schutz.errors import Conflict, Denied, InvalidInput, NotFound
-from schutz.subject_requests import account, holdings, service
+from schutz.subject_requests import account, holdings, self_service, service
 from schutz.subject_requests.export import build_package, exportable_request
-from schutz.subject_requests.models import RequestKind
+from schutz.subject_requests.self_service import EDITABLE, REQUESTABLE, SUBJECT
 from schutz.web.auth import clear_session_cookie, set_session_cookie
 from schutz.web.deps import FormDep, LangDep, SessionDep, SettingsDep, UnitOfWorkRoute
 from schutz.web.errors import Revert
 from schutz.web.i18n import N_, translations
 from schutz.web.routes.requests_api import NO_STORE, LinksDep
+from schutz.web.routes.requests_pages import package_file
 from schutz.web.routes.subjects import KeyringDep, RulesDep
 from schutz.web.security import same_origin
 from schutz.web.templating import render
@@ -34,25 +34,6 @@ router = APIRouter(prefix="/account", include_in_schema=False, route_class=UnitO
 ACCOUNT_COOKIE = "schutz_account"
 ACCOUNT_PATH = "/account"
 FORM = "account-login"
-SUBJECT = "subject"
-# The switches of the centre: purpose key -> what turning it off records.
-SWITCHES = (
-    ("newsletter", "withdraw"),
-    ("direct_marketing", "object"),
-    ("market_research", "object"),
-    ("web_analytics", "object"),
-)
-EDITABLE = (
-    "name",
-    "phone",
-    "postal_address.street",
-    "postal_address.postal_code",
-    "postal_address.city",
-    "postal_address.country",
-)
-REQUESTABLE = ("erasure", "restriction")
-
-
 SWITCH_WORDING = N_(
     "I agree that my data may be used for this purpose, as the privacy policy describes."
     " I can switch it off here at any time."
@@ -107,16 +88,14 @@ def centre(
     held = holdings.read_holdings(
         session, keyring, live.subject_id, actor=SUBJECT, reason="privacy_centre", now=now
     )
-    states = current_state(session, policy, live.subject_id)
     switches = [
         {
-            "purpose": key,
-            "name": policy.purposes[key].name.get(lang),
-            "on": _is_on(key, states.get(key), policy.purposes[key].requires_consent),
-            "state": states[key].value if key in states else None,
+            "purpose": s.purpose,
+            "name": policy.purposes[s.purpose].name.get(lang),
+            "on": s.on,
+            "state": s.state,
         }
-        for key, _ in SWITCHES
-        if key in policy.purposes
+        for s in self_service.switches(session, policy, live.subject_id)
     ]
     requests = service.list_requests(session, subject_id=live.subject_id, now=now)
     ctx = {
@@ -134,12 +113,6 @@ def centre(
         "wording": SWITCH_WORDING,
     }
     return _page(request, "centre.html", ctx)
-
-
-def _is_on(purpose: str, state: ConsentState | None, requires_consent: bool) -> bool:
-    if state is None:
-        return not requires_consent
-    return state in (ConsentState.GRANTED, ConsentState.CONFIRMED)
 
 
 @router.post("/login")
@@ -218,29 +191,17 @@ def switch(
     the double opt-in of the newsletter page. The other switches object (Art. 21) or
     grant, with the wording shown kept as proof (Art. 7(1)).
     """
-    off_action = dict(SWITCHES).get(purpose)
-    if off_action is None or purpose not in rules.policy.purposes:
-        raise InvalidInput("purpose: not a switch of the privacy centre")
-    wording = translations(lang).gettext(SWITCH_WORDING)
-    action = "grant" if on == "1" else off_action
-    if purpose == "newsletter" and action == "grant":
+    turn_on = on == "1"
+    self_service.switch_action(rules.policy, purpose, on=turn_on)  # 422 for no switch
+    if purpose == "newsletter" and turn_on:
         return RedirectResponse(f"/newsletter?lang={lang}", status_code=303)
     try:
-        record_consent(
-            session,
-            rules.policy,
-            subject_id=live.subject_id,
-            purpose=purpose,
-            action=action,
-            channel="web",
-            evidence="privacy_centre",
-            wording=wording if action == "grant" else None,
-            wording_version=f"account-switch/{lang}" if action == "grant" else None,
-            user_agent=request.headers.get("user-agent"),
-            standing="subject",  # the privacy centre's session: the verified subject
-            actor=SUBJECT,
-            now=utcnow(),
-        )
+        self_service.flip_switch(
+            session, rules.policy, live.subject_id, purpose, on=turn_on,
+            wording=translations(lang).gettext(SWITCH_WORDING),
+            wording_version=f"account-switch/{lang}",
+            user_agent=request.headers.get("user-agent"), now=utcnow(),
+        )  # fmt: skip
     except Conflict:
         raise Revert(_back(lang, "unchanged")) from None
     return _back(lang, "consent")
@@ -258,31 +219,13 @@ def rectify(
 ) -> Response:
     """Self-service rectification and completion (Art. 16): recorded as a request, applied
     at once, recipients of the old values listed for notification (Art. 19)."""
-    now = utcnow()
-    held = holdings.read_holdings(
-        session, keyring, live.subject_id, actor=SUBJECT, reason="rectify", now=now
-    )
-    data = {}
-    for name in EDITABLE:
-        value = form.get(name)
-        if isinstance(value, str) and value.strip() and value.strip() != held.value(name):
-            data[name] = value.strip()[:200]
-    if not data:
-        return _back(lang, "unchanged")
-    kind = (
-        RequestKind.COMPLETION
-        if all(held.value(n) is None for n in data)
-        else RequestKind.RECTIFICATION
-    )
-    made = service.submit_verified(
-        session, rules, keyring, links, subject_id=live.subject_id, kind=kind.value,
-        lang=lang, actor=SUBJECT, now=now,
-    )  # fmt: skip
     try:
-        service.apply_rectification(session, rules, keyring, made.id, data, actor=SUBJECT, now=now)
+        changed = self_service.self_rectify(
+            session, rules, keyring, links, live.subject_id, form, lang=lang, now=utcnow()
+        )
     except (InvalidInput, Conflict):
         raise Revert(_back(lang, "invalid")) from None
-    return _back(lang, "rectified")
+    return _back(lang, "rectified" if changed else "unchanged")
 
 
 @router.post("/export")
@@ -333,6 +276,7 @@ def _session_package(
 
 
 @router.get("/export")
+@router.get("/export.json")
 def export_page(
     request: Request,
     session: SessionDep,
@@ -343,34 +287,17 @@ def export_page(
     lang: LangDep,
     token: Annotated[str, Query(max_length=400)] = "",
 ) -> Response:
-    """The readable copy (Art. 15(3) GDPR), for the session that asked for it."""
+    """The readable copy (Art. 15(3) GDPR) and the JSON file (Art. 20), for the session
+    that asked for it."""
     package = _session_package(session, rules, keyring, links, live, token, lang)
     if package is None:
         return _page(request, "export_gone.html", {}, 410)
+    if request.url.path.endswith(".json"):
+        return package_file(package)
     json_url = f"{ACCOUNT_PATH}/export.json?token={quote(token)}&lang={lang}"
     response = render(request, "requests/export.html", {"p": package, "json_url": json_url})
     response.headers.update(NO_STORE)
     return response
-
-
-@router.get("/export.json")
-def export_json(
-    request: Request,
-    session: SessionDep,
-    rules: RulesDep,
-    keyring: KeyringDep,
-    links: LinksDep,
-    live: MaybeSession,
-    lang: LangDep,
-    token: Annotated[str, Query(max_length=400)] = "",
-) -> Response:
-    """The same copy as a JSON file (Art. 20 GDPR)."""
-    package = _session_package(session, rules, keyring, links, live, token, lang)
-    if package is None:
-        return _page(request, "export_gone.html", {}, 410)
-    name = f"personal-data-{package['request_id']}.json"
-    headers = {**NO_STORE, "Content-Disposition": f'attachment; filename="{name}"'}
-    return JSONResponse(package, headers=headers)
 
 
 @router.post("/requests")

@@ -20,10 +20,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from schutz.clock import utcnow
-from schutz.cookies.choices import Choices, is_visitor_id, new_visitor_id
+from schutz.cookies.choices import apply_choice
 from schutz.cookies.registry import (
     CONSENT_COOKIE,
-    VISITOR_COOKIE,
     registry_for,
 )
 from schutz.cookies.service import record_choices
@@ -139,24 +138,14 @@ def save_choices(
     if not same_origin(request):
         raise Denied("this form can only be sent from this site", reason="origin")
     registry = registry_for(policy)
-    categories = registry.categories
-    if action == "accept":
-        decisions = dict.fromkeys(categories, True)
-    elif action == "reject":
-        decisions = dict.fromkeys(categories, False)
-    elif action == "grant" and category in categories:
-        decisions = {category: True}
-    else:
-        ticked = set(allow or ())
-        decisions = {c: c in ticked for c in categories}
+    categories = registry.categories  # the wording names them
     before = visitor_choices(request)
-    if before is None or not is_visitor_id(before.visitor_id):
-        before = Choices(new_visitor_id())
-    after = before.with_(decisions, policy.version)
+    change = apply_choice(before, registry, action, allow=tuple(allow or ()), category=category)
+    after = change.after
     record_choices(
         session,
         policy,
-        before,
+        change.before,
         after,
         wording=wording_text(request, categories),
         ip=truncated_client_ip(request, settings),
@@ -182,13 +171,6 @@ def save_choices(
         samesite="lax",
         secure=settings.secure_cookies,
     )
-    doomed = {
-        name
-        for withdrawn in (c for c, yes in after.decided.items() if not yes)
-        for name in registry.names_in(withdrawn)
-    }
-    if not after.allows("analytics"):
-        doomed.add(VISITOR_COOKIE)
-    for name in sorted(doomed & request.cookies.keys()):
+    for name in sorted(change.to_delete & request.cookies.keys()):
         response.delete_cookie(name)
     return response

@@ -170,8 +170,16 @@ def _package(
     return package
 
 
+def package_file(package: dict[str, Any]) -> JSONResponse:
+    """The access package as a JSON file to download (Art. 20 GDPR), never cached."""
+    name = f"personal-data-{package['request_id']}.json"
+    headers = {**NO_STORE, "Content-Disposition": f'attachment; filename="{name}"'}
+    return JSONResponse(package, headers=headers)
+
+
 @router.get("/export")
-def export_page(
+@router.get("/export.json")
+def export(
     request: Request,
     session: SessionDep,
     rules: RulesDep,
@@ -185,24 +193,7 @@ def export_page(
         package = _package(session, rules, keyring, links, token, lang)
     except (InvalidInput, Conflict, NotFound) as exc:
         return _link_error(request, exc)
+    if request.url.path.endswith(".json"):
+        return package_file(package)
     json_url = f"/requests/export.json?token={quote(token)}&lang={lang}"
     return _page(request, "export.html", {"p": package, "json_url": json_url})
-
-
-@router.get("/export.json")
-def export_json(
-    request: Request,
-    session: SessionDep,
-    rules: RulesDep,
-    keyring: KeyringDep,
-    links: LinksDep,
-    lang: LangDep,
-    token: str = "",
-) -> Response:
-    try:
-        package = _package(session, rules, keyring, links, token, lang)
-    except (InvalidInput, Conflict, NotFound) as exc:
-        return _link_error(request, exc)
-    name = f"personal-data-{package['request_id']}.json"
-    headers = {**NO_STORE, "Content-Disposition": f'attachment; filename="{name}"'}
-    return JSONResponse(package, headers=headers)

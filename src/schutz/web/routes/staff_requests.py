@@ -9,17 +9,23 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form
+from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from schutz.clock import utcnow
-from schutz.errors import Conflict, InvalidInput
+from schutz.errors import Conflict, Denied, InvalidInput, NotFound
+from schutz.policy.engine import Engine
 from schutz.policy.ropa import records_of_processing
 from schutz.subject_requests import service
 from schutz.subject_requests.models import RequestChannel, RequestKind, RequestStatus
+from schutz.subject_requests.tokens import Links
+from schutz.vault.keys import Keyring
 from schutz.web.auth import StaffContext, require_staff
 from schutz.web.deps import FormDep, LangDep, SessionDep, UnitOfWorkRoute
 from schutz.web.errors import Revert
@@ -30,7 +36,6 @@ from schutz.web.templating import render
 router = APIRouter(prefix="/staff", include_in_schema=False, route_class=UnitOfWorkRoute)
 
 Handler = Annotated[StaffContext, Depends(require_staff("support", "dpo", "admin"))]
-Dpo = Annotated[StaffContext, Depends(require_staff("dpo"))]
 Records = Annotated[StaffContext, Depends(require_staff("dpo", "admin"))]
 STAFF_CHANNELS = ("post", "fax", "phone", "email")
 EDITABLE = (
@@ -165,19 +170,67 @@ def detail(
     return _page(request, "detail.html", ctx)
 
 
-def _act(lang: str, request_id: str, done: str, call: Any, session: SessionDep) -> Response:
-    try:
-        call()
-    except (InvalidInput, Conflict) as exc:
-        kind = "conflict" if isinstance(exc, Conflict) else "invalid"
-        url = f"/staff/requests/{request_id}?lang={lang}&error={kind}"
-        raise Revert(RedirectResponse(url, status_code=303)) from None
-    return _detail_url(request_id, lang, done)
+DONE = {
+    "verify": "verified",
+    "assign": "assigned",
+    "approve": "approved",
+    "extend": "extended",
+    "refuse": "refused",
+    "rectify": "rectified",
+}
+DPO_ONLY = ("approve", "extend")
 
 
-@router.post("/requests/{request_id}/verify")
-def verify(
+@dataclass(frozen=True)
+class _Step:
+    """One staff action on one request, with what its form sent."""
+
+    request_id: str
+    note: str
+    reason: str
+    months: int
+    edits: dict[str, str]
+
+
+def _carry_out(
+    action: str,
+    step: _Step,
+    session: Session,
+    rules: Engine,
+    keyring: Keyring,
+    links: Links,
+    *,
+    actor: str,
+    now: datetime,
+) -> None:
+    rid = step.request_id
+    match action:
+        case "verify":
+            service.verify_manually(
+                session, rules, keyring, links, rid, note=step.note, actor=actor, now=now
+            )
+        case "assign":
+            service.assign(session, rid, actor=actor, now=now)
+        case "approve":
+            service.approve_erasure(session, rules, keyring, rid, actor=actor, now=now)
+        case "extend":
+            service.extend(
+                session, rules, keyring, rid, months=step.months, reason=step.reason,
+                actor=actor, now=now,
+            )  # fmt: skip
+        case "refuse":
+            service.refuse(session, rules, keyring, rid, reason=step.reason, actor=actor, now=now)
+        case _:
+            service.apply_rectification(
+                session, rules, keyring, rid, step.edits, actor=actor, now=now
+            )
+
+
+@router.post("/requests/{request_id}/{action}")
+def act(
     request_id: str,
+    action: str,
+    form: FormDep,
     session: SessionDep,
     rules: RulesDep,
     keyring: KeyringDep,
@@ -185,87 +238,30 @@ def verify(
     lang: LangDep,
     staff: Handler,
     note: Annotated[str, Form(max_length=1000)] = "",
-) -> Response:
-    return _act(lang, request_id, "verified", lambda: service.verify_manually(
-        session, rules, keyring, links, request_id, note=note,
-        actor=staff.actor.label, now=utcnow(),
-    ), session)  # fmt: skip
-
-
-@router.post("/requests/{request_id}/assign")
-def assign(request_id: str, session: SessionDep, lang: LangDep, staff: Handler) -> Response:
-    return _act(lang, request_id, "assigned", lambda: service.assign(
-        session, request_id, actor=staff.actor.label, now=utcnow()
-    ), session)  # fmt: skip
-
-
-@router.post("/requests/{request_id}/approve")
-def approve(
-    request_id: str,
-    session: SessionDep,
-    rules: RulesDep,
-    keyring: KeyringDep,
-    lang: LangDep,
-    staff: Dpo,
-) -> Response:
-    return _act(lang, request_id, "approved", lambda: service.approve_erasure(
-        session, rules, keyring, request_id, actor=staff.actor.label, now=utcnow()
-    ), session)  # fmt: skip
-
-
-@router.post("/requests/{request_id}/extend")
-def extend(
-    request_id: str,
-    session: SessionDep,
-    rules: RulesDep,
-    keyring: KeyringDep,
-    lang: LangDep,
-    staff: Dpo,
+    reason: Annotated[str, Form(max_length=1000)] = "",
     months: Annotated[int, Form(ge=1, le=2)] = 1,
-    reason: Annotated[str, Form(max_length=1000)] = "",
 ) -> Response:
-    return _act(lang, request_id, "extended", lambda: service.extend(
-        session, rules, keyring, request_id, months=months, reason=reason,
-        actor=staff.actor.label, now=utcnow(),
-    ), session)  # fmt: skip
-
-
-@router.post("/requests/{request_id}/refuse")
-def refuse(
-    request_id: str,
-    session: SessionDep,
-    rules: RulesDep,
-    keyring: KeyringDep,
-    lang: LangDep,
-    staff: Handler,
-    reason: Annotated[str, Form(max_length=1000)] = "",
-) -> Response:
-    return _act(lang, request_id, "refused", lambda: service.refuse(
-        session, rules, keyring, request_id, reason=reason,
-        actor=staff.actor.label, now=utcnow(),
-    ), session)  # fmt: skip
-
-
-@router.post("/requests/{request_id}/rectify")
-def rectify(
-    form: FormDep,
-    request_id: str,
-    session: SessionDep,
-    rules: RulesDep,
-    keyring: KeyringDep,
-    lang: LangDep,
-    staff: Handler,
-) -> Response:
-    """Apply a correction received by post or fax (Art. 16); recipients to tell are in the
-    request's history (Art. 19)."""
-    data = {
+    """Verify, assign, approve (DPO), extend (DPO), refuse, or apply a correction received
+    by post or fax (Art. 16; recipients to tell are in the request's history, Art. 19)."""
+    if action not in DONE:
+        raise NotFound("no such action")
+    if action in DPO_ONLY and staff.actor.role != "dpo":
+        raise Denied("your role may not open this page", reason="role")
+    edits = {
         name: value.strip()[:200]
         for name in EDITABLE
         if isinstance(value := form.get(name), str) and value.strip()
     }
-    return _act(lang, request_id, "rectified", lambda: service.apply_rectification(
-        session, rules, keyring, request_id, data, actor=staff.actor.label, now=utcnow()
-    ), session)  # fmt: skip
+    step = _Step(request_id, note, reason, months, edits)
+    try:
+        _carry_out(
+            action, step, session, rules, keyring, links, actor=staff.actor.label, now=utcnow()
+        )
+    except (InvalidInput, Conflict) as exc:
+        kind = "conflict" if isinstance(exc, Conflict) else "invalid"
+        url = f"/staff/requests/{request_id}?lang={lang}&error={kind}"
+        raise Revert(RedirectResponse(url, status_code=303)) from None
+    return _detail_url(request_id, lang, DONE[action])
 
 
 @router.get("/records")

@@ -17,7 +17,7 @@ from schutz.clock import utcnow
 from schutz.errors import Conflict
 from schutz.identity.actor import Actor
 from schutz.policy.engine import Engine
-from schutz.subject_requests.service import apply_rectification, check_rectification
+from schutz.subject_requests.rectification import rectify_subject
 from schutz.vault import service
 from schutz.vault.crypto import IntegrityCheckError
 from schutz.vault.keys import Keyring, load_keyring
@@ -279,11 +279,8 @@ def patch_subject(
     trusted its role. Staff apply the request; the requester is told, and the recipients
     who had the old values are listed for Art. 19.
     """
-    now = utcnow()
-    request_id = check_rectification(
-        session, subject_id, body.request_id, actor=actor.label, now=now
-    )
-    done = apply_rectification(
-        session, rules, keyring, request_id, body.data.flat(), actor=actor.label, now=now
-    )
+    done = rectify_subject(
+        session, rules, keyring, subject_id, body.request_id, body.data.flat(),
+        actor=actor.label, now=utcnow(),
+    )  # fmt: skip
     return SubjectStored(subject_id=subject_id, stored=list(done.fields))
