@@ -25,6 +25,7 @@ import inspect
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 from weakref import WeakKeyDictionary
 
@@ -43,8 +44,11 @@ from schutz.config import Settings
 from schutz.db import session_limit
 from schutz.errors import Denied, NotFound, Unauthenticated
 from schutz.identity.signing_secrets import SecretsFile
+from schutz.policy.engine import Engine
 from schutz.policy.loader import PolicySet
 from schutz.policy.schema import Policy
+from schutz.subject_requests.tokens import Links
+from schutz.vault.keys import Keyring, load_keyring
 from schutz.web.errors import Busy, Revert
 from schutz.web.i18n import pick_language
 
@@ -249,6 +253,20 @@ async def _gated(app: Any) -> AsyncIterator[None]:
 # --- the rest ------------------------------------------------------------------------------
 
 
+def get_keyring(settings: SettingsDep) -> Keyring:
+    return load_keyring(settings)
+
+
+async def get_rules(policies: PoliciesDep, policy: PolicyDep) -> Engine:
+    # No I/O (each version's engine is compiled once and kept): on the loop, not a thread.
+    return policies.engine(policy.version)
+
+
+def get_links(request: Request, settings: SettingsDep) -> Links:
+    """Signed links of data-subject requests (verification, export, the privacy centre)."""
+    return Links(base_url=settings.base_url, secret=signing_secret(request))
+
+
 def signing_secret(request: Request) -> list[bytes]:
     """The secrets that verify signed links now, the one that signs last (itsdangerous takes
     them so); from `<data_dir>/secret.key`, which create_app opens and `schutz secret rotate`
@@ -288,3 +306,27 @@ PoliciesDep = Annotated[PolicySet, Depends(get_policies)]
 PolicyDep = Annotated[Policy, Depends(get_policy)]
 LangDep = Annotated[str, Depends(get_language)]
 FormDep = Annotated[FormData, Depends(get_form)]
+KeyringDep = Annotated[Keyring, Depends(get_keyring)]
+RulesDep = Annotated[Engine, Depends(get_rules)]
+LinksDep = Annotated[Links, Depends(get_links)]
+
+
+@dataclass(frozen=True)
+class Desk:
+    """What a route on data-subject requests hands its service: the request's session, the
+    policy's rules, the vault's keys, the signed links, and the language of the answer."""
+
+    session: Session
+    rules: Engine
+    keyring: Keyring
+    links: Links
+    lang: str
+
+
+async def get_desk(
+    session: SessionDep, rules: RulesDep, keyring: KeyringDep, links: LinksDep, lang: LangDep
+) -> Desk:
+    return Desk(session, rules, keyring, links, lang)
+
+
+DeskDep = Annotated[Desk, Depends(get_desk)]

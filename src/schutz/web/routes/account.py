@@ -18,14 +18,23 @@ from schutz.clock import utcnow
 from schutz.errors import Conflict, Denied, InvalidInput, NotFound
 from schutz.subject_requests import account, holdings, self_service, service
 from schutz.subject_requests.export import build_package, exportable_request
+from schutz.subject_requests.models import DataRequest
 from schutz.subject_requests.self_service import EDITABLE, REQUESTABLE, SUBJECT
 from schutz.web.auth import clear_session_cookie, set_session_cookie
-from schutz.web.deps import FormDep, LangDep, SessionDep, SettingsDep, UnitOfWorkRoute
+from schutz.web.deps import (
+    Desk,
+    DeskDep,
+    FormDep,
+    LangDep,
+    RulesDep,
+    SessionDep,
+    SettingsDep,
+    UnitOfWorkRoute,
+)
 from schutz.web.errors import Revert
 from schutz.web.i18n import N_, translations
-from schutz.web.routes.requests_api import NO_STORE, LinksDep
+from schutz.web.routes.requests_api import NO_STORE
 from schutz.web.routes.requests_pages import package_file
-from schutz.web.routes.subjects import KeyringDep, RulesDep
 from schutz.web.security import same_origin
 from schutz.web.templating import render
 
@@ -73,31 +82,29 @@ def _back(lang: str, done: str) -> RedirectResponse:
 @router.get("")
 def centre(
     request: Request,
-    session: SessionDep,
-    rules: RulesDep,
-    keyring: KeyringDep,
-    links: LinksDep,
-    lang: LangDep,
+    desk: DeskDep,
     live: MaybeSession,
     done: str = "",
 ) -> Response:
     if live is None:
-        return _page(request, "login.html", {"form_token": links.form_token(FORM), "error": None})
-    policy = rules.policy
+        return _page(
+            request, "login.html", {"form_token": desk.links.form_token(FORM), "error": None}
+        )
+    policy = desk.rules.policy
     now = utcnow()
     held = holdings.read_holdings(
-        session, keyring, live.subject_id, actor=SUBJECT, reason="privacy_centre", now=now
+        desk.session, desk.keyring, live.subject_id, actor=SUBJECT, reason="privacy_centre", now=now
     )
     switches = [
         {
             "purpose": s.purpose,
-            "name": policy.purposes[s.purpose].name.get(lang),
+            "name": policy.purposes[s.purpose].name.get(desk.lang),
             "on": s.on,
             "state": s.state,
         }
-        for s in self_service.switches(session, policy, live.subject_id)
+        for s in self_service.switches(desk.session, policy, live.subject_id)
     ]
-    requests = service.list_requests(session, subject_id=live.subject_id, now=now)
+    requests = service.list_requests(desk.session, subject_id=live.subject_id, now=now)
     ctx = {
         "csrf_token": live.csrf_token,
         "held": held,
@@ -105,7 +112,7 @@ def centre(
         "switches": switches,
         "requests": requests,
         "editable": [
-            (f, policy.category_name(policy.fields[f], lang))
+            (f, policy.category_name(policy.fields[f], desk.lang))
             for f in EDITABLE
             if f in policy.fields
         ],
@@ -118,21 +125,23 @@ def centre(
 @router.post("/login")
 def ask_for_link(
     request: Request,
-    session: SessionDep,
-    rules: RulesDep,
-    keyring: KeyringDep,
-    links: LinksDep,
-    lang: LangDep,
+    desk: DeskDep,
     email: Annotated[str, Form(max_length=320)] = "",
     form_token: Annotated[str, Form(max_length=400)] = "",
 ) -> Response:
     try:
-        links.check_form_token(FORM, form_token)
+        desk.links.check_form_token(FORM, form_token)
         account.request_link(
-            session, rules.policy, keyring, links, email=email, lang=lang, now=utcnow()
+            desk.session,
+            desk.rules.policy,
+            desk.keyring,
+            desk.links,
+            email=email,
+            lang=desk.lang,
+            now=utcnow(),
         )
     except InvalidInput:
-        ctx = {"form_token": links.form_token(FORM), "error": "email"}
+        ctx = {"form_token": desk.links.form_token(FORM), "error": "email"}
         raise Revert(_page(request, "login.html", ctx, 422)) from None
     return _page(request, "check_inbox.html", {})  # the same whether or not it is known
 
@@ -210,31 +219,38 @@ def switch(
 @router.post("/rectify")
 def rectify(
     form: FormDep,
-    session: SessionDep,
-    rules: RulesDep,
-    keyring: KeyringDep,
-    links: LinksDep,
-    lang: LangDep,
+    desk: DeskDep,
     live: CentreSession,
 ) -> Response:
     """Self-service rectification and completion (Art. 16): recorded as a request, applied
     at once, recipients of the old values listed for notification (Art. 19)."""
     try:
         changed = self_service.self_rectify(
-            session, rules, keyring, links, live.subject_id, form, lang=lang, now=utcnow()
+            desk.session,
+            desk.rules,
+            desk.keyring,
+            desk.links,
+            live.subject_id,
+            form,
+            lang=desk.lang,
+            now=utcnow(),
         )
     except (InvalidInput, Conflict):
-        raise Revert(_back(lang, "invalid")) from None
-    return _back(lang, "rectified" if changed else "unchanged")
+        raise Revert(_back(desk.lang, "invalid")) from None
+    return _back(desk.lang, "rectified" if changed else "unchanged")
+
+
+def _submit(desk: Desk, live: account.AccountSession, kind: str) -> DataRequest:
+    """A request of `kind` from the centre, verified by its session."""
+    return service.submit_verified(
+        desk.session, desk.rules, desk.keyring, desk.links, subject_id=live.subject_id,
+        kind=kind, lang=desk.lang, actor=SUBJECT, now=utcnow(),
+    )  # fmt: skip
 
 
 @router.post("/export")
 def export(
-    session: SessionDep,
-    rules: RulesDep,
-    keyring: KeyringDep,
-    links: LinksDep,
-    lang: LangDep,
+    desk: DeskDep,
     live: CentreSession,
 ) -> Response:
     """A copy of everything, at once: the session already proves the address.
@@ -242,59 +258,48 @@ def export(
     The download link it leads to works for 15 minutes and only with this session's
     cookie (path /account), so it dies on sign-out and is of no use to anyone it leaks to.
     """
-    made = service.submit_verified(
-        session, rules, keyring, links, subject_id=live.subject_id, kind="access",
-        lang=lang, actor=SUBJECT, now=utcnow(),
-    )  # fmt: skip
-    token = links.session_export_token(made.id, live.token_hash)
-    return RedirectResponse(f"{ACCOUNT_PATH}/export?token={token}&lang={lang}", status_code=303)
+    made = _submit(desk, live, "access")
+    token = desk.links.session_export_token(made.id, live.token_hash)
+    return RedirectResponse(
+        f"{ACCOUNT_PATH}/export?token={token}&lang={desk.lang}", status_code=303
+    )
 
 
 def _session_package(
-    session: SessionDep,
-    rules: RulesDep,
-    keyring: KeyringDep,
-    links: LinksDep,
-    live: account.AccountSession | None,
-    token: str,
-    lang: str,
+    desk: Desk, live: account.AccountSession | None, token: str
 ) -> dict[str, Any] | None:
     """The package a centre download link opens, or None if the link or session is not good."""
     if live is None:
         return None
     try:
-        request_id = links.session_export_of(token, live.token_hash)
-        found = exportable_request(session, request_id)
+        request_id = desk.links.session_export_of(token, live.token_hash)
+        found = exportable_request(desk.session, request_id)
     except (InvalidInput, Conflict, NotFound):
         return None
     if found.subject_id != live.subject_id:
         return None
-    package = build_package(
-        session, rules.policy, keyring, found, lang=lang, actor=SUBJECT, now=utcnow()
-    )
-    return package
+    return build_package(
+        desk.session, desk.rules.policy, desk.keyring, found, lang=desk.lang, actor=SUBJECT,
+        now=utcnow(),
+    )  # fmt: skip
 
 
 @router.get("/export")
 @router.get("/export.json")
 def export_page(
     request: Request,
-    session: SessionDep,
-    rules: RulesDep,
-    keyring: KeyringDep,
-    links: LinksDep,
+    desk: DeskDep,
     live: MaybeSession,
-    lang: LangDep,
     token: Annotated[str, Query(max_length=400)] = "",
 ) -> Response:
     """The readable copy (Art. 15(3) GDPR) and the JSON file (Art. 20), for the session
     that asked for it."""
-    package = _session_package(session, rules, keyring, links, live, token, lang)
+    package = _session_package(desk, live, token)
     if package is None:
         return _page(request, "export_gone.html", {}, 410)
     if request.url.path.endswith(".json"):
         return package_file(package)
-    json_url = f"{ACCOUNT_PATH}/export.json?token={quote(token)}&lang={lang}"
+    json_url = f"{ACCOUNT_PATH}/export.json?token={quote(token)}&lang={desk.lang}"
     response = render(request, "requests/export.html", {"p": package, "json_url": json_url})
     response.headers.update(NO_STORE)
     return response
@@ -302,19 +307,12 @@ def export_page(
 
 @router.post("/requests")
 def make_request(
-    session: SessionDep,
-    rules: RulesDep,
-    keyring: KeyringDep,
-    links: LinksDep,
-    lang: LangDep,
+    desk: DeskDep,
     live: CentreSession,
     kind: Annotated[str, Form(max_length=20)] = "",
 ) -> Response:
     """Erasure (which the DPO approves) or restriction, from the centre."""
     if kind not in REQUESTABLE:
         raise InvalidInput("kind: ask for erasure or restriction here")
-    service.submit_verified(
-        session, rules, keyring, links, subject_id=live.subject_id, kind=kind,
-        lang=lang, actor=SUBJECT, now=utcnow(),
-    )  # fmt: skip
-    return _back(lang, kind)
+    _submit(desk, live, kind)
+    return _back(desk.lang, kind)

@@ -21,8 +21,7 @@ from schutz.newsletter.audience import AUDIENCE_PURPOSES, audience_batches, chec
 from schutz.policy.engine import Engine
 from schutz.vault.keys import Keyring
 from schutz.web.auth import require_role
-from schutz.web.deps import committed
-from schutz.web.routes.subjects import KeyringDep, RulesDep
+from schutz.web.deps import KeyringDep, RulesDep, committed
 
 router = APIRouter(tags=["audiences"])
 

@@ -21,8 +21,7 @@ from schutz.errors import NotFound
 from schutz.identity.actor import Actor
 from schutz.vault import service as vault
 from schutz.web.auth import require_role
-from schutz.web.deps import PolicyDep, SessionDep, UnitOfWorkRoute
-from schutz.web.routes.subjects import KeyringDep
+from schutz.web.deps import KeyringDep, PolicyDep, SessionDep, UnitOfWorkRoute
 
 router = APIRouter(tags=["consents"], route_class=UnitOfWorkRoute)
 

@@ -16,12 +16,18 @@ from schutz.contact import service as contact
 from schutz.contact.service import KINDS, MESSAGE_MAX, support_address
 from schutz.errors import InvalidInput
 from schutz.newsletter import tokens
-from schutz.web.deps import PolicyDep, SessionDep, SettingsDep, UnitOfWorkRoute
+from schutz.web.deps import (
+    KeyringDep,
+    PolicyDep,
+    RulesDep,
+    SessionDep,
+    SettingsDep,
+    UnitOfWorkRoute,
+    get_links,
+)
 from schutz.web.errors import Revert
 from schutz.web.i18n import pick_language
 from schutz.web.routes.newsletter import NO_STORE, secret_of
-from schutz.web.routes.requests_api import get_links
-from schutz.web.routes.subjects import KeyringDep, RulesDep
 from schutz.web.templating import render
 
 router = APIRouter(include_in_schema=False, route_class=UnitOfWorkRoute)

@@ -26,8 +26,10 @@ from schutz.vault.validation import normalise_email
 from schutz.web.auth import require_role
 from schutz.web.client_ip import truncated_client_ip
 from schutz.web.deps import (
+    KeyringDep,
     LangDep,
     PolicyDep,
+    RulesDep,
     SessionDep,
     SettingsDep,
     UnitOfWorkRoute,
@@ -35,7 +37,6 @@ from schutz.web.deps import (
 )
 from schutz.web.errors import Revert
 from schutz.web.i18n import N_, translations
-from schutz.web.routes.subjects import KeyringDep, RulesDep
 from schutz.web.templating import render
 
 router = APIRouter(tags=["newsletter"], route_class=UnitOfWorkRoute)

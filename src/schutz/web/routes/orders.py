@@ -20,8 +20,14 @@ from schutz.disclosures.payloads import OrderFacts, OrderItem
 from schutz.identity.actor import Actor
 from schutz.vault.crypto import IntegrityCheckError
 from schutz.web.auth import require_role
-from schutz.web.deps import SessionDep, UnitOfWorkRoute, keep_audit_on, retry_on_race
-from schutz.web.routes.subjects import KeyringDep, RulesDep
+from schutz.web.deps import (
+    KeyringDep,
+    RulesDep,
+    SessionDep,
+    UnitOfWorkRoute,
+    keep_audit_on,
+    retry_on_race,
+)
 
 router = APIRouter(prefix="/api/v1/orders", tags=["orders"], route_class=UnitOfWorkRoute)
 

@@ -29,9 +29,8 @@ from schutz.errors import InvalidInput, NotFound
 from schutz.policy.schema import Policy
 from schutz.vault import service as vault
 from schutz.web.auth import StaffContext, require_staff
-from schutz.web.deps import PolicyDep, SessionDep, SettingsDep, UnitOfWorkRoute
+from schutz.web.deps import KeyringDep, PolicyDep, SessionDep, SettingsDep, UnitOfWorkRoute
 from schutz.web.i18n import pick_language
-from schutz.web.routes.subjects import KeyringDep
 from schutz.web.templating import render
 
 router = APIRouter(prefix="/staff", include_in_schema=False, route_class=UnitOfWorkRoute)

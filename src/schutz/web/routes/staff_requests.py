@@ -9,28 +9,33 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form
-from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from schutz.clock import utcnow
-from schutz.errors import Conflict, Denied, InvalidInput, NotFound
-from schutz.policy.engine import Engine
+from schutz.errors import Conflict, Denied, InvalidInput
 from schutz.policy.ropa import records_of_processing
 from schutz.subject_requests import service
 from schutz.subject_requests.models import RequestChannel, RequestKind, RequestStatus
-from schutz.subject_requests.tokens import Links
-from schutz.vault.keys import Keyring
 from schutz.web.auth import StaffContext, require_staff
-from schutz.web.deps import FormDep, LangDep, SessionDep, UnitOfWorkRoute
+from schutz.web.deps import (
+    Desk,
+    DeskDep,
+    FormDep,
+    KeyringDep,
+    LangDep,
+    RulesDep,
+    SessionDep,
+    UnitOfWorkRoute,
+)
 from schutz.web.errors import Revert
-from schutz.web.routes.requests_api import NO_STORE, LinksDep
-from schutz.web.routes.subjects import KeyringDep, RulesDep
+from schutz.web.routes.requests_api import NO_STORE
 from schutz.web.templating import render
 
 router = APIRouter(prefix="/staff", include_in_schema=False, route_class=UnitOfWorkRoute)
@@ -122,11 +127,7 @@ def entry_form(request: Request, staff: Handler) -> Response:
 
 @router.post("/requests/new")
 def enter_request(
-    session: SessionDep,
-    rules: RulesDep,
-    keyring: KeyringDep,
-    links: LinksDep,
-    lang: LangDep,
+    desk: DeskDep,
     staff: Handler,
     kind: Annotated[str, Form(max_length=20)] = "",
     channel: Annotated[str, Form(max_length=10)] = "post",
@@ -139,10 +140,10 @@ def enter_request(
     if channel not in {c.value for c in RequestChannel}:
         raise InvalidInput("channel: not a request channel")
     made = service.submit(
-        session, rules, keyring, links, kind=kind, email=email, channel=channel,
+        desk.session, desk.rules, desk.keyring, desk.links, kind=kind, email=email, channel=channel,
         details=details, lang=subject_lang, actor=staff.actor.label, now=utcnow(),
     )  # fmt: skip
-    return _detail_url(made.request_id, lang, "entered")
+    return _detail_url(made.request_id, desk.lang, "entered")
 
 
 @router.get("/requests/{request_id}")
@@ -195,14 +196,12 @@ class _Step:
 def _carry_out(
     action: str,
     step: _Step,
-    session: Session,
-    rules: Engine,
-    keyring: Keyring,
-    links: Links,
+    desk: Desk,
     *,
     actor: str,
     now: datetime,
 ) -> None:
+    session, rules, keyring, links = desk.session, desk.rules, desk.keyring, desk.links
     rid = step.request_id
     match action:
         case "verify":
@@ -226,25 +225,14 @@ def _carry_out(
             )
 
 
-@router.post("/requests/{request_id}/{action}")
-def act(
-    request_id: str,
+def _act(
     action: str,
+    request_id: str,
     form: FormDep,
-    session: SessionDep,
-    rules: RulesDep,
-    keyring: KeyringDep,
-    links: LinksDep,
-    lang: LangDep,
-    staff: Handler,
-    note: Annotated[str, Form(max_length=1000)] = "",
-    reason: Annotated[str, Form(max_length=1000)] = "",
-    months: Annotated[int, Form(ge=1, le=2)] = 1,
+    desk: DeskDep,
+    staff: StaffContext,
+    step: tuple[str, str, int],
 ) -> Response:
-    """Verify, assign, approve (DPO), extend (DPO), refuse, or apply a correction received
-    by post or fax (Art. 16; recipients to tell are in the request's history, Art. 19)."""
-    if action not in DONE:
-        raise NotFound("no such action")
     if action in DPO_ONLY and staff.actor.role != "dpo":
         raise Denied("your role may not open this page", reason="role")
     edits = {
@@ -252,16 +240,38 @@ def act(
         for name in EDITABLE
         if isinstance(value := form.get(name), str) and value.strip()
     }
-    step = _Step(request_id, note, reason, months, edits)
     try:
         _carry_out(
-            action, step, session, rules, keyring, links, actor=staff.actor.label, now=utcnow()
+            action, _Step(request_id, *step, edits), desk, actor=staff.actor.label, now=utcnow()
         )
     except (InvalidInput, Conflict) as exc:
         kind = "conflict" if isinstance(exc, Conflict) else "invalid"
-        url = f"/staff/requests/{request_id}?lang={lang}&error={kind}"
+        url = f"/staff/requests/{request_id}?lang={desk.lang}&error={kind}"
         raise Revert(RedirectResponse(url, status_code=303)) from None
-    return _detail_url(request_id, lang, DONE[action])
+    return _detail_url(request_id, desk.lang, DONE[action])
+
+
+def _action_route(action: str) -> Callable[..., Response]:
+    def act(
+        request_id: str,
+        form: FormDep,
+        desk: DeskDep,
+        staff: Handler,
+        note: Annotated[str, Form(max_length=1000)] = "",
+        reason: Annotated[str, Form(max_length=1000)] = "",
+        months: Annotated[int, Form(ge=1, le=2)] = 1,
+    ) -> Response:
+        return _act(action, request_id, form, desk, staff, (note, reason, months))
+
+    act.__name__ = f"{action}_request"
+    return act
+
+
+# One form (and route) per action: verify, assign, approve (DPO), extend (DPO), refuse, and
+# rectify, which applies a correction received by post or fax (Art. 16; the recipients to
+# tell are in the request's history, Art. 19).
+for _action in DONE:
+    router.post(f"/requests/{{request_id}}/{_action}")(_action_route(_action))
 
 
 @router.get("/records")

@@ -16,17 +16,14 @@ from sqlalchemy.exc import IntegrityError
 from schutz.clock import utcnow
 from schutz.errors import Conflict
 from schutz.identity.actor import Actor
-from schutz.policy.engine import Engine
 from schutz.subject_requests.rectification import rectify_subject
 from schutz.vault import service
 from schutz.vault.crypto import IntegrityCheckError
-from schutz.vault.keys import Keyring, load_keyring
 from schutz.web.auth import require_role
 from schutz.web.deps import (
-    PoliciesDep,
-    PolicyDep,
+    KeyringDep,
+    RulesDep,
     SessionDep,
-    SettingsDep,
     UnitOfWorkRoute,
     keep_audit_on,
 )
@@ -37,16 +34,6 @@ JUSTIFICATION_HEADER = "X-Schutz-Justification"
 ADDRESS_PREFIX = "postal_address."
 
 
-def get_keyring(settings: SettingsDep) -> Keyring:
-    return load_keyring(settings)
-
-
-def get_rules(policies: PoliciesDep, policy: PolicyDep) -> Engine:
-    return policies.engine(policy.version)
-
-
-KeyringDep = Annotated[Keyring, Depends(get_keyring)]
-RulesDep = Annotated[Engine, Depends(get_rules)]
 AnyKey = Annotated[Actor, Depends(require_role())]
 Writer = Annotated[Actor, Depends(require_role("shop", "support", "dpo", "admin"))]
 Rectifier = Annotated[Actor, Depends(require_role("support", "dpo", "admin"))]
