@@ -74,18 +74,18 @@ def keep_audit_on(session: Session, *errors: type[Exception]) -> Iterator[None]:
     domain audited it (an integrity failure found on a read, say) and the entry must stay."""
     try:
         yield
-    except errors:
-        session.info[_KEEP] = True
+    except errors as exc:
+        session.info[_KEEP] = exc  # this error, not a later one the route lets through
         raise
 
 
 def _keeps(session: Session, error: BaseException | None) -> bool:
-    keep = session.info.pop(_KEEP, False)
+    kept = session.info.pop(_KEEP, None)
     if error is None:
         return True
     if isinstance(error, Revert):
         return False
-    return keep or isinstance(error, REFUSALS)
+    return error is kept or isinstance(error, REFUSALS)
 
 
 def end_work(session: Session, error: BaseException | None) -> None:
