@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
@@ -228,8 +229,8 @@ def _carry_out(
 def _act(
     action: str,
     request_id: str,
-    form: FormDep,
-    desk: DeskDep,
+    form: FormData,
+    desk: Desk,
     staff: StaffContext,
     step: tuple[str, str, int],
 ) -> Response:
