@@ -39,7 +39,8 @@ EDITABLE = (
     "postal_address.city",
     "postal_address.country",
 )
-"""Fields the subject corrects themselves; the address is the centre's key and is not."""
+"""Fields a correction changes (the subject's own, or staff acting on a letter); the
+address is the centre's key and changes only by a rectification request."""
 REQUESTABLE = ("erasure", "restriction")
 VALUE_MAX = 200
 

@@ -24,6 +24,7 @@ from schutz.errors import Conflict, Denied, InvalidInput
 from schutz.policy.ropa import records_of_processing
 from schutz.subject_requests import service
 from schutz.subject_requests.models import RequestChannel, RequestKind, RequestStatus
+from schutz.subject_requests.self_service import EDITABLE  # the fields a correction may change
 from schutz.web.auth import StaffContext, require_staff
 from schutz.web.deps import (
     Desk,
@@ -44,14 +45,6 @@ router = APIRouter(prefix="/staff", include_in_schema=False, route_class=UnitOfW
 Handler = Annotated[StaffContext, Depends(require_staff("support", "dpo", "admin"))]
 Records = Annotated[StaffContext, Depends(require_staff("dpo", "admin"))]
 STAFF_CHANNELS = ("post", "fax", "phone", "email")
-EDITABLE = (
-    "name",
-    "phone",
-    "postal_address.street",
-    "postal_address.postal_code",
-    "postal_address.city",
-    "postal_address.country",
-)
 
 
 def _page(request: Request, name: str, ctx: dict[str, Any], status: int = 200) -> HTMLResponse:
