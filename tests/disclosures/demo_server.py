@@ -29,8 +29,9 @@ from schutz.config import Settings
 from schutz.db import make_engine, make_session_factory, migrate, transaction
 from schutz.disclosures.demo import seed_demo_recipients
 from schutz.identity.service import add_staff, create_api_key
-from schutz.web.app import create_app
-from schutz.web.routes import orders, sandbox, shop, staff, staff_disclosures, subjects
+from schutz.demo import sandbox, shop
+from schutz.demo.app import create_demo_app
+from schutz.web.routes import orders, staff, staff_disclosures, subjects
 from schutz.worker import start_in_thread
 
 settings = Settings()
@@ -44,7 +45,7 @@ with transaction(sessions) as session:
     add_staff(session, email="fulfilment@demo.example", role="fulfilment",
               password="demo password 123", actor="demo", now=now)
     seed_demo_recipients(session, settings, base_url=settings.base_url, now=now)
-app = create_app(settings)
+app = create_demo_app(settings)
 for module in (subjects, orders, shop, sandbox, staff, staff_disclosures):
     paths = {getattr(r, "path", "") for r in module.router.routes}
     if not any(getattr(r, "path", "") in paths for r in app.routes):

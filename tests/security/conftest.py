@@ -2,20 +2,33 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
+from fastapi import FastAPI
 from sqlalchemy.orm import Session
 
 from schutz.clock import utcnow
 from schutz.config import Settings
+from schutz.demo.app import create_demo_app
 from schutz.identity.models import StaffUser
 from schutz.identity.roles import API_KEY_ROLES, STAFF_ROLES
 from schutz.identity.service import add_staff, create_api_key, start_session
+from webapp import close_app
 
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
     """The demo app, so that `app` and `client` (tests/conftest.py) have every route."""
     return settings.model_copy(update={"demo": True})
+
+
+@pytest.fixture
+def app(settings: Settings) -> Iterator[FastAPI]:
+    """The demo app: the production routes and the demo shop's and sandbox's."""
+    app = create_demo_app(settings)
+    yield app
+    close_app(app)
 
 
 @pytest.fixture

@@ -7,13 +7,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from schutz.web.app import create_app
+from schutz.demo.app import create_demo_app
 from webapp import TestClient, migrated_sqlite
 
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    app = create_app(migrated_sqlite(tmp_path_factory.mktemp("layout"), demo=True))
+    app = create_demo_app(migrated_sqlite(tmp_path_factory.mktemp("layout"), demo=True))
     with TestClient(app, follow_redirects=False) as test_client:
         test_client.app_routes = app.routes  # type: ignore[attr-defined]
         yield test_client

@@ -12,10 +12,10 @@ from sqlalchemy import Engine
 from schutz.clock import utcnow
 from schutz.config import Settings
 from schutz.db import make_session_factory, transaction
+from schutz.demo.app import create_demo_app
 from schutz.disclosures.demo import seed_demo_recipients
 from schutz.disclosures.endpoints import get_endpoint, read_secret
 from schutz.disclosures.verify import signature_header
-from schutz.web.app import create_app
 from webapp import TestClient, close_app
 
 URL = "/sandbox/freight_carrier/webhook"
@@ -31,7 +31,7 @@ def sandbox(settings: Settings, engine: Engine) -> Iterator[tuple[TestClient, by
         endpoint = get_endpoint(session, "freight_carrier")
         assert endpoint is not None
         secret = read_secret(endpoint.secret_file)
-    app = create_app(demo)
+    app = create_demo_app(demo)
     with TestClient(app) as client:
         yield client, secret
     close_app(app)

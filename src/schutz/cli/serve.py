@@ -61,10 +61,11 @@ def serve(
     settings = st.settings.model_copy(update=update)
     if demo:
         from schutz.demo import seed_demo
+        from schutz.demo.app import create_demo_app
 
         seed_demo(st.sessions, settings, port=port, echo=typer.echo)
     # The app checks the key files before the embedded worker could trip over them.
-    app = create_app(settings)
+    app = create_demo_app(settings) if demo else create_app(settings)
     if embedded_worker:
         from schutz.worker import start_in_thread
 

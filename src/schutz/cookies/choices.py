@@ -15,6 +15,8 @@ import re
 import secrets
 from dataclasses import dataclass, field
 
+from schutz.cookies.registry import VISITOR_COOKIE, Registry
+
 LETTERS = {"analytics": "a", "embeds": "e", "preferences": "p"}
 _CATEGORY = {v: k for k, v in LETTERS.items()}
 _VALUE = re.compile(
@@ -85,3 +87,66 @@ def decode(value: str | None) -> Choices | None:
     decided = {_CATEGORY[flags[i]]: flags[i + 1] == "1" for i in range(0, len(flags), 2)}
     services = {s[:-1]: s[-1] == "1" for s in singles.split("~") if s}
     return Choices(vid, version, decided, services)
+
+
+ACTIONS = ("accept", "reject", "save", "grant")
+"""What the banner and /cookies send: all on, all off (the same size and form, Art. 7(3)
+GDPR), the ticked boxes, or one category (a two-click embed asking for itself)."""
+
+
+@dataclass(frozen=True)
+class ChoiceChange:
+    """A visitor's choices before and after one form post, and the cookies to drop."""
+
+    before: Choices
+    after: Choices
+    to_delete: frozenset[str]
+
+
+def apply_choice(
+    before: Choices | None,
+    registry: Registry,
+    action: str,
+    *,
+    allow: tuple[str, ...] = (),
+    category: str | None = None,
+    service: str | None = None,
+    embeds: tuple[str, ...] = (),
+) -> ChoiceChange:
+    """The visitor's choices after `action`, under `registry`'s policy version.
+
+    Anything but accept, reject or a grant of a known category saves the ticked `allow`
+    boxes: a category left unticked is a "no". A visitor without a valid id starts afresh
+    with a new one. A grant naming one of the policy's `embeds` as `service` is consent to
+    that provider alone (a click on its placeholder), not to its whole category.
+    """
+    categories = registry.categories
+    services: dict[str, bool] = {}
+    if action == "grant" and service in embeds:
+        decisions: dict[str, bool] = {}
+        services = {service: True}
+    elif action == "accept":
+        decisions = dict.fromkeys(categories, True)
+    elif action == "reject":
+        decisions = dict.fromkeys(categories, False)
+    elif action == "grant" and category in categories:
+        decisions = {category: True}
+    else:
+        decisions = {c: c in allow for c in categories}
+    if before is None or not is_visitor_id(before.visitor_id):
+        before = Choices(new_visitor_id())
+    after = before.with_(decisions, registry.version, services)
+    return ChoiceChange(before, after, cookies_to_delete(registry, after))
+
+
+def cookies_to_delete(registry: Registry, after: Choices) -> frozenset[str]:
+    """The cookies a browser must drop once `after` holds: those of every category said no
+    to (TDDDG §25), and the visitor id when analytics is not allowed."""
+    doomed = {
+        name
+        for withdrawn in (c for c, yes in after.decided.items() if not yes)
+        for name in registry.names_in(withdrawn)
+    }
+    if not after.allows("analytics"):
+        doomed.add(VISITOR_COOKIE)
+    return frozenset(doomed)

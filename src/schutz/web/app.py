@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from schutz import __version__
@@ -39,8 +39,6 @@ from schutz.web.routes import (
     policy_pages,
     requests_api,
     requests_pages,
-    sandbox,
-    shop,
     social,
     staff,
     staff_disclosures,
@@ -54,7 +52,10 @@ from schutz.web.templating import TEMPLATE_DIR, make_templates
 STATIC_DIR = TEMPLATE_DIR.parent / "static"
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, *, extra_routers: Sequence[APIRouter] = ()
+) -> FastAPI:
+    """The app; `extra_routers` come last (the demo's shop and sandbox: `schutz.demo.app`)."""
     settings = settings or Settings()
 
     @asynccontextmanager
@@ -126,8 +127,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ):
         app.include_router(module.router)
     app.include_router(metrics_router)
-    if settings.demo:
-        # The demo shop and the sandbox processors exist only to show Schutz at work.
-        app.include_router(shop.router)
-        app.include_router(sandbox.router)
+    for extra in extra_routers:
+        app.include_router(extra)
     return app

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
@@ -148,6 +148,8 @@ def safe_next(next_path: str | None) -> str:
 
 
 async def _submitted_csrf(request: Request) -> str:
+    if request.method in SAFE_METHODS:
+        return ""
     header = request.headers.get(CSRF_HEADER)
     if header:
         return header
@@ -158,24 +160,29 @@ async def _submitted_csrf(request: Request) -> str:
     return ""
 
 
-def require_staff(*roles: str) -> Callable[..., Awaitable[StaffContext]]:
+def require_staff(*roles: str) -> Callable[..., StaffContext]:
     """A dependency for console pages: a live session (else a redirect to the sign-in page),
     one of `roles` if given (else 403), and on POST/PUT/PATCH/DELETE the session's CSRF token
     in the `csrf_token` form field or the `X-CSRF-Token` header (else 403)."""
 
-    async def staff_context(request: Request, session: SessionDep) -> StaffContext:
+    def staff_context(
+        request: Request,
+        session: SessionDep,
+        submitted: Annotated[str, Depends(_submitted_csrf)],
+    ) -> StaffContext:
+        # A plain `def`: the session look-up is database work, which never runs on the loop.
         token = request.cookies.get(SESSION_COOKIE, "")
         row = session_for_token(session, token, now=utcnow())
         if row is None:
             raise _login_redirect(request)
-        if request.method not in SAFE_METHODS:
-            submitted = await _submitted_csrf(request)
-            if not hmac.compare_digest(submitted.encode(), row.csrf_token.encode()):
-                raise Denied(
-                    "the form has expired or did not come from this site; "
-                    "reload the page and try again",
-                    reason="csrf",
-                )
+        if request.method not in SAFE_METHODS and not hmac.compare_digest(
+            submitted.encode(), row.csrf_token.encode()
+        ):
+            raise Denied(
+                "the form has expired or did not come from this site; "
+                "reload the page and try again",
+                reason="csrf",
+            )
         actor = staff_actor(row.staff)
         if not actor.has_role(*roles):
             raise Denied("your role may not open this page", reason="role")

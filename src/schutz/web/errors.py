@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from schutz.errors import Conflict, Denied, InvalidInput, NotFound, SchutzError, Unauthenticated
+from schutz.vault.crypto import IntegrityCheckError
 from schutz.web.templating import render
 
 log = logging.getLogger("schutz.web")
@@ -23,6 +24,23 @@ STATUS = {
     Unauthenticated: 401,
     Conflict: 409,
 }
+
+
+class Revert(Exception):
+    """Answer with `response` and keep nothing the request wrote (a form shown again with
+    its errors, a link that no longer works): the unit of work rolls back."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__("reverted")
+        self.response = response
+
+
+class Busy(Exception):
+    """Every database turn was taken for longer than a request may wait (503)."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__("busy")
+        self.retry_after = retry_after
 
 
 def _wants_json(request: Request) -> bool:
@@ -53,6 +71,26 @@ def install_error_handlers(app: FastAPI) -> None:
             if exc.rule:
                 extra["rule"] = exc.rule
         return _respond(request, status, str(exc), **extra)
+
+    @app.exception_handler(IntegrityCheckError)
+    async def integrity_failure(request: Request, exc: IntegrityCheckError) -> Response:
+        # A stored blob was altered or moved; where the vault found it on a read, the
+        # incident is in the audit log (the route kept that entry).
+        log.error("integrity check failed on %s %s", request.method, request.url.path)
+        return _respond(request, 500, "stored data failed its integrity check")
+
+    @app.exception_handler(Revert)
+    async def reverted(_request: Request, exc: Revert) -> Response:
+        return exc.response
+
+    @app.exception_handler(Busy)
+    async def busy(_request: Request, exc: Busy) -> Response:
+        # JSON for everyone: under overload the cheapest answer is the kindest.
+        return JSONResponse(
+            {"detail": "the server is busy; try again shortly"},
+            status_code=503,
+            headers={"Retry-After": str(exc.retry_after)},
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:

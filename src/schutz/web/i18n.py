@@ -16,10 +16,16 @@ __all__ = [
     "DEFAULT_LANGUAGE",
     "LANGUAGES",
     "LOCALE_DIR",
+    "N_",
     "babel_locale",
     "pick_language",
     "translations",
 ]
+
+
+def N_(message: str) -> str:  # noqa: N802 - gettext's name for "mark for extraction only"
+    """Mark `message` for pybabel; it is translated where it is shown."""
+    return message
 
 
 def pick_language(request: Request) -> str:

@@ -1,10 +1,6 @@
 """What the staff console offers, and to whom: the dashboard and every page's navigation."""
 
-
-def N_(message: str) -> str:  # noqa: N802 - gettext's name for "mark for extraction only"
-    """Mark `message` for pybabel; the template translates it when the page is rendered."""
-    return message
-
+from schutz.web.i18n import N_
 
 # What the console offers, and to whom. A section is a link once its page exists.
 SECTIONS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (

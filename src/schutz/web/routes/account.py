@@ -12,50 +12,37 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Query
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from schutz.clock import utcnow
-from schutz.consent.service import ConsentState, current_state, record_consent
 from schutz.errors import Conflict, Denied, InvalidInput, NotFound
-from schutz.subject_requests import account, holdings, service
+from schutz.subject_requests import account, holdings, self_service, service
 from schutz.subject_requests.export import build_package, exportable_request
-from schutz.subject_requests.models import RequestKind
+from schutz.subject_requests.models import DataRequest
+from schutz.subject_requests.self_service import EDITABLE, REQUESTABLE, SUBJECT
 from schutz.web.auth import clear_session_cookie, set_session_cookie
-from schutz.web.deps import LangDep, SessionDep, SettingsDep
-from schutz.web.i18n import translations
-from schutz.web.routes.requests_api import NO_STORE, LinksDep
-from schutz.web.routes.subjects import KeyringDep, RulesDep
+from schutz.web.deps import (
+    Desk,
+    DeskDep,
+    FormDep,
+    LangDep,
+    RulesDep,
+    SessionDep,
+    SettingsDep,
+    UnitOfWorkRoute,
+)
+from schutz.web.errors import Revert
+from schutz.web.i18n import N_, translations
+from schutz.web.routes.requests_api import NO_STORE
+from schutz.web.routes.requests_pages import package_file
 from schutz.web.security import same_origin
 from schutz.web.templating import render
 
-router = APIRouter(prefix="/account", include_in_schema=False)
+router = APIRouter(prefix="/account", include_in_schema=False, route_class=UnitOfWorkRoute)
 
 ACCOUNT_COOKIE = "schutz_account"
 ACCOUNT_PATH = "/account"
 FORM = "account-login"
-SUBJECT = "subject"
-# The switches of the centre: purpose key -> what turning it off records.
-SWITCHES = (
-    ("newsletter", "withdraw"),
-    ("direct_marketing", "object"),
-    ("market_research", "object"),
-    ("web_analytics", "object"),
-)
-EDITABLE = (
-    "name",
-    "phone",
-    "postal_address.street",
-    "postal_address.postal_code",
-    "postal_address.city",
-    "postal_address.country",
-)
-REQUESTABLE = ("erasure", "restriction")
-
-
-def N_(message: str) -> str:  # noqa: N802 - gettext's name for "mark for extraction only"
-    return message
-
-
 SWITCH_WORDING = N_(
     "I agree that my data may be used for this purpose, as the privacy policy describes."
     " I can switch it off here at any time."
@@ -72,12 +59,13 @@ def optional_session(request: Request, session: SessionDep) -> account.AccountSe
     return account.current_session(session, request.cookies.get(ACCOUNT_COOKIE, ""), now=utcnow())
 
 
-async def required_session(request: Request, session: SessionDep) -> account.AccountSession:
+def required_session(
+    request: Request, session: SessionDep, form: FormDep
+) -> account.AccountSession:
     """A live centre session and, on a form post, its CSRF token (else 403)."""
     live = account.current_session(session, request.cookies.get(ACCOUNT_COOKIE, ""), now=utcnow())
     if live is None:
         raise Denied("your session has ended; open the privacy centre again", reason="session")
-    form = await request.form()
     if form.get("csrf_token") != live.csrf_token:
         raise Denied("the form has expired; reload the page and try again", reason="csrf")
     return live
@@ -94,34 +82,29 @@ def _back(lang: str, done: str) -> RedirectResponse:
 @router.get("")
 def centre(
     request: Request,
-    session: SessionDep,
-    rules: RulesDep,
-    keyring: KeyringDep,
-    links: LinksDep,
-    lang: LangDep,
+    desk: DeskDep,
     live: MaybeSession,
     done: str = "",
 ) -> Response:
     if live is None:
-        return _page(request, "login.html", {"form_token": links.form_token(FORM), "error": None})
-    policy = rules.policy
+        return _page(
+            request, "login.html", {"form_token": desk.links.form_token(FORM), "error": None}
+        )
+    policy = desk.rules.policy
     now = utcnow()
     held = holdings.read_holdings(
-        session, keyring, live.subject_id, actor=SUBJECT, reason="privacy_centre", now=now
+        desk.session, desk.keyring, live.subject_id, actor=SUBJECT, reason="privacy_centre", now=now
     )
-    states = current_state(session, policy, live.subject_id)
     switches = [
         {
-            "purpose": key,
-            "name": policy.purposes[key].name.get(lang),
-            "on": _is_on(key, states.get(key), policy.purposes[key].requires_consent),
-            "state": states[key].value if key in states else None,
+            "purpose": s.purpose,
+            "name": policy.purposes[s.purpose].name.get(desk.lang),
+            "on": s.on,
+            "state": s.state,
         }
-        for key, _ in SWITCHES
-        if key in policy.purposes
+        for s in self_service.switches(desk.session, policy, live.subject_id)
     ]
-    requests = service.list_requests(session, subject_id=live.subject_id, now=now)
-    session.commit()  # the read is audited
+    requests = service.list_requests(desk.session, subject_id=live.subject_id, now=now)
     ctx = {
         "csrf_token": live.csrf_token,
         "held": held,
@@ -129,7 +112,7 @@ def centre(
         "switches": switches,
         "requests": requests,
         "editable": [
-            (f, policy.category_name(policy.fields[f], lang))
+            (f, policy.category_name(policy.fields[f], desk.lang))
             for f in EDITABLE
             if f in policy.fields
         ],
@@ -139,33 +122,27 @@ def centre(
     return _page(request, "centre.html", ctx)
 
 
-def _is_on(purpose: str, state: ConsentState | None, requires_consent: bool) -> bool:
-    if state is None:
-        return not requires_consent
-    return state in (ConsentState.GRANTED, ConsentState.CONFIRMED)
-
-
 @router.post("/login")
 def ask_for_link(
     request: Request,
-    session: SessionDep,
-    rules: RulesDep,
-    keyring: KeyringDep,
-    links: LinksDep,
-    lang: LangDep,
+    desk: DeskDep,
     email: Annotated[str, Form(max_length=320)] = "",
     form_token: Annotated[str, Form(max_length=400)] = "",
 ) -> Response:
     try:
-        links.check_form_token(FORM, form_token)
+        desk.links.check_form_token(FORM, form_token)
         account.request_link(
-            session, rules.policy, keyring, links, email=email, lang=lang, now=utcnow()
+            desk.session,
+            desk.rules.policy,
+            desk.keyring,
+            desk.links,
+            email=email,
+            lang=desk.lang,
+            now=utcnow(),
         )
     except InvalidInput:
-        session.rollback()
-        ctx = {"form_token": links.form_token(FORM), "error": "email"}
-        return _page(request, "login.html", ctx, 422)
-    session.commit()
+        ctx = {"form_token": desk.links.form_token(FORM), "error": "email"}
+        raise Revert(_page(request, "login.html", ctx, 422)) from None
     return _page(request, "check_inbox.html", {})  # the same whether or not it is known
 
 
@@ -191,9 +168,7 @@ def open_centre(
     try:
         cookie = account.open_session(session, token, now=utcnow())
     except InvalidInput:
-        session.rollback()
-        return _page(request, "link_error.html", {}, 410)
-    session.commit()
+        raise Revert(_page(request, "link_error.html", {}, 410)) from None
     response = RedirectResponse(f"{ACCOUNT_PATH}?lang={lang}", status_code=303)
     set_session_cookie(response, cookie, settings, name=ACCOUNT_COOKIE, path=ACCOUNT_PATH)
     return response
@@ -204,7 +179,6 @@ def sign_out(
     request: Request, session: SessionDep, settings: SettingsDep, lang: LangDep, live: CentreSession
 ) -> Response:
     account.end_session(session, request.cookies.get(ACCOUNT_COOKIE, ""))
-    session.commit()
     response = RedirectResponse(f"/privacy?lang={lang}", status_code=303)
     clear_session_cookie(response, settings, name=ACCOUNT_COOKIE, path=ACCOUNT_PATH)
     return response
@@ -226,85 +200,57 @@ def switch(
     the double opt-in of the newsletter page. The other switches object (Art. 21) or
     grant, with the wording shown kept as proof (Art. 7(1)).
     """
-    off_action = dict(SWITCHES).get(purpose)
-    if off_action is None or purpose not in rules.policy.purposes:
-        raise InvalidInput("purpose: not a switch of the privacy centre")
-    wording = translations(lang).gettext(SWITCH_WORDING)
-    action = "grant" if on == "1" else off_action
-    if purpose == "newsletter" and action == "grant":
+    turn_on = on == "1"
+    self_service.switch_action(rules.policy, purpose, on=turn_on)  # 422 for no switch
+    if purpose == "newsletter" and turn_on:
         return RedirectResponse(f"/newsletter?lang={lang}", status_code=303)
     try:
-        record_consent(
-            session,
-            rules.policy,
-            subject_id=live.subject_id,
-            purpose=purpose,
-            action=action,
-            channel="web",
-            evidence="privacy_centre",
-            wording=wording if action == "grant" else None,
-            wording_version=f"account-switch/{lang}" if action == "grant" else None,
-            user_agent=request.headers.get("user-agent"),
-            standing="subject",  # the privacy centre's session: the verified subject
-            actor=SUBJECT,
-            now=utcnow(),
-        )
+        self_service.flip_switch(
+            session, rules.policy, live.subject_id, purpose, on=turn_on,
+            wording=translations(lang).gettext(SWITCH_WORDING),
+            wording_version=f"account-switch/{lang}",
+            user_agent=request.headers.get("user-agent"), now=utcnow(),
+        )  # fmt: skip
     except Conflict:
-        session.rollback()
-        return _back(lang, "unchanged")
-    session.commit()
+        raise Revert(_back(lang, "unchanged")) from None
     return _back(lang, "consent")
 
 
 @router.post("/rectify")
-async def rectify(
-    request: Request,
-    session: SessionDep,
-    rules: RulesDep,
-    keyring: KeyringDep,
-    links: LinksDep,
-    lang: LangDep,
+def rectify(
+    form: FormDep,
+    desk: DeskDep,
     live: CentreSession,
 ) -> Response:
     """Self-service rectification and completion (Art. 16): recorded as a request, applied
     at once, recipients of the old values listed for notification (Art. 19)."""
-    form = await request.form()
-    now = utcnow()
-    held = holdings.read_holdings(
-        session, keyring, live.subject_id, actor=SUBJECT, reason="rectify", now=now
-    )
-    data = {}
-    for name in EDITABLE:
-        value = form.get(name)
-        if isinstance(value, str) and value.strip() and value.strip() != held.value(name):
-            data[name] = value.strip()[:200]
-    if not data:
-        return _back(lang, "unchanged")
-    kind = (
-        RequestKind.COMPLETION
-        if all(held.value(n) is None for n in data)
-        else RequestKind.RECTIFICATION
-    )
-    made = service.submit_verified(
-        session, rules, keyring, links, subject_id=live.subject_id, kind=kind.value,
-        lang=lang, actor=SUBJECT, now=now,
-    )  # fmt: skip
     try:
-        service.apply_rectification(session, rules, keyring, made.id, data, actor=SUBJECT, now=now)
+        changed = self_service.self_rectify(
+            desk.session,
+            desk.rules,
+            desk.keyring,
+            desk.links,
+            live.subject_id,
+            form,
+            lang=desk.lang,
+            now=utcnow(),
+        )
     except (InvalidInput, Conflict):
-        session.rollback()
-        return _back(lang, "invalid")
-    session.commit()
-    return _back(lang, "rectified")
+        raise Revert(_back(desk.lang, "invalid")) from None
+    return _back(desk.lang, "rectified" if changed else "unchanged")
+
+
+def _submit(desk: Desk, live: account.AccountSession, kind: str) -> DataRequest:
+    """A request of `kind` from the centre, verified by its session."""
+    return service.submit_verified(
+        desk.session, desk.rules, desk.keyring, desk.links, subject_id=live.subject_id,
+        kind=kind, lang=desk.lang, actor=SUBJECT, now=utcnow(),
+    )  # fmt: skip
 
 
 @router.post("/export")
 def export(
-    session: SessionDep,
-    rules: RulesDep,
-    keyring: KeyringDep,
-    links: LinksDep,
-    lang: LangDep,
+    desk: DeskDep,
     live: CentreSession,
 ) -> Response:
     """A copy of everything, at once: the session already proves the address.
@@ -312,98 +258,61 @@ def export(
     The download link it leads to works for 15 minutes and only with this session's
     cookie (path /account), so it dies on sign-out and is of no use to anyone it leaks to.
     """
-    made = service.submit_verified(
-        session, rules, keyring, links, subject_id=live.subject_id, kind="access",
-        lang=lang, actor=SUBJECT, now=utcnow(),
-    )  # fmt: skip
-    session.commit()
-    token = links.session_export_token(made.id, live.token_hash)
-    return RedirectResponse(f"{ACCOUNT_PATH}/export?token={token}&lang={lang}", status_code=303)
+    made = _submit(desk, live, "access")
+    token = desk.links.session_export_token(made.id, live.token_hash)
+    return RedirectResponse(
+        f"{ACCOUNT_PATH}/export?token={token}&lang={desk.lang}", status_code=303
+    )
 
 
 def _session_package(
-    session: SessionDep,
-    rules: RulesDep,
-    keyring: KeyringDep,
-    links: LinksDep,
-    live: account.AccountSession | None,
-    token: str,
-    lang: str,
+    desk: Desk, live: account.AccountSession | None, token: str
 ) -> dict[str, Any] | None:
     """The package a centre download link opens, or None if the link or session is not good."""
     if live is None:
         return None
     try:
-        request_id = links.session_export_of(token, live.token_hash)
-        found = exportable_request(session, request_id)
+        request_id = desk.links.session_export_of(token, live.token_hash)
+        found = exportable_request(desk.session, request_id)
     except (InvalidInput, Conflict, NotFound):
         return None
     if found.subject_id != live.subject_id:
         return None
-    package = build_package(
-        session, rules.policy, keyring, found, lang=lang, actor=SUBJECT, now=utcnow()
-    )
-    session.commit()
-    return package
+    return build_package(
+        desk.session, desk.rules.policy, desk.keyring, found, lang=desk.lang, actor=SUBJECT,
+        now=utcnow(),
+    )  # fmt: skip
 
 
 @router.get("/export")
+@router.get("/export.json")
 def export_page(
     request: Request,
-    session: SessionDep,
-    rules: RulesDep,
-    keyring: KeyringDep,
-    links: LinksDep,
+    desk: DeskDep,
     live: MaybeSession,
-    lang: LangDep,
     token: Annotated[str, Query(max_length=400)] = "",
 ) -> Response:
-    """The readable copy (Art. 15(3) GDPR), for the session that asked for it."""
-    package = _session_package(session, rules, keyring, links, live, token, lang)
+    """The readable copy (Art. 15(3) GDPR) and the JSON file (Art. 20), for the session
+    that asked for it."""
+    package = _session_package(desk, live, token)
     if package is None:
         return _page(request, "export_gone.html", {}, 410)
-    json_url = f"{ACCOUNT_PATH}/export.json?token={quote(token)}&lang={lang}"
+    if request.url.path.endswith(".json"):
+        return package_file(package)
+    json_url = f"{ACCOUNT_PATH}/export.json?token={quote(token)}&lang={desk.lang}"
     response = render(request, "requests/export.html", {"p": package, "json_url": json_url})
     response.headers.update(NO_STORE)
     return response
 
 
-@router.get("/export.json")
-def export_json(
-    request: Request,
-    session: SessionDep,
-    rules: RulesDep,
-    keyring: KeyringDep,
-    links: LinksDep,
-    live: MaybeSession,
-    lang: LangDep,
-    token: Annotated[str, Query(max_length=400)] = "",
-) -> Response:
-    """The same copy as a JSON file (Art. 20 GDPR)."""
-    package = _session_package(session, rules, keyring, links, live, token, lang)
-    if package is None:
-        return _page(request, "export_gone.html", {}, 410)
-    name = f"personal-data-{package['request_id']}.json"
-    headers = {**NO_STORE, "Content-Disposition": f'attachment; filename="{name}"'}
-    return JSONResponse(package, headers=headers)
-
-
 @router.post("/requests")
 def make_request(
-    session: SessionDep,
-    rules: RulesDep,
-    keyring: KeyringDep,
-    links: LinksDep,
-    lang: LangDep,
+    desk: DeskDep,
     live: CentreSession,
     kind: Annotated[str, Form(max_length=20)] = "",
 ) -> Response:
     """Erasure (which the DPO approves) or restriction, from the centre."""
     if kind not in REQUESTABLE:
         raise InvalidInput("kind: ask for erasure or restriction here")
-    service.submit_verified(
-        session, rules, keyring, links, subject_id=live.subject_id, kind=kind,
-        lang=lang, actor=SUBJECT, now=utcnow(),
-    )  # fmt: skip
-    session.commit()
-    return _back(lang, kind)
+    _submit(desk, live, kind)
+    return _back(desk.lang, kind)

@@ -31,13 +31,13 @@ from schutz.web.auth import StaffContext, require_role, require_staff
 from schutz.web.client_ip import truncated_client_ip
 from schutz.web.cookie_guard import request_cookies, undeclared_log
 from schutz.web.cors import sites_of
-from schutz.web.deps import PolicyDep, SessionDep, SettingsDep
+from schutz.web.deps import PolicyDep, SessionDep, SettingsDep, UnitOfWorkRoute
 from schutz.web.i18n import pick_language, translations
 from schutz.web.privacy_signals import opted_out
 from schutz.web.routes import embed
 from schutz.web.templating import render
 
-router = APIRouter()
+router = APIRouter(route_class=UnitOfWorkRoute)
 
 REPORT_ROLES = ("marketing", "dpo", "admin")
 PERIODS = (7, 30, 90, 365)
@@ -163,7 +163,6 @@ def _report(request: Request, session: SessionDep, start: date, end: date) -> Su
     if buffer is not None:
         buffer.flush()
     summary = summarise(session, start, end, today=utcnow().date())
-    session.commit()  # keeps the refreshed daily aggregates
     return summary
 
 

@@ -21,7 +21,7 @@ from schutz.newsletter.audience import AUDIENCE_PURPOSES, audience_batches, chec
 from schutz.policy.engine import Engine
 from schutz.vault.keys import Keyring
 from schutz.web.auth import require_role
-from schutz.web.routes.subjects import KeyringDep, RulesDep
+from schutz.web.deps import KeyringDep, RulesDep, committed
 
 router = APIRouter(tags=["audiences"])
 
@@ -58,10 +58,10 @@ def _lines(
     # Commit per batch, before its lines leave: the audit entry of what was sent is kept and
     # no write lock is held long. Candidates come in keyset pages, so no cursor stays open.
     with sessions() as session:
-        for batch in audience_batches(
+        batches = audience_batches(
             session, rules, keyring, purpose, actor=actor.label, role=actor.role, now=utcnow()
-        ):
-            session.commit()
+        )
+        for batch in committed(session, batches):
             if batch:
                 yield "".join(
                     json.dumps({"subject_id": s, "email": e}) + "\n" for s, e in batch

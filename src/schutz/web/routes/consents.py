@@ -17,14 +17,13 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from schutz.clock import utcnow
 from schutz.consent import service as consent
 from schutz.consent.models import ConsentEvent
-from schutz.errors import Denied, NotFound
+from schutz.errors import NotFound
 from schutz.identity.actor import Actor
 from schutz.vault import service as vault
 from schutz.web.auth import require_role
-from schutz.web.deps import PolicyDep, SessionDep
-from schutz.web.routes.subjects import KeyringDep
+from schutz.web.deps import KeyringDep, PolicyDep, SessionDep, UnitOfWorkRoute
 
-router = APIRouter(tags=["consents"])
+router = APIRouter(tags=["consents"], route_class=UnitOfWorkRoute)
 
 Recorder = Annotated[Actor, Depends(require_role("shop", "support", "marketing", "dpo", "admin"))]
 Reader = Annotated[Actor, Depends(require_role("shop", "support", "marketing", "dpo", "admin"))]
@@ -108,32 +107,23 @@ def record(
     """
     now = utcnow()
     subject_id = body.subject_id
-    if subject_id is None:
-        try:
-            subject_id = vault.find_subject(
-                session, keyring, body.email or "", actor=actor.label, now=now
-            )
-        except NotFound:
-            session.commit()  # the look-up is audited
-            raise
-    try:
-        event = consent.record_consent(
-            session,
-            policy,
-            subject_id=subject_id,
-            purpose=body.purpose,
-            action=body.action,
-            channel=body.channel,
-            evidence=body.evidence,
-            standing="dpo" if actor.role == "dpo" else "other",
-            actor=actor.label,
-            now=now,
+    if subject_id is None:  # the look-up is audited, an unknown address too
+        subject_id = vault.find_subject(
+            session, keyring, body.email or "", actor=actor.label, now=now
         )
-    except Denied:
-        session.commit()  # the refusal is audited
-        raise
+    event = consent.record_consent(
+        session,
+        policy,
+        subject_id=subject_id,
+        purpose=body.purpose,
+        action=body.action,
+        channel=body.channel,
+        evidence=body.evidence,
+        standing="dpo" if actor.role == "dpo" else "other",
+        actor=actor.label,
+        now=now,
+    )
     state = consent.current_state(session, policy, subject_id)[body.purpose]
-    session.commit()
     return ConsentRecorded(
         event_id=event.id,
         subject_id=subject_id,

@@ -1,17 +1,10 @@
-"""`/contact`: the contact form on every page (C12), routing a question, an objection or a
-data-subject request.
-
-A question goes to support through the outbox, sealed under the sender's key. An objection
-to marketing or to market research waits sealed for the worker, which writes it to the
-consent ledger (channel web) when the address belongs to a known subject (C8). A
-data-subject request (C11) enters the request workflow, which mails the address a link to
-confirm it. The answer is the same in every
+"""`/contact`: the contact form on every page (C12). The routing of a question, an
+objection or a data-subject request is `schutz.contact`'s; the answer is the same in every
 case, so the form never tells anyone whether an address is known.
 """
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Form
@@ -19,48 +12,27 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from schutz.clock import utcnow
-from schutz.config import Settings
+from schutz.contact import service as contact
+from schutz.contact.service import KINDS, MESSAGE_MAX, support_address
 from schutz.errors import InvalidInput
-from schutz.mail.service import enqueue_mail
-from schutz.mail.transport import sender_domain
 from schutz.newsletter import tokens
-from schutz.policy.schema import Policy
-from schutz.subject_requests import lookups
-from schutz.subject_requests.service import submit as submit_request
-from schutz.vault import service as vault
-from schutz.vault.validation import normalise_email
-from schutz.web.deps import PolicyDep, SessionDep, SettingsDep
+from schutz.web.deps import (
+    KeyringDep,
+    PolicyDep,
+    RulesDep,
+    SessionDep,
+    SettingsDep,
+    UnitOfWorkRoute,
+    get_links,
+)
+from schutz.web.errors import Revert
 from schutz.web.i18n import pick_language
 from schutz.web.routes.newsletter import NO_STORE, secret_of
-from schutz.web.routes.requests_api import get_links
-from schutz.web.routes.subjects import KeyringDep, RulesDep
 from schutz.web.templating import render
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=UnitOfWorkRoute)
 
 FORM = "contact"
-VISITOR = "subject"
-MESSAGE_MAX = 5000
-OBJECTIONS = {"object_marketing": "direct_marketing", "object_research": "market_research"}
-REQUESTS = {
-    "request_access": "access",
-    "request_rectification": "rectification",
-    "request_erasure": "erasure",
-    "request_restriction": "restriction",
-}
-KINDS = ("question", *OBJECTIONS, *REQUESTS)
-
-
-def support_address(policy: Policy, settings: Settings) -> str:
-    """Where queries go: the controller's address from the policy, else support@ our domain.
-
-    An installation on a bare host or IP (the embedded demo) gets `support@localhost.localdomain`:
-    its mail stays in the .eml outbox, where `/staff/mail` shows it.
-    """
-    if policy.controller.email:
-        return policy.controller.email
-    domain = sender_domain(settings)
-    return f"support@{domain if '.' in domain else 'localhost.localdomain'}"
 
 
 def _form(
@@ -83,24 +55,6 @@ def contact_form(request: Request) -> Response:
     return _form(request)
 
 
-def _forward(
-    policy: Policy, settings: Settings, *, kind: str, email: str, name: str, message: str
-) -> dict[str, object]:
-    body = (
-        f"Kind: {kind}\n"
-        f"From: {name or '-'} <{email}>\n"
-        "Received through the contact form. Reply to the sender's address.\n"
-        "\n"
-        f"{message}\n"
-    )
-    return {
-        "to": support_address(policy, settings),
-        "subject": f"Contact form: {kind.replace('_', ' ')}",
-        "body": body,
-        "headers": {"Reply-To": email},
-    }
-
-
 @router.post("/contact")
 def send(
     request: Request,
@@ -120,47 +74,14 @@ def send(
         tokens.check_form_token(secret_of(request), FORM, form_token)
     except InvalidInput:
         return _form(request, error="expired", values=values, status=400)
-    if kind not in KINDS:
-        return _form(request, error="kind", values=values, status=422)
+    sent = contact.ContactMessage(kind=kind, email=email, name=name, message=message)
     try:
-        address = normalise_email(email)
-    except InvalidInput:
-        return _form(request, error="email", values=values, status=422)
-    if kind == "question" and not message.strip():
-        return _form(request, error="message", values=values, status=422)
-    now = utcnow()
-    if kind in OBJECTIONS:
-        # Matched to a subject by the worker, after the answer: the form does the same
-        # work, and answers as fast, for a known and an unknown address (invariant 8).
-        job = {"email": address, "purpose": OBJECTIONS[kind], "actor": VISITOR}
-        lookups.defer(session, keyring, lookups.OBJECTION, job, now=now)
-    elif kind in REQUESTS:
-        submit_request(
-            session, rules, keyring, get_links(request, settings), kind=REQUESTS[kind],
-            email=address, channel="web", details=message.strip() or None,
-            lang=pick_language(request), actor=VISITOR, now=now,
+        contact.route_message(
+            session, rules, keyring, get_links(request, settings), sent,
+            support=support_address(policy, settings), lang=pick_language(request), now=utcnow(),
         )  # fmt: skip
-    else:
-        data = {"email": address} | ({"name": name.strip()} if name.strip() else {})
-        try:
-            sender = vault.intake(
-                session, rules, keyring, source="contact_form", purposes=["answer_queries"],
-                data=data, asserted_by="form:contact", actor=VISITOR, now=now,
-            ).subject_id  # fmt: skip
-        except InvalidInput:
-            session.rollback()
-            return _form(request, error="name", values=values, status=422)
-        mail = _forward(policy, settings, kind=kind, email=address, name=name.strip(),
-                        message=message.strip())  # fmt: skip
-        # Sealed under the sender's key, though it goes to support: it carries the sender's
-        # name, address and words, and their erasure must reach it (invariants 3 and 4).
-        enqueue_mail(
-            session, to=str(mail["to"]), subject=str(mail["subject"]), body=str(mail["body"]),
-            headers=mail["headers"],  # type: ignore[arg-type]
-            idempotency_key=f"contact.{uuid.uuid4().hex}", now=now,
-            subject_id=sender, keyring=keyring,
-        )  # fmt: skip
-    session.commit()
+    except contact.Unacceptable as exc:
+        raise Revert(_form(request, error=exc.field, values=values, status=422)) from None
     response = render(request, "contact/sent.html", {"kind": kind})
     response.headers.update(NO_STORE)
     return response

@@ -20,24 +20,23 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from schutz.clock import utcnow
-from schutz.cookies.choices import Choices, is_visitor_id, new_visitor_id
+from schutz.cookies.choices import apply_choice
 from schutz.cookies.registry import (
     CONSENT_COOKIE,
-    VISITOR_COOKIE,
     registry_for,
 )
 from schutz.cookies.service import record_choices
 from schutz.errors import Denied
 from schutz.policy.schema import Policy, duration_days
 from schutz.web.client_ip import truncated_client_ip
-from schutz.web.deps import PolicyDep, SessionDep, SettingsDep
+from schutz.web.deps import PolicyDep, SessionDep, SettingsDep, UnitOfWorkRoute
 from schutz.web.i18n import babel_locale, pick_language, translations
 from schutz.web.page_cache import cached_page
 from schutz.web.routes.analytics import visitor_choices
 from schutz.web.security import same_origin
 from schutz.web.templating import render
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=UnitOfWorkRoute)
 
 WORDING_TEMPLATE = "cookies/_wording.html"
 BABEL_LOCALES = {"en": "en_GB", "de": "de_DE"}
@@ -141,35 +140,28 @@ def save_choices(
     if not same_origin(request):
         raise Denied("this form can only be sent from this site", reason="origin")
     registry = registry_for(policy)
-    categories = registry.categories
-    services: dict[str, bool] = {}
-    if action == "grant" and service in policy.embeds:
-        decisions: dict[str, bool] = {}
-        services = {service: True}
-    elif action == "accept":
-        decisions = dict.fromkeys(categories, True)
-    elif action == "reject":
-        decisions = dict.fromkeys(categories, False)
-    elif action == "grant" and category in categories:
-        decisions = {category: True}
-    else:
-        ticked = set(allow or ())
-        decisions = {c: c in ticked for c in categories}
+    categories = registry.categories  # the wording names them
     before = visitor_choices(request)
-    if before is None or not is_visitor_id(before.visitor_id):
-        before = Choices(new_visitor_id())
-    after = before.with_(decisions, policy.version, services)
+    change = apply_choice(
+        before,
+        registry,
+        action,
+        allow=tuple(allow or ()),
+        category=category,
+        service=service,
+        embeds=tuple(policy.embeds),
+    )
+    after = change.after
     record_choices(
         session,
         policy,
-        before,
+        change.before,
         after,
         wording=wording_text(request, categories),
         ip=truncated_client_ip(request, settings),
         user_agent=request.headers.get("user-agent"),
         now=utcnow(),
     )
-    session.commit()
     consent = getattr(request.state, "cookie_consent", None)
     if consent is not None:
         consent.choices = after
@@ -195,13 +187,6 @@ def save_choices(
         samesite="lax",
         secure=settings.secure_cookies,
     )
-    doomed = {
-        name
-        for withdrawn in (c for c, yes in after.decided.items() if not yes)
-        for name in registry.names_in(withdrawn)
-    }
-    if not after.allows("analytics"):
-        doomed.add(VISITOR_COOKIE)
-    for name in sorted(doomed & request.cookies.keys()):
+    for name in sorted(change.to_delete & request.cookies.keys()):
         response.delete_cookie(name)
     return response

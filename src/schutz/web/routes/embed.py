@@ -38,7 +38,7 @@ from schutz.policy.sites import normalise_origin
 from schutz.web.auth import StaffContext, require_staff
 from schutz.web.client_ip import truncated_client_ip
 from schutz.web.cors import sites_of
-from schutz.web.deps import PolicyDep, SessionDep, SettingsDep
+from schutz.web.deps import PolicyDep, SessionDep, SettingsDep, unit_of_work
 from schutz.web.privacy_signals import opted_out
 
 router = APIRouter()
@@ -121,12 +121,12 @@ async def visitor_consent(
     agent = request.headers.get("user-agent")
 
     def work() -> list[str]:
-        registry = shown_registry(policy)
-        written = record_visitor_choice(
-            session, policy, registry, choice, ip=ip, user_agent=agent, now=utcnow()
-        )
-        session.commit()
-        return written
+        # The proof is committed in this thread, before the 201 (one hop, not two).
+        with unit_of_work(session):
+            registry = shown_registry(policy)
+            return record_visitor_choice(
+                session, policy, registry, choice, ip=ip, user_agent=agent, now=utcnow()
+            )
 
     written = await anyio.to_thread.run_sync(work)
     _grants(request).pop(choice.visitor_id, None)

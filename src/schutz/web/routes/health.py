@@ -12,16 +12,15 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from schutz.web.deps import SessionDep
+from schutz.web.deps import SessionDep, UnitOfWorkRoute
+from schutz.web.errors import Revert
 
 log = logging.getLogger("schutz.health")
-router = APIRouter(tags=["operations"])
+router = APIRouter(tags=["operations"], route_class=UnitOfWorkRoute)
 
 NO_STORE = {"Cache-Control": "no-store"}
 
@@ -50,24 +49,17 @@ async def healthz(_request: Request) -> Response:
 LIVENESS = Route("/healthz", healthz, methods=["GET"])
 
 
-def _ping(session: Session) -> None:
-    try:
-        session.execute(text("SELECT 1"))
-    finally:
-        session.rollback()  # hands the connection back within this one thread hop
-
-
 @router.get(
     "/readyz",
     response_model=Status,
     responses={503: {"model": Status, "description": "The database does not answer."}},
 )
-async def readyz(session: SessionDep) -> Response:
+def readyz(session: SessionDep) -> Response:
     """200 `{"status": "ready"}` when the database answers a query, else 503."""
     try:
-        await run_in_threadpool(_ping, session)
+        session.execute(text("SELECT 1"))
     except SQLAlchemyError as exc:
         # The type only: a driver's message can carry the database URL.
         log.warning("not ready: the database does not answer (%s)", type(exc).__name__)
-        return _answer("database unavailable", 503)
+        raise Revert(_answer("database unavailable", 503)) from None
     return _answer("ready")

@@ -25,21 +25,26 @@ from schutz.subject_requests import lookups
 from schutz.vault.validation import normalise_email
 from schutz.web.auth import require_role
 from schutz.web.client_ip import truncated_client_ip
-from schutz.web.deps import LangDep, PolicyDep, SessionDep, SettingsDep, signing_secret
-from schutz.web.i18n import translations
-from schutz.web.routes.subjects import KeyringDep, RulesDep
+from schutz.web.deps import (
+    KeyringDep,
+    LangDep,
+    PolicyDep,
+    RulesDep,
+    SessionDep,
+    SettingsDep,
+    UnitOfWorkRoute,
+    signing_secret,
+)
+from schutz.web.errors import Revert
+from schutz.web.i18n import N_, translations
 from schutz.web.templating import render
 
-router = APIRouter(tags=["newsletter"])
+router = APIRouter(tags=["newsletter"], route_class=UnitOfWorkRoute)
 
 SUBSCRIBER = "subject"
 FORM = "newsletter"
 WORDING_VERSION = "newsletter-signup-2026-11"
 NO_STORE = {"Cache-Control": "no-store"}
-
-
-def N_(message: str) -> str:  # noqa: N802 - gettext's name for "mark for extraction only"
-    return message
 
 
 WORDING = N_(
@@ -133,7 +138,6 @@ def signup(
     # Nothing here touches the vault: the intake, the grant with its proof and the mail run
     # in the worker from this sealed job, so a known address answers as fast as a new one.
     lookups.defer(session, keyring, lookups.NEWSLETTER, job, now=utcnow())
-    session.commit()
     # The same answer whether the address was new, pending or already confirmed.
     return _page(request, "check_inbox.html", {})
 
@@ -168,9 +172,7 @@ def confirm(
             now=utcnow(),
         )
     except (InvalidInput, Conflict) as exc:
-        session.rollback()
-        return _link_error(request, exc)
-    session.commit()
+        raise Revert(_link_error(request, exc)) from None
     unsubscribe = service.unsubscribe_token(links, _subject(links, token))
     return _page(request, "confirmed.html", {"unsubscribe_token": unsubscribe})
 
@@ -215,9 +217,7 @@ def unsubscribe(
             now=utcnow(),
         )
     except InvalidInput as exc:
-        session.rollback()
-        return _link_error(request, exc)
-    session.commit()
+        raise Revert(_link_error(request, exc)) from None
     return _page(request, "unsubscribed.html", {})
 
 
@@ -254,5 +254,4 @@ def send_issue(
         role=actor.role,
         now=utcnow(),
     )
-    session.commit()
     return IssueQueued(issue_id=result.issue_id, recipients=result.recipients)

@@ -11,21 +11,25 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Response
+from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy.exc import IntegrityError
 
 from schutz.clock import utcnow
 from schutz.disclosures import service
 from schutz.disclosures.payloads import OrderFacts, OrderItem
-from schutz.errors import Denied
 from schutz.identity.actor import Actor
 from schutz.vault.crypto import IntegrityCheckError
 from schutz.web.auth import require_role
-from schutz.web.deps import SessionDep
-from schutz.web.routes.subjects import KeyringDep, RulesDep
+from schutz.web.deps import (
+    KeyringDep,
+    RulesDep,
+    SessionDep,
+    UnitOfWorkRoute,
+    keep_audit_on,
+    retry_on_race,
+)
 
-router = APIRouter(prefix="/api/v1/orders", tags=["orders"])
+router = APIRouter(prefix="/api/v1/orders", tags=["orders"], route_class=UnitOfWorkRoute)
 
 Shop = Annotated[Actor, Depends(require_role("shop", "admin"))]
 Reader = Annotated[Actor, Depends(require_role("shop", "fulfilment", "support", "dpo", "admin"))]
@@ -141,26 +145,17 @@ def place_order(
 ) -> OrderPlaced:
     """Record an order; each processor gets only what the policy lists for it (C3)."""
     facts = body.facts()
-    try:
-        result = service.place_order(
+
+    def place() -> service.OrderResult:
+        return service.place_order(
             session, rules, keyring, facts, role=actor.role, actor=actor.label, now=utcnow()
         )
-        session.commit()
-    except Denied:
-        session.commit()  # the refusal's audit entry; nothing of the order was written
-        raise
-    except IntegrityError:
-        # The same order_ref arrived twice at once: the other request won; answer as a replay.
-        session.rollback()
-        result = service.place_order(
-            session, rules, keyring, facts, role=actor.role, actor=actor.label, now=utcnow()
-        )
-        session.commit()
-    except IntegrityCheckError:
-        session.commit()
-        raise HTTPException(
-            500, "stored data failed its integrity check; the incident is in the audit log"
-        ) from None
+
+    # A refusal's audit entry is kept (nothing of the order was written), and so is that
+    # of an integrity failure. The same order_ref arriving twice at once: the other
+    # request won, and this one answers as a replay.
+    with keep_audit_on(session, IntegrityCheckError):
+        result = retry_on_race(session, place)
     if not result.created:
         response.status_code = 200
     return _placed(result)
@@ -176,14 +171,9 @@ def order_disclosures(
 ) -> OrderDisclosures:
     """What each recipient received for the order; `payload` only for the DPO role."""
     with_payload = actor.role == "dpo"
-    try:
-        views = service.order_disclosures(
-            session, keyring, order_ref, with_payload=with_payload, actor=actor.label, now=utcnow()
-        )
-    except IntegrityCheckError:
-        raise HTTPException(500, "a recorded payload failed its integrity check") from None
-    if with_payload:
-        session.commit()  # the audit entry of the payload read
+    views = service.order_disclosures(
+        session, keyring, order_ref, with_payload=with_payload, actor=actor.label, now=utcnow()
+    )  # with the payload, the read is audited
     return OrderDisclosures(
         disclosures=[
             DisclosureDetail(

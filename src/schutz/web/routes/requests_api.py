@@ -13,7 +13,6 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
-from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from schutz.clock import utcnow
@@ -23,12 +22,19 @@ from schutz.identity.service import api_key_actor, authenticate_api_key
 from schutz.subject_requests import service
 from schutz.subject_requests.export import build_package, exportable_request
 from schutz.subject_requests.models import DataRequest
-from schutz.subject_requests.tokens import EXPORT, EXPORT_MAX_AGE, Links
+from schutz.subject_requests.tokens import EXPORT, EXPORT_MAX_AGE
 from schutz.web.auth import require_role
-from schutz.web.deps import LangDep, SessionDep, SettingsDep, signing_secret
-from schutz.web.routes.subjects import KeyringDep, RulesDep
+from schutz.web.deps import (
+    KeyringDep,
+    LangDep,
+    LinksDep,
+    RulesDep,
+    SessionDep,
+    UnitOfWorkRoute,
+    signing_secret,
+)
 
-router = APIRouter(prefix="/api/v1/requests", tags=["requests"])
+router = APIRouter(prefix="/api/v1/requests", tags=["requests"], route_class=UnitOfWorkRoute)
 
 Kind = Literal["access", "rectification", "completion", "erasure", "objection", "restriction"]
 Channel = Literal["web", "api", "post", "fax", "phone", "email"]
@@ -41,13 +47,6 @@ _bearer = HTTPBearer(auto_error=False, scheme_name="ApiKey")
 
 
 secret_of = signing_secret
-
-
-def get_links(request: Request, settings: SettingsDep) -> Links:
-    return Links(base_url=settings.base_url, secret=secret_of(request))
-
-
-LinksDep = Annotated[Links, Depends(get_links)]
 
 
 class RequestCreate(BaseModel):
@@ -133,7 +132,6 @@ def submit_request(
         actor=actor.label,
         now=utcnow(),
     )
-    session.commit()
     return RequestAccepted(request_id=result.request_id, status=result.status, due_at=result.due_at)
 
 
@@ -152,7 +150,6 @@ def approve_request(
     request = service.approve_erasure(
         session, rules, keyring, request_id, actor=actor.label, now=now
     )
-    session.commit()
     return RequestPublic.of(request, now)
 
 
@@ -190,7 +187,6 @@ def export_request(
     package = build_package(
         session, rules.policy, keyring, request, lang=lang, actor=who, now=utcnow()
     )
-    session.commit()
     return JSONResponse(
         package,
         headers={

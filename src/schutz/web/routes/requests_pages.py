@@ -28,12 +28,18 @@ from schutz.subject_requests.tokens import (
     VERIFY_MAX_AGE,
     TokenExpired,
 )
-from schutz.web.deps import LangDep, SessionDep
-from schutz.web.routes.requests_api import NO_STORE, LinksDep
-from schutz.web.routes.subjects import KeyringDep, RulesDep
+from schutz.web.deps import (
+    Desk,
+    DeskDep,
+    LinksDep,
+    SessionDep,
+    UnitOfWorkRoute,
+)
+from schutz.web.errors import Revert
+from schutz.web.routes.requests_api import NO_STORE
 from schutz.web.templating import render
 
-router = APIRouter(prefix="/requests", include_in_schema=False)
+router = APIRouter(prefix="/requests", include_in_schema=False, route_class=UnitOfWorkRoute)
 
 FORM = "request"
 KINDS = tuple(k.value for k in RequestKind)
@@ -77,11 +83,7 @@ def request_form(request: Request, links: LinksDep, kind: str = "access") -> Res
 @router.post("/new")
 def submit_form(
     request: Request,
-    session: SessionDep,
-    rules: RulesDep,
-    keyring: KeyringDep,
-    links: LinksDep,
-    lang: LangDep,
+    desk: DeskDep,
     kind: Annotated[str, Form(max_length=20)] = "access",
     email: Annotated[str, Form(max_length=320)] = "",
     details: Annotated[str, Form(max_length=4000)] = "",
@@ -89,27 +91,25 @@ def submit_form(
 ) -> Response:
     kind = kind if kind in KINDS else "access"
     try:
-        links.check_form_token(FORM, form_token)
+        desk.links.check_form_token(FORM, form_token)
     except InvalidInput:
-        return _form(request, links, kind=kind, error="expired", status=400)
+        return _form(request, desk.links, kind=kind, error="expired", status=400)
     try:
         service.submit(
-            session,
-            rules,
-            keyring,
-            links,
+            desk.session,
+            desk.rules,
+            desk.keyring,
+            desk.links,
             kind=kind,
             email=email,
             channel="web",
             details=details,
-            lang=lang,
+            lang=desk.lang,
             actor="subject",
             now=utcnow(),
         )
     except InvalidInput:
-        session.rollback()
-        return _form(request, links, kind=kind, error="email", status=422)
-    session.commit()
+        raise Revert(_form(request, desk.links, kind=kind, error="email", status=422)) from None
     # The same page whether or not the address is known.
     return _page(request, "check_inbox.html", {})
 
@@ -134,19 +134,16 @@ def verify_page(
 @router.post("/verify")
 def verify(
     request: Request,
-    session: SessionDep,
-    rules: RulesDep,
-    keyring: KeyringDep,
-    links: LinksDep,
+    desk: DeskDep,
     token: Annotated[str, Query(max_length=400)] = "",
 ) -> Response:
     try:
-        found = service.verify_with_link(session, rules, keyring, links, token, now=utcnow())
+        found = service.verify_with_link(
+            desk.session, desk.rules, desk.keyring, desk.links, token, now=utcnow()
+        )
     except (InvalidInput, Conflict, NotFound) as exc:
-        session.rollback()
-        return _link_error(request, exc)
-    session.commit()
-    return _result(request, links, found)
+        raise Revert(_link_error(request, exc)) from None
+    return _result(request, desk.links, found)
 
 
 def _result(request: Request, links: LinksDep, found: DataRequest) -> HTMLResponse:
@@ -157,56 +154,35 @@ def _result(request: Request, links: LinksDep, found: DataRequest) -> HTMLRespon
     return _page(request, "verified.html", {"req": found, "export_token": export})
 
 
-def _package(
-    session: SessionDep,
-    rules: RulesDep,
-    keyring: KeyringDep,
-    links: LinksDep,
-    token: str,
-    lang: str,
-) -> dict[str, Any]:
-    request_id = links.request_of(EXPORT, token, max_age=EXPORT_MAX_AGE)
-    found = exportable_request(session, request_id)
-    package = build_package(
-        session, rules.policy, keyring, found, lang=lang, actor="subject", now=utcnow()
-    )
-    session.commit()
-    return package
+def _package(desk: Desk, token: str) -> dict[str, Any]:
+    request_id = desk.links.request_of(EXPORT, token, max_age=EXPORT_MAX_AGE)
+    found = exportable_request(desk.session, request_id)
+    return build_package(
+        desk.session, desk.rules.policy, desk.keyring, found, lang=desk.lang, actor="subject",
+        now=utcnow(),
+    )  # fmt: skip
+
+
+def package_file(package: dict[str, Any]) -> JSONResponse:
+    """The access package as a JSON file to download (Art. 20 GDPR), never cached."""
+    name = f"personal-data-{package['request_id']}.json"
+    headers = {**NO_STORE, "Content-Disposition": f'attachment; filename="{name}"'}
+    return JSONResponse(package, headers=headers)
 
 
 @router.get("/export")
-def export_page(
+@router.get("/export.json")
+def export(
     request: Request,
-    session: SessionDep,
-    rules: RulesDep,
-    keyring: KeyringDep,
-    links: LinksDep,
-    lang: LangDep,
+    desk: DeskDep,
     token: str = "",
 ) -> Response:
     """The readable copy (Art. 15(3) GDPR), with the JSON file beside it (Art. 20)."""
     try:
-        package = _package(session, rules, keyring, links, token, lang)
+        package = _package(desk, token)
     except (InvalidInput, Conflict, NotFound) as exc:
         return _link_error(request, exc)
-    json_url = f"/requests/export.json?token={quote(token)}&lang={lang}"
+    if request.url.path.endswith(".json"):
+        return package_file(package)
+    json_url = f"/requests/export.json?token={quote(token)}&lang={desk.lang}"
     return _page(request, "export.html", {"p": package, "json_url": json_url})
-
-
-@router.get("/export.json")
-def export_json(
-    request: Request,
-    session: SessionDep,
-    rules: RulesDep,
-    keyring: KeyringDep,
-    links: LinksDep,
-    lang: LangDep,
-    token: str = "",
-) -> Response:
-    try:
-        package = _package(session, rules, keyring, links, token, lang)
-    except (InvalidInput, Conflict, NotFound) as exc:
-        return _link_error(request, exc)
-    name = f"personal-data-{package['request_id']}.json"
-    headers = {**NO_STORE, "Content-Disposition": f'attachment; filename="{name}"'}
-    return JSONResponse(package, headers=headers)

@@ -37,13 +37,13 @@ from schutz.web.auth import (
     set_session_cookie,
 )
 from schutz.web.client_ip import truncated_client_ip
-from schutz.web.deps import SessionDep, SettingsDep, session_for
+from schutz.web.deps import SessionDep, SettingsDep, UnitOfWorkRoute, session_for, unit_of_work
 from schutz.web.i18n import LANGUAGES
 from schutz.web.password_gate import RETRY_AFTER, GateBusy, password_gate
 from schutz.web.staff_sections import SECTIONS
 from schutz.web.templating import render
 
-router = APIRouter(prefix="/staff", include_in_schema=False)
+router = APIRouter(prefix="/staff", include_in_schema=False, route_class=UnitOfWorkRoute)
 
 
 NO_STORE = {"Cache-Control": "no-store"}
@@ -92,20 +92,12 @@ def _sign_in(
     The count is committed before the (slow) check, so no database lock is held during it;
     a failure is committed too, with its audit entry. Returns the new session's token.
     """
-    try:
+    with unit_of_work(session):  # a throttled attempt counts nothing
         attempt = begin_sign_in(session, email, network=network, now=utcnow())
-    except Throttled:
-        session.rollback()  # nothing was counted
-        raise
-    session.commit()
     matched = attempt.password_matches(password)
-    try:
+    with unit_of_work(session):  # a failure is kept, with its audit entry
         user = finish_sign_in(session, attempt, matched=matched, password=password, now=utcnow())
-    except Unauthenticated:
-        session.commit()
-        raise
-    _, token = start_session(session, user, now=utcnow(), replaces=replaces)
-    session.commit()
+        _, token = start_session(session, user, now=utcnow(), replaces=replaces)
     return token
 
 
@@ -154,7 +146,6 @@ def logout(
     request: Request, session: SessionDep, settings: SettingsDep, staff: StaffDep
 ) -> Response:
     end_session(session, request.cookies.get(SESSION_COOKIE, ""), now=utcnow())
-    session.commit()
     response = RedirectResponse("/staff/login", status_code=303)
     clear_session_cookie(response, settings)
     return response

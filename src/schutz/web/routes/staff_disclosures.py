@@ -13,10 +13,12 @@ from schutz.disclosures import service
 from schutz.disclosures.endpoints import list_endpoints
 from schutz.disclosures.models import DisclosureStatus
 from schutz.web.auth import StaffContext, require_staff
-from schutz.web.deps import LangDep, PolicyDep, SessionDep
+from schutz.web.deps import LangDep, PolicyDep, SessionDep, UnitOfWorkRoute
 from schutz.web.templating import render
 
-router = APIRouter(prefix="/staff/disclosures", include_in_schema=False)
+router = APIRouter(
+    prefix="/staff/disclosures", include_in_schema=False, route_class=UnitOfWorkRoute
+)
 
 Viewer = Annotated[StaffContext, Depends(require_staff("fulfilment", "dpo", "admin"))]
 NO_STORE = {"Cache-Control": "no-store"}
@@ -56,7 +58,6 @@ def disclosures_page(
 def retry(disclosure_id: str, session: SessionDep, staff: Viewer, lang: LangDep) -> Response:
     """Queue a dead delivery again (CSRF-checked by `require_staff`); same Idempotency-Key."""
     service.retry_disclosure(session, disclosure_id, actor=staff.actor.label, now=utcnow())
-    session.commit()
     return RedirectResponse(
         f"/staff/disclosures?lang={lang}&retried={disclosure_id}", status_code=303
     )

@@ -29,12 +29,11 @@ from schutz.errors import InvalidInput, NotFound
 from schutz.policy.schema import Policy
 from schutz.vault import service as vault
 from schutz.web.auth import StaffContext, require_staff
-from schutz.web.deps import PolicyDep, SessionDep, SettingsDep
+from schutz.web.deps import KeyringDep, PolicyDep, SessionDep, SettingsDep, UnitOfWorkRoute
 from schutz.web.i18n import pick_language
-from schutz.web.routes.subjects import KeyringDep
 from schutz.web.templating import render
 
-router = APIRouter(prefix="/staff", include_in_schema=False)
+router = APIRouter(prefix="/staff", include_in_schema=False, route_class=UnitOfWorkRoute)
 
 PAPER_CHANNELS = ("post", "fax", "phone")
 NO_STORE = {"Cache-Control": "no-store"}
@@ -106,7 +105,6 @@ def record_objection(
     try:
         subject_id = vault.find_subject(session, keyring, email, actor=staff.actor.label, now=now)
     except (NotFound, InvalidInput):
-        session.commit()  # the look-up is audited
         return _objections_page(request, staff, policy, error="unknown", values=values,
                                 status=404)  # fmt: skip
     events = [
@@ -116,7 +114,6 @@ def record_objection(
         ).id
         for purpose in chosen
     ]  # fmt: skip
-    session.commit()
     result = {"subject_id": subject_id, "events": events, "purposes": chosen}
     return _objections_page(request, staff, policy, result=result)
 

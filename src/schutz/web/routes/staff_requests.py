@@ -9,37 +9,42 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from schutz.clock import utcnow
-from schutz.errors import Conflict, InvalidInput
+from schutz.errors import Conflict, Denied, InvalidInput
 from schutz.policy.ropa import records_of_processing
 from schutz.subject_requests import service
 from schutz.subject_requests.models import RequestChannel, RequestKind, RequestStatus
+from schutz.subject_requests.self_service import EDITABLE  # the fields a correction may change
 from schutz.web.auth import StaffContext, require_staff
-from schutz.web.deps import LangDep, SessionDep
-from schutz.web.routes.requests_api import NO_STORE, LinksDep
-from schutz.web.routes.subjects import KeyringDep, RulesDep
+from schutz.web.deps import (
+    Desk,
+    DeskDep,
+    FormDep,
+    KeyringDep,
+    LangDep,
+    RulesDep,
+    SessionDep,
+    UnitOfWorkRoute,
+)
+from schutz.web.errors import Revert
+from schutz.web.routes.requests_api import NO_STORE
 from schutz.web.templating import render
 
-router = APIRouter(prefix="/staff", include_in_schema=False)
+router = APIRouter(prefix="/staff", include_in_schema=False, route_class=UnitOfWorkRoute)
 
 Handler = Annotated[StaffContext, Depends(require_staff("support", "dpo", "admin"))]
-Dpo = Annotated[StaffContext, Depends(require_staff("dpo"))]
 Records = Annotated[StaffContext, Depends(require_staff("dpo", "admin"))]
 STAFF_CHANNELS = ("post", "fax", "phone", "email")
-EDITABLE = (
-    "name",
-    "phone",
-    "postal_address.street",
-    "postal_address.postal_code",
-    "postal_address.city",
-    "postal_address.country",
-)
 
 
 def _page(request: Request, name: str, ctx: dict[str, Any], status: int = 200) -> HTMLResponse:
@@ -116,11 +121,7 @@ def entry_form(request: Request, staff: Handler) -> Response:
 
 @router.post("/requests/new")
 def enter_request(
-    session: SessionDep,
-    rules: RulesDep,
-    keyring: KeyringDep,
-    links: LinksDep,
-    lang: LangDep,
+    desk: DeskDep,
     staff: Handler,
     kind: Annotated[str, Form(max_length=20)] = "",
     channel: Annotated[str, Form(max_length=10)] = "post",
@@ -133,11 +134,10 @@ def enter_request(
     if channel not in {c.value for c in RequestChannel}:
         raise InvalidInput("channel: not a request channel")
     made = service.submit(
-        session, rules, keyring, links, kind=kind, email=email, channel=channel,
+        desk.session, desk.rules, desk.keyring, desk.links, kind=kind, email=email, channel=channel,
         details=details, lang=subject_lang, actor=staff.actor.label, now=utcnow(),
     )  # fmt: skip
-    session.commit()
-    return _detail_url(made.request_id, lang, "entered")
+    return _detail_url(made.request_id, desk.lang, "entered")
 
 
 @router.get("/requests/{request_id}")
@@ -165,111 +165,107 @@ def detail(
     return _page(request, "detail.html", ctx)
 
 
-def _act(lang: str, request_id: str, done: str, call: Any, session: SessionDep) -> Response:
-    try:
-        call()
-    except (InvalidInput, Conflict) as exc:
-        session.rollback()
-        kind = "conflict" if isinstance(exc, Conflict) else "invalid"
-        return RedirectResponse(
-            f"/staff/requests/{request_id}?lang={lang}&error={kind}", status_code=303
-        )
-    session.commit()
-    return _detail_url(request_id, lang, done)
+DONE = {
+    "verify": "verified",
+    "assign": "assigned",
+    "approve": "approved",
+    "extend": "extended",
+    "refuse": "refused",
+    "rectify": "rectified",
+}
+DPO_ONLY = ("approve", "extend")
 
 
-@router.post("/requests/{request_id}/verify")
-def verify(
+@dataclass(frozen=True)
+class _Step:
+    """One staff action on one request, with what its form sent."""
+
+    request_id: str
+    note: str
+    reason: str
+    months: int
+    edits: dict[str, str]
+
+
+def _carry_out(
+    action: str,
+    step: _Step,
+    desk: Desk,
+    *,
+    actor: str,
+    now: datetime,
+) -> None:
+    session, rules, keyring, links = desk.session, desk.rules, desk.keyring, desk.links
+    rid = step.request_id
+    match action:
+        case "verify":
+            service.verify_manually(
+                session, rules, keyring, links, rid, note=step.note, actor=actor, now=now
+            )
+        case "assign":
+            service.assign(session, rid, actor=actor, now=now)
+        case "approve":
+            service.approve_erasure(session, rules, keyring, rid, actor=actor, now=now)
+        case "extend":
+            service.extend(
+                session, rules, keyring, rid, months=step.months, reason=step.reason,
+                actor=actor, now=now,
+            )  # fmt: skip
+        case "refuse":
+            service.refuse(session, rules, keyring, rid, reason=step.reason, actor=actor, now=now)
+        case _:
+            service.apply_rectification(
+                session, rules, keyring, rid, step.edits, actor=actor, now=now
+            )
+
+
+def _act(
+    action: str,
     request_id: str,
-    session: SessionDep,
-    rules: RulesDep,
-    keyring: KeyringDep,
-    links: LinksDep,
-    lang: LangDep,
-    staff: Handler,
-    note: Annotated[str, Form(max_length=1000)] = "",
+    form: FormData,
+    desk: Desk,
+    staff: StaffContext,
+    step: tuple[str, str, int],
 ) -> Response:
-    return _act(lang, request_id, "verified", lambda: service.verify_manually(
-        session, rules, keyring, links, request_id, note=note,
-        actor=staff.actor.label, now=utcnow(),
-    ), session)  # fmt: skip
-
-
-@router.post("/requests/{request_id}/assign")
-def assign(request_id: str, session: SessionDep, lang: LangDep, staff: Handler) -> Response:
-    return _act(lang, request_id, "assigned", lambda: service.assign(
-        session, request_id, actor=staff.actor.label, now=utcnow()
-    ), session)  # fmt: skip
-
-
-@router.post("/requests/{request_id}/approve")
-def approve(
-    request_id: str,
-    session: SessionDep,
-    rules: RulesDep,
-    keyring: KeyringDep,
-    lang: LangDep,
-    staff: Dpo,
-) -> Response:
-    return _act(lang, request_id, "approved", lambda: service.approve_erasure(
-        session, rules, keyring, request_id, actor=staff.actor.label, now=utcnow()
-    ), session)  # fmt: skip
-
-
-@router.post("/requests/{request_id}/extend")
-def extend(
-    request_id: str,
-    session: SessionDep,
-    rules: RulesDep,
-    keyring: KeyringDep,
-    lang: LangDep,
-    staff: Dpo,
-    months: Annotated[int, Form(ge=1, le=2)] = 1,
-    reason: Annotated[str, Form(max_length=1000)] = "",
-) -> Response:
-    return _act(lang, request_id, "extended", lambda: service.extend(
-        session, rules, keyring, request_id, months=months, reason=reason,
-        actor=staff.actor.label, now=utcnow(),
-    ), session)  # fmt: skip
-
-
-@router.post("/requests/{request_id}/refuse")
-def refuse(
-    request_id: str,
-    session: SessionDep,
-    rules: RulesDep,
-    keyring: KeyringDep,
-    lang: LangDep,
-    staff: Handler,
-    reason: Annotated[str, Form(max_length=1000)] = "",
-) -> Response:
-    return _act(lang, request_id, "refused", lambda: service.refuse(
-        session, rules, keyring, request_id, reason=reason,
-        actor=staff.actor.label, now=utcnow(),
-    ), session)  # fmt: skip
-
-
-@router.post("/requests/{request_id}/rectify")
-async def rectify(
-    request: Request,
-    request_id: str,
-    session: SessionDep,
-    rules: RulesDep,
-    keyring: KeyringDep,
-    lang: LangDep,
-    staff: Handler,
-) -> Response:
-    """Apply a correction received by post or fax (Art. 16); recipients to tell are in the
-    request's history (Art. 19)."""
-    form = await request.form()
-    data = {
+    if action in DPO_ONLY and staff.actor.role != "dpo":
+        raise Denied("your role may not open this page", reason="role")
+    edits = {
         name: value.strip()[:200]
         for name in EDITABLE
         if isinstance(value := form.get(name), str) and value.strip()
     }
-    return _act(lang, request_id, "rectified", lambda: service.apply_rectification(
-        session, rules, keyring, request_id, data, actor=staff.actor.label, now=utcnow()
-    ), session)  # fmt: skip
+    try:
+        _carry_out(
+            action, _Step(request_id, *step, edits), desk, actor=staff.actor.label, now=utcnow()
+        )
+    except (InvalidInput, Conflict) as exc:
+        kind = "conflict" if isinstance(exc, Conflict) else "invalid"
+        url = f"/staff/requests/{request_id}?lang={desk.lang}&error={kind}"
+        raise Revert(RedirectResponse(url, status_code=303)) from None
+    return _detail_url(request_id, desk.lang, DONE[action])
+
+
+def _action_route(action: str) -> Callable[..., Response]:
+    def act(
+        request_id: str,
+        form: FormDep,
+        desk: DeskDep,
+        staff: Handler,
+        note: Annotated[str, Form(max_length=1000)] = "",
+        reason: Annotated[str, Form(max_length=1000)] = "",
+        months: Annotated[int, Form(ge=1, le=2)] = 1,
+    ) -> Response:
+        return _act(action, request_id, form, desk, staff, (note, reason, months))
+
+    act.__name__ = f"{action}_request"
+    return act
+
+
+# One form (and route) per action: verify, assign, approve (DPO), extend (DPO), refuse, and
+# rectify, which applies a correction received by post or fax (Art. 16; the recipients to
+# tell are in the request's history, Art. 19).
+for _action in DONE:
+    router.post(f"/requests/{{request_id}}/{_action}")(_action_route(_action))
 
 
 @router.get("/records")

@@ -1,48 +1,39 @@
 """`/api/v1/subjects`: intake (C1), e-mail look-up, purpose-checked reads (C9), rectification.
 
-Each route turns HTTP into one vault call and commits. Refusals that the vault audited
-(a denied read, an unknown address, a failed integrity check) are committed too, so the
-audit entry survives the error answer.
+Each route turns HTTP into one vault call; the request's unit of work (`web/deps.py`)
+commits it. Refusals that the vault audited (a denied read, an unknown address, a failed
+integrity check on a read) are committed too, so the audit entry survives the error answer.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Response
+from fastapi import APIRouter, Depends, Header, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from schutz.clock import utcnow
-from schutz.errors import Conflict, Denied, NotFound
+from schutz.errors import Conflict
 from schutz.identity.actor import Actor
-from schutz.policy.engine import Engine
-from schutz.subject_requests.service import apply_rectification, check_rectification
+from schutz.subject_requests.rectification import rectify_subject
 from schutz.vault import service
 from schutz.vault.crypto import IntegrityCheckError
-from schutz.vault.keys import Keyring, load_keyring
 from schutz.web.auth import require_role
-from schutz.web.deps import PoliciesDep, PolicyDep, SessionDep, SettingsDep
+from schutz.web.deps import (
+    KeyringDep,
+    RulesDep,
+    SessionDep,
+    UnitOfWorkRoute,
+    keep_audit_on,
+)
 
-router = APIRouter(prefix="/api/v1/subjects", tags=["subjects"])
+router = APIRouter(prefix="/api/v1/subjects", tags=["subjects"], route_class=UnitOfWorkRoute)
 
 JUSTIFICATION_HEADER = "X-Schutz-Justification"
 ADDRESS_PREFIX = "postal_address."
 
 
-def get_keyring(settings: SettingsDep) -> Keyring:
-    return load_keyring(settings)
-
-
-def get_rules(policies: PoliciesDep, policy: PolicyDep) -> Engine:
-    return policies.engine(policy.version)
-
-
-KeyringDep = Annotated[Keyring, Depends(get_keyring)]
-RulesDep = Annotated[Engine, Depends(get_rules)]
 AnyKey = Annotated[Actor, Depends(require_role())]
 Writer = Annotated[Actor, Depends(require_role("shop", "support", "dpo", "admin"))]
 Rectifier = Annotated[Actor, Depends(require_role("support", "dpo", "admin"))]
@@ -145,16 +136,6 @@ class Refusal(BaseModel):
     rule: str | None = None
 
 
-@contextmanager
-def _keep_audit_on(session: Session, *errors: type[Exception]) -> Iterator[None]:
-    """Commit the audit entry of a refusal before the refusal becomes an error answer."""
-    try:
-        yield
-    except errors:
-        session.commit()
-        raise
-
-
 def _decode_header(value: str | None) -> str | None:
     # HTTP headers arrive as Latin-1; clients sending UTF-8 (umlauts) get it back intact.
     if value is None:
@@ -189,27 +170,19 @@ def create_subject(
     values are never changed (`unchanged` names them).
     """
     try:
-        with _keep_audit_on(session, Denied):
-            result = service.intake(
-                session,
-                rules,
-                keyring,
-                source=body.source,
-                purposes=body.purposes,
-                data=body.data.flat(),
-                asserted_by=actor.role,
-                actor=actor.label,
-                now=utcnow(),
-            )
-        session.commit()
+        result = service.intake(
+            session,
+            rules,
+            keyring,
+            source=body.source,
+            purposes=body.purposes,
+            data=body.data.flat(),
+            asserted_by=actor.role,
+            actor=actor.label,
+            now=utcnow(),
+        )
     except IntegrityError:
-        session.rollback()
         raise Conflict("a concurrent request stored this subject; send it again") from None
-    except IntegrityCheckError:
-        session.rollback()
-        raise HTTPException(
-            500, "stored data failed its integrity check; the incident is in the audit log"
-        ) from None
     if not result.created:
         response.status_code = 200
     if result.created:
@@ -223,11 +196,7 @@ def lookup_subject(
     body: SubjectLookup, session: SessionDep, keyring: KeyringDep, actor: AnyKey
 ) -> SubjectRef:
     """Find a subject by e-mail through the blind index (a POST: no address in any URL)."""
-    with _keep_audit_on(session, NotFound):
-        subject_id = service.find_subject(
-            session, keyring, body.email, actor=actor.label, now=utcnow()
-        )
-    session.commit()
+    subject_id = service.find_subject(session, keyring, body.email, actor=actor.label, now=utcnow())
     return SubjectRef(subject_id=subject_id)
 
 
@@ -257,25 +226,18 @@ def read_subject(
     The vault reads the consent ledger itself, so an objection (Art. 21(3) GDPR) or a
     withdrawal (Art. 7(3)) takes effect on the very next read.
     """
-    try:
-        with _keep_audit_on(session, Denied):
-            found = service.read_subject(
-                session,
-                rules,
-                keyring,
-                subject_id,
-                purpose,
-                actor=actor.label,
-                role=actor.role,
-                justification=_decode_header(justification),
-                now=utcnow(),
-            )
-    except IntegrityCheckError:
-        session.commit()
-        raise HTTPException(
-            500, "stored data failed its integrity check; the incident is in the audit log"
-        ) from None
-    session.commit()
+    with keep_audit_on(session, IntegrityCheckError):  # the vault audits the incident
+        found = service.read_subject(
+            session,
+            rules,
+            keyring,
+            subject_id,
+            purpose,
+            actor=actor.label,
+            role=actor.role,
+            justification=_decode_header(justification),
+            now=utcnow(),
+        )
     return SubjectPublic(
         subject_id=found.subject_id,
         purpose=found.purpose,
@@ -304,18 +266,8 @@ def patch_subject(
     trusted its role. Staff apply the request; the requester is told, and the recipients
     who had the old values are listed for Art. 19.
     """
-    now = utcnow()
-    with _keep_audit_on(session, Denied):
-        request_id = check_rectification(
-            session, subject_id, body.request_id, actor=actor.label, now=now
-        )
-    try:
-        done = apply_rectification(
-            session, rules, keyring, request_id, body.data.flat(), actor=actor.label, now=now
-        )
-    except IntegrityCheckError:
-        raise HTTPException(
-            500, "stored data failed its integrity check; the incident is in the audit log"
-        ) from None
-    session.commit()
+    done = rectify_subject(
+        session, rules, keyring, subject_id, body.request_id, body.data.flat(),
+        actor=actor.label, now=utcnow(),
+    )  # fmt: skip
     return SubjectStored(subject_id=subject_id, stored=list(done.fields))

@@ -259,6 +259,52 @@ def checkout_form(request: Request, lang: LangDep, cart: str = "") -> Response:
     return _checkout_page(request, cart, {"country": "DE", "method": "card"}, None)
 
 
+def _place_order(
+    request: Request, settings: Settings, form: dict[str, str], lines: list[Line]
+) -> str:
+    """Store the customer through the API (source `order`), then place the order; its ref."""
+    address = {k: form[k] for k in ("street", "postal_code", "city", "country")}
+    subject = call_api(
+        request,
+        settings,
+        "POST",
+        "/api/v1/subjects",
+        {
+            "source": "order",
+            "purposes": ["order_processing", "billing"],
+            # The address goes with the order alone: the vault keeps no copy it does not
+            # need, and a checkout never adds an address to a known customer's record.
+            "data": {"email": form["email"], "name": form["name"]},
+        },
+    )
+    order_ref = f"GS-{secrets.token_hex(4).upper()}"
+    call_api(
+        request,
+        settings,
+        "POST",
+        "/api/v1/orders",
+        {
+            "subject_id": subject["subject_id"],
+            "order_ref": order_ref,
+            "items": [
+                {
+                    "sku": line.product.sku,
+                    "name": line.product.name,
+                    "quantity": line.quantity,
+                    "unit_price": str(line.product.price),
+                }
+                for line in lines
+            ],
+            "total": str(_totals(lines)["total"]),
+            "currency": CURRENCY,
+            # A real shop gets this reference from its payment provider's checkout.
+            "payment": {"method": form["method"], "reference": f"PAY-{secrets.token_hex(6)}"},
+            "delivery_address": address,
+        },
+    )
+    return order_ref
+
+
 @router.post("/checkout")
 def checkout(
     request: Request,
@@ -288,46 +334,8 @@ def checkout(
         return RedirectResponse(f"/shop?lang={lang}", status_code=303)
     if not all(form[k] for k in ("name", "email", "street", "postal_code", "city")):
         return _checkout_page(request, cart, form, "missing", status=422)
-    address = {k: form[k] for k in ("street", "postal_code", "city", "country")}
     try:
-        subject = call_api(
-            request,
-            settings,
-            "POST",
-            "/api/v1/subjects",
-            {
-                "source": "order",
-                "purposes": ["order_processing", "billing"],
-                # The address goes with the order alone: the vault keeps no copy it does not
-                # need, and a checkout never adds an address to a known customer's record.
-                "data": {"email": form["email"], "name": form["name"]},
-            },
-        )
-        order_ref = f"GS-{secrets.token_hex(4).upper()}"
-        call_api(
-            request,
-            settings,
-            "POST",
-            "/api/v1/orders",
-            {
-                "subject_id": subject["subject_id"],
-                "order_ref": order_ref,
-                "items": [
-                    {
-                        "sku": line.product.sku,
-                        "name": line.product.name,
-                        "quantity": line.quantity,
-                        "unit_price": str(line.product.price),
-                    }
-                    for line in lines
-                ],
-                "total": str(_totals(lines)["total"]),
-                "currency": CURRENCY,
-                # A real shop gets this reference from its payment provider's checkout.
-                "payment": {"method": form["method"], "reference": f"PAY-{secrets.token_hex(6)}"},
-                "delivery_address": address,
-            },
-        )
+        order_ref = _place_order(request, settings, form, lines)
     except ApiError as exc:
         problem = "invalid" if exc.status == 422 else "unavailable"
         return _checkout_page(request, cart, form, problem, status=exc.status)

@@ -29,10 +29,10 @@ from schutz.disclosures.verify import (
     delivery_id,
     verify_signature,
 )
-from schutz.web.deps import LangDep, PolicyDep, SessionDep
+from schutz.web.deps import LangDep, PolicyDep, SessionDep, UnitOfWorkRoute
 from schutz.web.templating import render
 
-router = APIRouter(prefix="/sandbox", include_in_schema=False)
+router = APIRouter(prefix="/sandbox", include_in_schema=False, route_class=UnitOfWorkRoute)
 
 KEEP = 100
 MAX_BODY = 64 * 1024
