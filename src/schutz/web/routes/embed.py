@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from datetime import timedelta
 from functools import cache
 from pathlib import Path
@@ -47,8 +46,6 @@ SDK = Path(__file__).resolve().parent.parent / "static" / "sdk" / "schutz.js"
 MAX_CHOICE_BYTES = 8192
 MAX_BEACON_BYTES = 4096
 NO_CONTENT = 204
-GRANT_CACHE_SECONDS = 60.0
-GRANT_CACHE_SIZE = 50_000
 REPORT_ROLES = ("marketing", "dpo", "admin")
 
 
@@ -129,42 +126,21 @@ async def visitor_consent(
             )
 
     written = await anyio.to_thread.run_sync(work)
-    _grants(request).pop(choice.visitor_id, None)
     return JSONResponse({"recorded": written, "version": choice.version}, status_code=201)
 
 
 # --- the beacon across origins ---------------------------------------------------------------
 
 
-def _grants(request: Request) -> dict[str, tuple[float, bool]]:
-    """visitor id -> (when looked up, granted): the ledger's recent analytics grants, kept a
-    minute; a withdrawal posted here drops the entry at once (another app server's within
-    the minute)."""
-    state = request.app.state
-    found: dict[str, tuple[float, bool]] | None = getattr(state, "embed_grants", None)
-    if found is None:
-        found = {}
-        state.embed_grants = found
-    return found
-
-
 async def _granted(request: Request, policy: Policy, visitor: str) -> bool:
-    cache_ = _grants(request)
-    hit = cache_.get(visitor)
-    now = time.monotonic()
-    if hit is not None and now - hit[0] < GRANT_CACHE_SECONDS:
-        return hit[1]
+    """The ledger's latest word on analytics for `visitor`, read afresh on every beacon: a
+    withdrawal (here, on /cookies or at another app server) holds from the very next call."""
 
     def look() -> bool:
         with request.app.state.sessions() as session:
             return analytics_granted(session, policy, visitor)
 
-    granted = await anyio.to_thread.run_sync(look)
-    if granted:  # only a grant is kept: a "no" may turn into a grant any moment
-        if len(cache_) >= GRANT_CACHE_SIZE:
-            cache_.clear()
-        cache_[visitor] = (now, granted)
-    return granted
+    return await anyio.to_thread.run_sync(look)
 
 
 async def collect_for_site(request: Request, data: dict[str, Any], buffer: Any) -> Response:
