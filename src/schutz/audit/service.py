@@ -9,7 +9,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Table, func, select, text, update
+from sqlalchemy import Connection, Table, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -51,8 +51,9 @@ _CLAIM_FREE_LANE = text(
     " ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)"
     " RETURNING id, seq, hash, nextval('audit_entry_seq') AS global_seq"
 )
-_CLAIM_LANE = text(
-    "UPDATE audit_head SET seq = seq + 1 WHERE id = :lane"
+_CLAIM_HELD_LANE = text(
+    "UPDATE audit_head SET seq = seq + 1 WHERE id = ("
+    " SELECT id FROM audit_head WHERE id BETWEEN 1 AND :lanes ORDER BY id OFFSET :pick LIMIT 1)"
     " RETURNING id, seq, hash, nextval('audit_entry_seq') AS global_seq"
 )
 _NEXT_SEQ = text("SELECT nextval('audit_entry_seq')")
@@ -65,34 +66,22 @@ class _Claim(NamedTuple):
     prev_hash: str
 
 
-def _create_lane(session: Session, lane: int) -> None:
-    """Create lane `lane`'s head row, continuing from its newest entry if the row was lost.
-
-    On PostgreSQL creators take turns (an advisory lock held to their commit), and the first
-    one after every head row is gone (a new or emptied log) restarts `seq` after the newest
-    entry: with no head row, no other transaction can be appending.
-    """
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        session.execute(select(func.pg_advisory_xact_lock(_LANE_LOCK)))
-        if session.scalar(select(func.count()).select_from(HEAD)) == 0:
-            session.execute(
-                text(
-                    "SELECT setval('audit_entry_seq', coalesce(max(seq), 0) + 1, false)"
-                    " FROM audit_entry"
-                )
-            )
-    tip = session.execute(
+def _lane_tip(conn: Session | Connection, lane: int) -> tuple[int, str]:
+    tip = conn.execute(
         select(AuditEntry.lane_seq, AuditEntry.hash)
         .where(AuditEntry.lane == lane)
         .order_by(AuditEntry.lane_seq.desc())
         .limit(1)
     ).first()
-    seq, digest = (tip.lane_seq, tip.hash) if tip is not None else (0, GENESIS)
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return (tip.lane_seq, tip.hash) if tip is not None else (0, GENESIS)
+
+
+def _create_head_sqlite(session: Session) -> None:
+    """Create lane 1's head row, continuing from its newest entry if the row was lost."""
+    seq, digest = _lane_tip(session, HEAD_ID)
     session.execute(
-        insert(HEAD)
-        .values(id=lane, seq=seq, hash=digest)
+        sqlite.insert(HEAD)
+        .values(id=HEAD_ID, seq=seq, hash=digest)
         .on_conflict_do_nothing(index_elements=["id"])
     )
 
@@ -106,24 +95,58 @@ def _claim_sqlite(session: Session) -> _Claim:
     )
     row = session.execute(bump).first()
     if row is None:  # the first entry ever, or a head that was lost
-        _create_lane(session, HEAD_ID)
+        _create_head_sqlite(session)
         row = session.execute(bump).one()
     return _Claim(HEAD_ID, row.seq, row.seq, row.hash)
+
+
+def _open_lane(session: Session) -> None:
+    """PostgreSQL: add a lane's head row in a short transaction of its own, committed at once.
+
+    A head row records nothing (the entries do), so it need not wait for the caller's
+    commit; created in the caller's transaction it would make every other writer that looks
+    for a free lane wait for that commit. Creators take turns (an advisory lock); the lowest
+    missing lane is added, continuing from its newest entry if its row was lost. The first
+    creator after every head row is gone (a new or emptied log) restarts `seq` after the
+    newest entry: with no head row, no other transaction can be appending.
+    """
+    bind = session.get_bind()
+    engine = bind.engine if isinstance(bind, Connection) else bind
+    with engine.begin() as conn:
+        conn.execute(select(func.pg_advisory_xact_lock(_LANE_LOCK)))
+        existing = set(conn.scalars(select(HEAD.c.id)))
+        if not existing:
+            conn.execute(
+                text(
+                    "SELECT setval('audit_entry_seq', coalesce(max(seq), 0) + 1, false)"
+                    " FROM audit_entry"
+                )
+            )
+        free = sorted(set(range(1, LANES + 1)) - existing)
+        if not free:
+            return
+        seq, digest = _lane_tip(conn, free[0])
+        conn.execute(
+            postgresql.insert(HEAD)
+            .values(id=free[0], seq=seq, hash=digest)
+            .on_conflict_do_nothing(index_elements=["id"])
+        )
 
 
 def _claim_postgresql(session: Session) -> _Claim:
     row = session.execute(_CLAIM_FREE_LANE, {"lanes": LANES}).first()
     if row is None:  # every lane is held by another transaction (or none exists yet)
-        lanes = session.scalar(select(func.count()).select_from(HEAD)) or 0
+        lanes = session.scalar(select(func.count()).where(HEAD.c.id <= LANES)) or 0
         if lanes < LANES:
-            lane = lanes + 1
-            _create_lane(session, lane)
-        else:  # wait for one of them, a different one for each connection
-            lane = session.scalar(select(func.pg_backend_pid())) % LANES + 1
-        row = session.execute(_CLAIM_LANE, {"lane": lane}).first()
-        if row is None:  # its row was removed by hand meanwhile
-            _create_lane(session, lane)
-            row = session.execute(_CLAIM_LANE, {"lane": lane}).one()
+            _open_lane(session)
+            row = session.execute(_CLAIM_FREE_LANE, {"lanes": LANES}).first()
+        while row is None:  # wait for one of them, a different one for each connection
+            lanes = session.scalar(select(func.count()).where(HEAD.c.id <= LANES)) or 0
+            if lanes == 0:
+                _open_lane(session)
+                continue
+            pick = session.scalar(select(func.pg_backend_pid())) % lanes
+            row = session.execute(_CLAIM_HELD_LANE, {"lanes": LANES, "pick": pick}).first()
     return _Claim(row.id, row.seq, row.global_seq, row.hash)
 
 
