@@ -145,7 +145,7 @@ def _claim_postgresql(session: Session) -> _Claim:
             if lanes == 0:
                 _open_lane(session)
                 continue
-            pick = session.scalar(select(func.pg_backend_pid())) % lanes
+            pick = (session.scalar(select(func.pg_backend_pid())) or 0) % lanes
             row = session.execute(_CLAIM_HELD_LANE, {"lanes": LANES, "pick": pick}).first()
     return _Claim(row.id, row.seq, row.global_seq, row.hash)
 

@@ -17,7 +17,7 @@ down_revision = "0010"
 branch_labels = None
 depends_on = None
 
-COMMENTS = {
+COMMENTS: dict[tuple[str, str, sa.types.TypeEngine[int] | sa.String], tuple[str, str]] = {
     ("audit_entry", "seq", sa.BigInteger()): (
         "Position in the chain, from 1, without gaps.",
         "Position in the log across lanes, from 1 (gaps on PostgreSQL after rollbacks).",
