@@ -34,6 +34,7 @@ from typing import Any
 
 from sqlalchemy import insert, select
 
+from schutz.audit.keys import bind_audit_key, load_audit_key
 from schutz.config import BUNDLED_POLICY_DIR, Settings
 from schutz.consent.models import ConsentEvent
 from schutz.consent.service import state_batches_for_purpose, states_for_purpose
@@ -179,6 +180,7 @@ def report(n: int) -> str:
         settings = Settings(data_dir=Path(tmp), database_url=f"sqlite:///{tmp}/bench.db")
         engine = make_engine(settings.resolved_database_url)
         migrate(engine)
+        bind_audit_key(engine, load_audit_key(settings))  # as create_app and the CLI do
         sessions = make_session_factory(engine)
         keyring = load_keyring(settings)
         t0 = time.perf_counter()
