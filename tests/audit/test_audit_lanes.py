@@ -81,13 +81,13 @@ def test_parallel_writers_leave_one_entry_per_change_and_a_verified_log(
     assert verify(session, checkpoints=[Checkpoint.parse(str(point))]).ok
 
 
-def test_on_postgresql_writers_hold_their_appends_open_at_once(
+def test_on_postgresql_eight_writers_hold_their_appends_open_at_once(
     engine: Engine, session: Session
 ) -> None:
     if engine.dialect.name != "postgresql":
         pytest.skip("SQLite has one writer at a time; its log has one lane")
     factory = make_session_factory(engine)
-    together = threading.Barrier(4, timeout=30)  # a shared head would deadlock here
+    together = threading.Barrier(8, timeout=30)  # a shared head would deadlock here
 
     def write(k: int) -> int:
         with factory() as s:
@@ -96,11 +96,11 @@ def test_on_postgresql_writers_hold_their_appends_open_at_once(
             s.commit()
             return entry.lane
 
-    with ThreadPoolExecutor(4) as pool:
-        lanes = list(pool.map(write, range(4)))
-    assert len(set(lanes)) == 4
+    with ThreadPoolExecutor(8) as pool:
+        lanes = list(pool.map(write, range(8)))
+    assert len(set(lanes)) == 8
     result = verify(session)
-    assert (result.ok, result.count) == (True, 4)
+    assert (result.ok, result.count) == (True, 8)
 
 
 HOLD_AND_DIE = """

@@ -135,18 +135,15 @@ def _open_lane(session: Session) -> None:
 
 def _claim_postgresql(session: Session) -> _Claim:
     row = session.execute(_CLAIM_FREE_LANE, {"lanes": LANES}).first()
-    if row is None:  # every lane is held by another transaction (or none exists yet)
+    while row is None:  # every lane is held by another transaction (or none exists yet)
         lanes = session.scalar(select(func.count()).where(HEAD.c.id <= LANES)) or 0
-        if lanes < LANES:
+        if lanes < LANES:  # add one (another writer may take it first: then try again)
             _open_lane(session)
             row = session.execute(_CLAIM_FREE_LANE, {"lanes": LANES}).first()
-        while row is None:  # wait for one of them, a different one for each connection
-            lanes = session.scalar(select(func.count()).where(HEAD.c.id <= LANES)) or 0
-            if lanes == 0:
-                _open_lane(session)
-                continue
-            pick = (session.scalar(select(func.pg_backend_pid())) or 0) % lanes
-            row = session.execute(_CLAIM_HELD_LANE, {"lanes": LANES, "pick": pick}).first()
+            continue
+        # All lanes busy: wait for one of them, a different one for each connection.
+        pick = (session.scalar(select(func.pg_backend_pid())) or 0) % lanes
+        row = session.execute(_CLAIM_HELD_LANE, {"lanes": LANES, "pick": pick}).first()
     return _Claim(row.id, row.seq, row.global_seq, row.hash)
 
 
