@@ -41,6 +41,7 @@ from typing import Any, ClassVar
 import httpx
 from sqlalchemy import func, select, text
 
+from schutz.audit.keys import bind_audit_key, load_audit_key
 from schutz.config import BUNDLED_POLICY_DIR, Settings
 from schutz.db import make_engine, make_session_factory, migrate
 from schutz.disclosures import service
@@ -72,6 +73,8 @@ from schutz.web.routes import orders, subjects
 settings = Settings()
 engine = make_engine(settings.resolved_database_url)
 migrate(engine)
+from schutz.audit.keys import bind_audit_key, load_audit_key
+bind_audit_key(engine, load_audit_key(settings))  # creates the server's key in its data dir
 with transaction(make_session_factory(engine)) as session:
     _, key = create_api_key(session, name="bench-shop", role="shop", actor="bench", now=utcnow())
 engine.dispose()
@@ -277,6 +280,7 @@ def bench_deliveries(order_count: int) -> dict[str, Any]:
             settings = Settings(data_dir=Path(tmp), database_url=url)
             engine = make_engine(url)
             migrate(engine)
+            bind_audit_key(engine, load_audit_key(settings))
             sessions = make_session_factory(engine)
             rules = load_policy_set(BUNDLED_POLICY_DIR).engine("2026-11")
             keyring = load_keyring(settings)

@@ -33,7 +33,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from schutz.audit.keys import bind_audit_key, load_audit_key
 from schutz.clock import utcnow
+from schutz.config import Settings
 from schutz.cookies.choices import Choices, new_visitor_id
 from schutz.db import make_engine, make_session_factory, migrate
 from schutz.identity.service import create_api_key
@@ -114,9 +116,12 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         process.wait()
 
 
-def _api_key(database_url: str) -> str:
+def _api_key(database_url: str, data_dir: Path) -> str:
     engine = make_engine(database_url)
     migrate(engine)
+    # The server's audit key, created here in its data dir, so the key's entry verifies.
+    settings = Settings(data_dir=data_dir, database_url=database_url)
+    bind_audit_key(engine, load_audit_key(settings))
     with make_session_factory(engine)() as session:
         _, key = create_api_key(
             session, name="bench-shop", role="shop", actor="bench", now=utcnow()
@@ -347,7 +352,7 @@ def main() -> None:
         raise SystemExit("wrk is missing: apt-get install -y wrk (scripts/bench.sh does)")
     work = Path(tempfile.mkdtemp(prefix="schutz-edge-"))
     database_url = f"sqlite:///{work / 'schutz.db'}"
-    key = _api_key(database_url)
+    key = _api_key(database_url, work)
     port, bare_port = _free_port(), _free_port()
     env = {
         **os.environ,

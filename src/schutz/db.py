@@ -14,6 +14,8 @@ from alembic.config import Config
 from sqlalchemy import DateTime, Dialect, Engine, MetaData, TypeDecorator, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
+from schutz.wakeup import notify
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 # Connections one process keeps. The web edge lets at most POOL_SIZE requests hold a session
@@ -162,7 +164,10 @@ Process-wide on purpose: the app and the worker use different session factories.
 
 def note_work(session: Session) -> None:
     """Wake this process's workers once `session` commits (the outbox and the look-up queue
-    call it), so mail leaves at once instead of after the next poll."""
+    call it), so mail leaves at once instead of after the next poll; on PostgreSQL the
+    workers of other processes too (`wakeup.py`: a NOTIFY, delivered on commit)."""
+    if not session.info.get(_WORK):
+        notify(session)
     session.info[_WORK] = True
 
 

@@ -5,11 +5,19 @@ Each line carries `time`, `level`, `logger`, `message`, and for requests `reques
 `status` and `duration_ms`. Query strings, bodies and exception messages are never written:
 any of them may hold personal data (C10). Libraries that log SQL parameters or form fields
 at debug level (SQLAlchemy, python-multipart, httpx) stay at WARNING whatever the level.
+
+The access line is the one written per request, so it is assembled from pieces kept between
+requests (the escaped route, method and message per route and status; the timestamp's
+seconds) instead of a dictionary through `json.dumps`; it reads exactly the same. Health
+probes answered 2xx are counted in `/metrics` but not logged (`ProbeFilter`): an
+orchestrator asks every few seconds, and those lines would drown the rest; a failing probe
+is logged like any other answer.
 """
 
 from __future__ import annotations
 
 import contextvars
+import functools
 import json
 import logging
 import logging.config
@@ -24,12 +32,52 @@ request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
 REQUEST_FIELDS = ("request_id", "method", "route", "status", "duration_ms")
 QUIET = ("sqlalchemy", "multipart", "python_multipart", "httpx", "httpcore", "alembic", "asyncio")
 LEVELS = ("debug", "info", "warning", "error")
+ACCESS_LOGGER = "schutz.access"
+PROBES = frozenset({"/healthz", "/readyz"})
+"""Route templates of the liveness and readiness probes."""
+
+
+class ProbeFilter(logging.Filter):
+    """Drops the access lines of health probes that were answered 2xx or 3xx."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        route = getattr(record, "route", None)
+        if route not in PROBES:
+            return True
+        status = getattr(record, "status", None)
+        return not isinstance(status, int) or status >= 400
+
+
+_quote = functools.lru_cache(maxsize=4096)(
+    lambda text: json.dumps(text, ensure_ascii=False)  # route templates, methods, messages
+)
+
+
+@functools.lru_cache(maxsize=4)
+def _second(whole: int) -> str:
+    return datetime.fromtimestamp(whole, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def _timestamp(created: float) -> str:
+    """`datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds")`, faster."""
+    whole = int(created)
+    micros = round((created - whole) * 1_000_000)
+    if micros >= 1_000_000:
+        whole, micros = whole + 1, micros - 1_000_000
+    return f"{_second(whole)}.{micros // 1000:03d}+00:00"
+
+
+def _safe(text: str) -> bool:
+    return text.isascii() and text.isprintable() and '"' not in text and "\\" not in text
 
 
 class JsonFormatter(logging.Formatter):
     """A log record as one JSON line; exceptions as their type and frames, never the message."""
 
     def format(self, record: logging.LogRecord) -> str:
+        fast = self._access_line(record)
+        if fast is not None:
+            return fast
         line: dict[str, Any] = {
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
@@ -52,6 +100,31 @@ class JsonFormatter(logging.Formatter):
             ]
         return json.dumps(line, ensure_ascii=False, default=str)
 
+    @staticmethod
+    def _access_line(record: logging.LogRecord) -> str | None:
+        """The access line built from cached pieces; None for anything but a plain one."""
+        if record.name != ACCESS_LOGGER or record.exc_info or record.levelno != logging.INFO:
+            return None
+        fields = record.__dict__
+        method, route = fields.get("method"), fields.get("route")
+        status, duration = fields.get("status"), fields.get("duration_ms")
+        request_id = fields.get("request_id") or request_id_var.get()
+        if not (
+            isinstance(method, str)
+            and isinstance(route, str)
+            and type(status) is int
+            and type(duration) is float
+            and request_id
+            and _safe(request_id)
+        ):
+            return None
+        return (
+            f'{{"time": "{_timestamp(record.created)}", "level": "info",'
+            f' "logger": "{ACCESS_LOGGER}", "message": {_quote(record.getMessage())},'
+            f' "request_id": "{request_id}", "method": {_quote(method)},'
+            f' "route": {_quote(route)}, "status": {status}, "duration_ms": {duration!r}}}'
+        )
+
 
 def logging_config(level: str = "info") -> dict[str, Any]:
     """A `logging.config.dictConfig` dictionary, also what uvicorn takes as `log_config`."""
@@ -63,6 +136,7 @@ def logging_config(level: str = "info") -> dict[str, Any]:
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"json": {"()": JsonFormatter}},
+        "filters": {"probes": {"()": ProbeFilter}},
         "handlers": {
             "stderr": {
                 "class": "logging.StreamHandler",
@@ -73,6 +147,7 @@ def logging_config(level: str = "info") -> dict[str, Any]:
         "root": {"level": "WARNING", "handlers": ["stderr"]},
         "loggers": {
             "schutz": {"level": upper},
+            ACCESS_LOGGER: {"filters": ["probes"]},
             "uvicorn": {"level": upper},
             # uvicorn's access line has the query string and the client address; ours
             # (schutz.access) has neither, so uvicorn's stays off.

@@ -24,6 +24,7 @@ from schutz.mail.transport import Sender, email_sender
 from schutz.mail.vocabulary import OutboxKind
 from schutz.subject_requests.deferred import handle_pending
 from schutz.vault.keys import Keyring, load_keyring
+from schutz.wakeup import listen
 
 log = logging.getLogger("schutz.worker")
 
@@ -79,6 +80,7 @@ def run_forever(
     or `interval` passes (work queued by other processes)."""
     wake = threading.Event()
     wake_on_work(wake)
+    listener = listen(sessions.kw.get("bind"), wake)  # PostgreSQL: work queued elsewhere
     try:
         while not stop.is_set():
             wake.clear()
@@ -93,6 +95,8 @@ def run_forever(
                 wake.wait(interval)
     finally:
         stop_waking(wake)
+        if listener is not None:
+            listener.close()
 
 
 def start_in_thread(sessions: sessionmaker[Session], settings: Settings) -> threading.Event:

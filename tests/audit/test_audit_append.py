@@ -36,6 +36,8 @@ def _entry(session: Session, n: int) -> None:
 def test_the_first_entry_of_a_transaction_takes_three_statements_later_ones_two(
     session: Session, engine: Engine
 ) -> None:
+    # PostgreSQL numbers entries across lanes with a sequence: one `nextval` more per entry.
+    later = ["SELECT"] if engine.dialect.name == "postgresql" else []
     _entry(session, 0)  # the head row exists from here on
     session.commit()
     with counted(engine) as statements:
@@ -44,7 +46,7 @@ def test_the_first_entry_of_a_transaction_takes_three_statements_later_ones_two(
         _entry(session, 2)
         _entry(session, 3)
     assert first == ["UPDATE", "INSERT", "UPDATE"]
-    assert statements[3:] == ["INSERT", "UPDATE", "INSERT", "UPDATE"]
+    assert statements[3:] == [*later, "INSERT", "UPDATE", *later, "INSERT", "UPDATE"]
     session.commit()
     assert verify(session).count == 4
 

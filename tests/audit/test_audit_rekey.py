@@ -29,6 +29,8 @@ def _write_unkeyed(session: Session, n: int) -> None:
         prev = entry.hash
     session.execute(delete(AuditHead))
     session.add(AuditHead(id=HEAD_ID, seq=n, hash=prev))
+    if session.get_bind().dialect.name == "postgresql":  # as migration 0013 leaves it
+        session.execute(text("SELECT setval('audit_entry_seq', :next, false)"), {"next": n + 1})
     session.commit()
 
 

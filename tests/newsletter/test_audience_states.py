@@ -10,14 +10,16 @@ import pytest
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from schutz.audit.keys import audit_key_for
 from schutz.audit.models import AuditEntry
+from schutz.audit.service import verify
 from schutz.consent.models import ConsentEvent
 from schutz.consent.service import (
     state_batches_for_purpose,
     states_for_purpose,
     states_for_subjects,
 )
-from schutz.newsletter.audience import audience_batches
+from schutz.newsletter.audience import audience_batches, parallel_audience_batches
 from schutz.policy.engine import Engine
 from schutz.vault import service as vault
 from schutz.vault.keys import Keyring
@@ -87,3 +89,40 @@ def test_audience_pages_cover_everyone_once_with_one_audit_entry_per_batch(
     entries = session.scalars(select(AuditEntry).where(AuditEntry.action == "vault.read")).all()
     assert [e.details["batch_size"] for e in entries] == [2, 2, 1]
     assert [e.details["refused"] for e in entries if e.details["refused"]] == [{"restricted": 1}]
+
+
+@pytest.mark.slow
+def test_the_audience_read_over_worker_processes_is_the_same_and_audited_alike(
+    session: Session, rules: Engine, keyring: Keyring, db_url: str
+) -> None:
+    ids = [
+        vault.intake(
+            session, rules, keyring, source="registration", purposes=["direct_marketing"],
+            data={"email": f"p{i}@example.org"}, asserted_by="shop", actor="t", now=NOW,
+        ).subject_id
+        for i in range(7)
+    ]  # fmt: skip
+    vault.restrict_subject(session, ids[6], actor="t", reason="accuracy_contested", now=NOW)
+    session.commit()
+    serial = list(
+        audience_batches(
+            session, rules, keyring, "direct_marketing",
+            actor="t", role="marketing", now=NOW, batch_size=2,
+        )
+    )  # fmt: skip
+    session.rollback()  # the serial read's audit entries are not what is counted below
+    spread = list(
+        parallel_audience_batches(
+            session, rules, keyring, "direct_marketing", database_url=db_url,
+            audit_key=audit_key_for(session), actor="t", role="marketing", now=NOW,
+            workers=2, batch_size=2,
+        )
+    )  # fmt: skip
+    assert spread == serial
+    assert sorted(s for b in spread for s, _ in b) == sorted(ids[:6])
+    session.expire_all()
+    entries = session.scalars(
+        select(AuditEntry).where(AuditEntry.action == "vault.read").order_by(AuditEntry.seq)
+    ).all()
+    assert sorted(e.details["batch_size"] for e in entries) == [1, 2, 2, 2]
+    assert verify(session).ok

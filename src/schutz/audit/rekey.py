@@ -57,7 +57,12 @@ def rekey(
     key = audit_key_for(session)
     # Lock the head first: no writer appends while the MACs it would chain onto change.
     session.execute(update(HEAD).where(HEAD.c.id == HEAD_ID).values(seq=HEAD.c.seq))
-    first = session.scalar(select(func.min(AuditEntry.seq)).where(AuditEntry.key_id.is_(None)))
+    # Unkeyed entries predate the lanes (0013): they are all in lane 1, which is rewritten
+    # from the first of them on; the other lanes chain only keyed entries of their own.
+    in_lane = AuditEntry.lane == HEAD_ID
+    first = session.scalar(
+        select(func.min(AuditEntry.lane_seq)).where(in_lane, AuditEntry.key_id.is_(None))
+    )
     if first is None:
         return Rekeyed(0)
     old_prev = new_prev = GENESIS
@@ -66,23 +71,23 @@ def rekey(
     while True:
         batch = session.scalars(
             select(AuditEntry)
-            .where(AuditEntry.seq > count)
-            .order_by(AuditEntry.seq)
+            .where(in_lane, AuditEntry.lane_seq > count)
+            .order_by(AuditEntry.lane_seq)
             .limit(batch_size)
             .execution_options(populate_existing=True)
         ).all()
         if not batch:
             break
         for entry in batch:
-            if entry.seq != count + 1:
-                gap = f"entry is missing (the chain jumps from {count} to {entry.seq})"
+            if entry.lane_seq != count + 1:
+                gap = f"entry is missing (the chain jumps from {count} to {entry.lane_seq})"
                 return VerifyResult(False, count, count + 1, gap)
             problem = _old_problem(key, entry, old_prev, keyed_seen)
             if problem is not None:
                 return VerifyResult(False, count, entry.seq, problem)
             keyed_seen = keyed_seen or entry.key_id is not None
-            old_prev, count = entry.hash, entry.seq
-            if entry.seq >= first:
+            old_prev, count = entry.hash, entry.lane_seq
+            if entry.lane_seq >= first:
                 entry.prev_hash, entry.key_id = new_prev, key.key_id
                 entry.hash = entry_mac(key, entry, new_prev)
                 rewritten += 1

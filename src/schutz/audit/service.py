@@ -7,15 +7,15 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import Connection, Table, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from schutz.audit.chain import GENESIS, entry_mac
 from schutz.audit.keys import audit_key_for
-from schutz.audit.models import HEAD_ID, AuditEntry, AuditHead
+from schutz.audit.models import HEAD_ID, LANES, AuditEntry, AuditHead
 from schutz.audit.verify import VerifyResult, describe, verify
 
 __all__ = ["GENESIS", "VerifyResult", "describe", "recent_entries", "record", "verify"]
@@ -38,42 +38,55 @@ def _check_no_email(value: Any) -> None:
 
 
 _HEAD_KEY = "schutz.audit.head"
-"""`session.info` key: the head as this transaction left it, while it holds the lock."""
+"""`session.info` key: the lane this transaction holds and its head as the transaction left it."""
 HEAD = cast(Table, AuditHead.__table__)
+_LANE_LOCK = 0x5C4A_0D17
+"""PostgreSQL advisory lock key: held by a transaction that creates a lane's head row."""
+
+# PostgreSQL: move the first lane no other transaction holds on by one entry, and number the
+# entry across lanes while the lane is held (so `seq` grows along every lane).
+_CLAIM_FREE_LANE = text(
+    "UPDATE audit_head SET seq = seq + 1 WHERE id = ("
+    " SELECT id FROM audit_head WHERE id BETWEEN 1 AND :lanes"
+    " ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)"
+    " RETURNING id, seq, hash, nextval('audit_entry_seq') AS global_seq"
+)
+_CLAIM_HELD_LANE = text(
+    "UPDATE audit_head SET seq = seq + 1 WHERE id = ("
+    " SELECT id FROM audit_head WHERE id BETWEEN 1 AND :lanes ORDER BY id OFFSET :pick LIMIT 1)"
+    " RETURNING id, seq, hash, nextval('audit_entry_seq') AS global_seq"
+)
+_NEXT_SEQ = text("SELECT nextval('audit_entry_seq')")
 
 
-def _create_head(session: Session) -> None:
-    """Create the head row, continuing from the newest entry if the row was lost."""
-    tip = session.execute(
-        select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
+class _Claim(NamedTuple):
+    lane: int
+    lane_seq: int
+    seq: int
+    prev_hash: str
+
+
+def _lane_tip(conn: Session | Connection, lane: int) -> tuple[int, str]:
+    tip = conn.execute(
+        select(AuditEntry.lane_seq, AuditEntry.hash)
+        .where(AuditEntry.lane == lane)
+        .order_by(AuditEntry.lane_seq.desc())
+        .limit(1)
     ).first()
-    seq, digest = (tip.seq, tip.hash) if tip is not None else (0, GENESIS)
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return (tip.lane_seq, tip.hash) if tip is not None else (0, GENESIS)
+
+
+def _create_head_sqlite(session: Session) -> None:
+    """Create lane 1's head row, continuing from its newest entry if the row was lost."""
+    seq, digest = _lane_tip(session, HEAD_ID)
     session.execute(
-        insert(HEAD)
+        sqlite.insert(HEAD)
         .values(id=HEAD_ID, seq=seq, hash=digest)
         .on_conflict_do_nothing(index_elements=["id"])
     )
 
 
-def _claim_seq(session: Session) -> tuple[int, str]:
-    """`(seq, prev_hash)` for a new entry, with the head locked for this transaction.
-
-    The first entry of a transaction moves the head on with one write,
-    `UPDATE audit_head SET seq = seq + 1 ... RETURNING seq, hash`. On SQLite that takes
-    the database's single write lock before anything is read, so no other writer appends
-    between our read and our insert, and a read transaction is never upgraded (which fails
-    at once with SQLITE_BUSY_SNAPSHOT in WAL mode instead of waiting). On PostgreSQL it
-    locks the row; a concurrent writer queues on it and, in READ COMMITTED, sees the head
-    as the one before it left it. Later entries of the same transaction (or savepoint)
-    still hold that lock, so they take the head this transaction left in `session.info`
-    and need no statement to find it.
-    """
-    transaction = session.get_nested_transaction() or session.get_transaction()
-    cached = session.info.get(_HEAD_KEY)
-    if cached is not None and transaction is not None and cached[0] is transaction:
-        return cached[1] + 1, cached[2]
+def _claim_sqlite(session: Session) -> _Claim:
     bump = (
         update(HEAD)
         .where(HEAD.c.id == HEAD_ID)
@@ -82,9 +95,83 @@ def _claim_seq(session: Session) -> tuple[int, str]:
     )
     row = session.execute(bump).first()
     if row is None:  # the first entry ever, or a head that was lost
-        _create_head(session)
+        _create_head_sqlite(session)
         row = session.execute(bump).one()
-    return row.seq, row.hash
+    return _Claim(HEAD_ID, row.seq, row.seq, row.hash)
+
+
+def _open_lane(session: Session) -> None:
+    """PostgreSQL: add a lane's head row in a short transaction of its own, committed at once.
+
+    A head row records nothing (the entries do), so it need not wait for the caller's
+    commit; created in the caller's transaction it would make every other writer that looks
+    for a free lane wait for that commit. Creators take turns (an advisory lock); the lowest
+    missing lane is added, continuing from its newest entry if its row was lost. The first
+    creator after every head row is gone (a new or emptied log) restarts `seq` after the
+    newest entry: with no head row, no other transaction can be appending.
+    """
+    bind = session.get_bind()
+    engine = bind.engine if isinstance(bind, Connection) else bind
+    with engine.begin() as conn:
+        conn.execute(select(func.pg_advisory_xact_lock(_LANE_LOCK)))
+        existing = set(conn.scalars(select(HEAD.c.id)))
+        if not existing:
+            conn.execute(
+                text(
+                    "SELECT setval('audit_entry_seq', coalesce(max(seq), 0) + 1, false)"
+                    " FROM audit_entry"
+                )
+            )
+        free = sorted(set(range(1, LANES + 1)) - existing)
+        if not free:
+            return
+        seq, digest = _lane_tip(conn, free[0])
+        conn.execute(
+            postgresql.insert(HEAD)
+            .values(id=free[0], seq=seq, hash=digest)
+            .on_conflict_do_nothing(index_elements=["id"])
+        )
+
+
+def _claim_postgresql(session: Session) -> _Claim:
+    row = session.execute(_CLAIM_FREE_LANE, {"lanes": LANES}).first()
+    while row is None:  # every lane is held by another transaction (or none exists yet)
+        lanes = session.scalar(select(func.count()).where(HEAD.c.id <= LANES)) or 0
+        if lanes < LANES:  # add one (another writer may take it first: then try again)
+            _open_lane(session)
+            row = session.execute(_CLAIM_FREE_LANE, {"lanes": LANES}).first()
+            continue
+        # All lanes busy: wait for one of them, a different one for each connection.
+        pick = (session.scalar(select(func.pg_backend_pid())) or 0) % lanes
+        row = session.execute(_CLAIM_HELD_LANE, {"lanes": LANES, "pick": pick}).first()
+    return _Claim(row.id, row.seq, row.global_seq, row.hash)
+
+
+def _claim_seq(session: Session) -> _Claim:
+    """Lane, positions and `prev_hash` for a new entry, with its lane locked for this transaction.
+
+    The first entry of a transaction moves a lane's head on with one write,
+    `UPDATE audit_head SET seq = seq + 1 ... RETURNING`. On SQLite that takes the database's
+    single write lock before anything is read, so no other writer appends between our read
+    and our insert, and a read transaction is never upgraded (which fails at once with
+    SQLITE_BUSY_SNAPSHOT in WAL mode instead of waiting); there is one lane. On PostgreSQL
+    it locks the first lane's row that no other transaction holds, so concurrent writers
+    append to different lanes instead of queueing on one row. Later entries of the same
+    transaction (or savepoint) still hold that lane, so they take the head this transaction
+    left in `session.info` and need no statement to find it (PostgreSQL: one `nextval`).
+    """
+    transaction = session.get_nested_transaction() or session.get_transaction()
+    cached = session.info.get(_HEAD_KEY)
+    if cached is not None and transaction is not None and cached[0] is transaction:
+        _, lane, lane_seq, seq, prev_hash = cached
+        if session.get_bind().dialect.name == "postgresql":
+            seq = session.scalar(_NEXT_SEQ)
+        else:
+            seq += 1
+        return _Claim(lane, lane_seq + 1, seq, prev_hash)
+    if session.get_bind().dialect.name == "postgresql":
+        return _claim_postgresql(session)
+    return _claim_sqlite(session)
 
 
 def record(
@@ -108,9 +195,12 @@ def record(
     details = dict(details or {})
     _check_no_email(details)
     key = audit_key_for(session)  # before the head is locked: it may read the key file
-    seq, prev_hash = _claim_seq(session)
+    claim = _claim_seq(session)
+    prev_hash = claim.prev_hash
     entry = AuditEntry(
-        seq=seq,
+        seq=claim.seq,
+        lane=claim.lane,
+        lane_seq=claim.lane_seq,
         at=now.astimezone(UTC),
         actor=actor,
         action=action,
@@ -124,9 +214,11 @@ def record(
     entry.hash = entry_mac(key, entry, prev_hash)
     session.add(entry)
     session.flush()
-    session.execute(update(HEAD).where(HEAD.c.id == HEAD_ID).values(seq=seq, hash=entry.hash))
+    session.execute(
+        update(HEAD).where(HEAD.c.id == claim.lane).values(seq=claim.lane_seq, hash=entry.hash)
+    )
     transaction = session.get_nested_transaction() or session.get_transaction()
-    session.info[_HEAD_KEY] = (transaction, seq, entry.hash)
+    session.info[_HEAD_KEY] = (transaction, claim.lane, claim.lane_seq, claim.seq, entry.hash)
     return entry
 
 

@@ -15,40 +15,50 @@ from contextlib import closing
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from schutz.audit.chain import GENESIS, entry_mac, macs_equal
 from schutz.audit.keys import AuditKey, audit_key_for
-from schutz.audit.models import HEAD_ID, AuditEntry, AuditHead
+from schutz.audit.models import AuditEntry, AuditHead
 
 UNKEYED = (
     "it carries no MAC under the audit key (written before the chain was keyed:"
     ' run "schutz audit rekey" once after upgrading)'
 )
-_CHECKPOINT = re.compile(r"(?:seq=)?(\d+)(?::|\s+mac=)([0-9a-fA-F]{64})")
+_ONE = r"(?:seq=)?(\d+)(?::|\s+mac=)([0-9a-fA-F]{64})"
+_CHECKPOINT = re.compile(rf"{_ONE}(?:[\s,]+{_ONE})*")
+_PAIR = re.compile(_ONE)
 
 
 @dataclass(frozen=True, slots=True)
 class Checkpoint:
-    """The head at one moment: an entry's seq and MAC, to be kept outside the database."""
+    """The head at one moment, to be kept outside the database: the newest entry's seq and
+    MAC, and in `more` those of the other lanes' newest entries (each MAC covers its lane's
+    entries before it, so together they pin every lane)."""
 
     seq: int
     mac: str
+    more: tuple[tuple[int, str], ...] = ()
 
     def __str__(self) -> str:
-        return f"seq={self.seq} mac={self.mac}"
+        return " ".join(f"seq={seq} mac={mac}" for seq, mac in self.pairs())
+
+    def pairs(self) -> tuple[tuple[int, str], ...]:
+        return ((self.seq, self.mac), *self.more)
 
     @classmethod
     def parse(cls, text: str) -> Checkpoint:
-        """`SEQ:MAC`, or the line `schutz audit checkpoint` prints (`seq=SEQ mac=MAC`)."""
-        found = _CHECKPOINT.fullmatch(text.strip())
-        if found is None:
+        """`SEQ:MAC`, or the line `schutz audit checkpoint` prints (`seq=SEQ mac=MAC ...`)."""
+        text = text.strip()
+        if _CHECKPOINT.fullmatch(text) is None:
             raise ValueError(f"not a checkpoint (SEQ:MAC with a 64-digit hex MAC): {text!r}")
-        point = cls(int(found[1]), found[2].lower())
-        if point.seq == 0 and point.mac != GENESIS:
-            raise ValueError("checkpoint 0 is the empty chain; its MAC is 64 zeros")
-        return point
+        pairs = [(int(found[1]), found[2].lower()) for found in _PAIR.finditer(text)]
+        for seq, mac in pairs:
+            if seq == 0 and mac != GENESIS:
+                raise ValueError("checkpoint 0 is the empty chain; its MAC is 64 zeros")
+        (seq, mac), *more = pairs
+        return cls(seq, mac, tuple(more))
 
 
 @dataclass(frozen=True)
@@ -74,37 +84,73 @@ def entry_problem(key: AuditKey, entry: AuditEntry, prev_hash: str) -> str | Non
     return None
 
 
+class _Lane:
+    """How far the walk has followed one lane."""
+
+    __slots__ = ("count", "last_seq", "prev_hash", "upto")
+
+    def __init__(self, upto: int | None) -> None:
+        self.count, self.last_seq, self.prev_hash, self.upto = 0, 0, GENESIS, upto
+
+
+def _lane_problem(key: AuditKey, lane: _Lane, entry: AuditEntry) -> tuple[int, str] | None:
+    """`(seq to name, problem)` if `entry` is not the next entry of its lane."""
+    if (
+        entry.lane_seq != lane.count + 1
+        and entry.lane_seq > lane.count
+        and (entry.seq > lane.last_seq + 1)
+    ):
+        jump = f"lane {entry.lane} jumps from entry {lane.count} to {entry.lane_seq}"
+        return lane.last_seq + 1, f"entry is missing ({jump})"
+    problem = entry_problem(key, entry, lane.prev_hash)
+    if problem is None and entry.lane_seq != lane.count + 1:
+        problem = f"it is out of place in lane {entry.lane}"
+    return None if problem is None else (entry.seq, problem)
+
+
 def _walk(
     session: Session,
     key: AuditKey,
-    points: dict[int, Checkpoint],
+    points: dict[int, str],
+    heads: dict[int, _Head],
     *,
-    upto: int | None,
     batch_size: int,
-) -> tuple[VerifyResult | None, int, str]:
-    count, prev_hash = 0, GENESIS
+) -> tuple[VerifyResult | None, dict[int, _Lane], int, set[int]]:
+    lanes = {lane: _Lane(head.seq) for lane, head in heads.items()}
+    count = 0
+    seen: set[int] = set()
     # populate_existing: check what the database holds, not entries this session has loaded.
     query = (
         select(AuditEntry)
         .order_by(AuditEntry.seq)
         .execution_options(yield_per=batch_size, populate_existing=True)
     )
-    if upto is not None:
-        query = query.where(AuditEntry.seq <= upto)
     # closing(): returning early must release PostgreSQL's server-side cursor at once.
     with closing(session.execute(query).scalars()) as rows:
         for entry in rows:
-            if entry.seq != count + 1:
-                gap = f"entry is missing (the chain jumps from {count} to {entry.seq})"
-                return VerifyResult(False, count, count + 1, gap), count, prev_hash
-            problem = entry_problem(key, entry, prev_hash)
-            point = points.get(entry.seq)
-            if problem is None and point is not None and not macs_equal(point.mac, entry.hash):
-                problem = f"it is not the entry that checkpoint {point} names"
-            if problem is not None:
-                return VerifyResult(False, count, entry.seq, problem), count, prev_hash
-            count, prev_hash = entry.seq, entry.hash
-    return None, count, prev_hash
+            lane = lanes.get(entry.lane)
+            if lane is None:  # a lane whose head row is gone: follow it to its end
+                lane = lanes[entry.lane] = _Lane(None)
+            if lane.upto is not None and entry.lane_seq > lane.upto:
+                continue  # appended after the heads were read
+            found = _lane_problem(key, lane, entry)
+            mac = points.get(entry.seq)
+            if found is None and mac is not None and not macs_equal(mac, entry.hash):
+                found = (
+                    entry.seq,
+                    f"it is not the entry that checkpoint {_point(entry.seq, mac)} names",
+                )
+            if found is not None:
+                return VerifyResult(False, count, found[0], found[1]), lanes, count, seen
+            lane.count, lane.last_seq, lane.prev_hash = entry.lane_seq, entry.seq, entry.hash
+            count += 1
+            if mac is not None:
+                seen.add(entry.seq)
+    return None, lanes, count, seen
+
+
+def _point(seq: int, mac: str) -> str:
+    return str(Checkpoint(seq, mac))
 
 
 class _Head(NamedTuple):
@@ -112,14 +158,12 @@ class _Head(NamedTuple):
     hash: str
 
 
-def _head(session: Session) -> _Head | None:
-    """The head row, read before any entry: on PostgreSQL each statement sees the commits
-    made before it, so entries are read only up to the head, and later appends never look
-    like entries missing from the end."""
-    row = session.execute(
-        select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == HEAD_ID)
-    ).first()
-    return None if row is None else _Head(row.seq, row.hash)
+def _heads(session: Session) -> dict[int, _Head]:
+    """The head of every lane, read before any entry: on PostgreSQL each statement sees the
+    commits made before it, so entries are read only up to their lane's head, and later
+    appends never look like entries missing from the end."""
+    rows = session.execute(select(AuditHead.id, AuditHead.seq, AuditHead.hash))
+    return {row.id: _Head(row.seq, row.hash) for row in rows}
 
 
 def verify(
@@ -129,30 +173,41 @@ def verify(
     key: AuditKey | None = None,
     batch_size: int = 1000,
 ) -> VerifyResult:
-    """Walk the whole chain and report the first entry that was changed, removed or moved.
+    """Walk the whole log and report the first entry that was changed, removed or moved.
 
-    A changed entry no longer matches its MAC; a removed one leaves a gap in `seq` (or, at
-    the end, a head that points past the last entry); a moved one breaks `prev_hash`. Each
-    checkpoint's entry must still be there with the MAC the checkpoint names.
+    A changed entry no longer matches its MAC; a removed one leaves a gap in its lane's
+    `lane_seq` (or, at the end, a lane head that points past the lane's last entry); a moved
+    one breaks `prev_hash`. Each checkpoint's entries must still be there with the MACs the
+    checkpoint names.
     """
     key = key or audit_key_for(session)
-    points = {point.seq: point for point in checkpoints if point.seq > 0}
-    head = _head(session)
-    upto = None if head is None else head.seq
-    broken, count, prev_hash = _walk(session, key, points, upto=upto, batch_size=batch_size)
+    points = {seq: mac for point in checkpoints for seq, mac in point.pairs() if seq > 0}
+    heads = _heads(session)
+    broken, lanes, count, seen = _walk(session, key, points, heads, batch_size=batch_size)
     if broken is not None:
         return broken
-    if head is not None and head.seq > count:
-        return VerifyResult(
-            False, count, count + 1, f"entry is missing (the log should reach {head.seq})"
-        )
-    if head is not None and head.seq == count and count and head.hash != prev_hash:
-        return VerifyResult(False, count, count, "it is not the entry the head points to")
-    later = [point for point in points.values() if point.seq > count]
-    if later:
-        point = min(later, key=lambda p: p.seq)
-        problem = f"entry is missing (the chain ends at {count}, before checkpoint {point})"
-        return VerifyResult(False, count, count + 1, problem)
+    for number, head in sorted(heads.items()):
+        lane = lanes[number]
+        if head.seq > lane.count:
+            return VerifyResult(
+                False,
+                count,
+                lane.last_seq + 1,
+                f"entry is missing (lane {number} should reach entry {head.seq})",
+            )
+        if head.seq == lane.count and lane.count and head.hash != lane.prev_hash:
+            return VerifyResult(
+                False, count, lane.last_seq, "it is not the entry the head points to"
+            )
+    missing = sorted(seq for seq in points if seq not in seen)
+    if missing:
+        seq = missing[0]
+        last = max((lane.last_seq for lane in lanes.values()), default=0)
+        point = _point(seq, points[seq])
+        if seq > last:
+            problem = f"entry is missing (the chain ends at {last}, before checkpoint {point})"
+            return VerifyResult(False, count, last + 1, problem)
+        return VerifyResult(False, count, seq, f"entry is missing (checkpoint {point} names it)")
     return VerifyResult(True, count)
 
 
@@ -164,26 +219,43 @@ def describe(result: VerifyResult) -> str:
 
 
 def head_checkpoint(session: Session, *, key: AuditKey | None = None) -> Checkpoint | VerifyResult:
-    """The newest entry as a checkpoint, or the problem that makes it unfit to anchor.
+    """The newest entry of every lane as a checkpoint, or the problem that makes it unfit.
 
-    Only the newest entry's MAC is checked (it covers the MAC before it, and so the whole
-    chain up to here): a later `verify --checkpoint` proves the chain has kept this prefix.
+    Only each lane's newest entry's MAC is checked (it covers the MAC before it, and so its
+    lane up to here): a later `verify --checkpoint` proves the log has kept these prefixes.
     """
     key = key or audit_key_for(session)
-    head = _head(session)
-    query = select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(1)
-    if head is not None:
+    heads = _heads(session)
+    if not heads:  # no head row: the newest entry of each lane that has entries
+        tips = select(AuditEntry.lane, func.max(AuditEntry.lane_seq).label("n")).group_by(
+            AuditEntry.lane
+        )
+        heads = {row.lane: _Head(row.n, "") for row in session.execute(tips)}
+    pairs: list[tuple[int, str]] = []
+    for number, head in sorted(heads.items()):
         if head.seq == 0:
-            return Checkpoint(0, GENESIS)
-        query = select(AuditEntry).where(AuditEntry.seq == head.seq)
-    newest = session.scalars(query.execution_options(populate_existing=True)).first()
-    if newest is None and head is not None:
-        return VerifyResult(False, 0, head.seq, "entry is missing (the head points to it)")
-    if newest is None:
+            continue
+        newest = session.scalars(
+            select(AuditEntry)
+            .where(AuditEntry.lane == number, AuditEntry.lane_seq == head.seq)
+            .execution_options(populate_existing=True)
+        ).first()
+        if newest is None:
+            before = session.scalar(
+                select(func.max(AuditEntry.seq)).where(
+                    AuditEntry.lane == number, AuditEntry.lane_seq < head.seq
+                )
+            )
+            return VerifyResult(
+                False, 0, (before or 0) + 1, "entry is missing (the head points to it)"
+            )
+        problem = entry_problem(key, newest, newest.prev_hash)
+        if problem is None and head.hash and head.hash != newest.hash:
+            problem = "it is not the entry the head points to"
+        if problem is not None:
+            return VerifyResult(False, 0, newest.seq, problem)
+        pairs.append((newest.seq, newest.hash))
+    if not pairs:
         return Checkpoint(0, GENESIS)
-    problem = entry_problem(key, newest, newest.prev_hash)
-    if problem is None and head is not None and head.hash != newest.hash:
-        problem = "it is not the entry the head points to"
-    if problem is not None:
-        return VerifyResult(False, newest.seq - 1, newest.seq, problem)
-    return Checkpoint(newest.seq, newest.hash)
+    (seq, mac), *more = sorted(pairs, reverse=True)
+    return Checkpoint(seq, mac, tuple(more))

@@ -23,6 +23,7 @@ from schutz.web.limits import BodyLimitMiddleware, RateLimitMiddleware
 from schutz.web.observe import ObserveMiddleware, make_registry
 from schutz.web.observe import router as metrics_router
 from schutz.web.page_cache import PageCache, PageCacheMiddleware
+from schutz.web.probe import ProbeMiddleware
 from schutz.web.routes import (
     account,
     analytics,
@@ -97,6 +98,8 @@ def create_app(
     app.add_middleware(CorsMiddleware)  # declared sites only, before rate limits (web/cors.py)
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.secure_cookies)
     app.add_middleware(CookieGuardMiddleware)
+    # The liveness probe is answered here, inside observe and outside everything else.
+    app.add_middleware(ProbeMiddleware, hsts=settings.secure_cookies)
     app.state.metrics_registry = make_registry(app.state.sessions)
     app.add_middleware(ObserveMiddleware, registry=app.state.metrics_registry)
     install_error_handlers(app)
