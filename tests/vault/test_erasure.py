@@ -8,14 +8,13 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from records import NOW, take_order
 from schutz.audit.service import verify
 from schutz.errors import Conflict, Denied, NotFound
 from schutz.policy.engine import Engine
 from schutz.vault import service
 from schutz.vault.keys import Keyring
 from schutz.vault.models import PersonalField, Subject, Tombstone
-
-from .builders import NOW, take_order
 
 
 def _fields(session: Session, subject_id: str) -> set[str]:
@@ -54,7 +53,7 @@ def test_erasure_touches_only_that_subject(
     session: Session, rules: Engine, keyring: Keyring
 ) -> None:
     ada = take_order(session, rules, keyring).subject_id
-    from .builders import customer
+    from records import customer
 
     bob = take_order(session, rules, keyring, customer(email="bob@example.org")).subject_id
     service.erase_subject(session, rules.policy, ada, actor="dpo", now=NOW)

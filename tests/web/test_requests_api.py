@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from outbox_mail import queued_mails
+from records import api_customer
 from webapp import (
     Headers,
     TestClient,
@@ -27,13 +28,7 @@ def follow_redirects() -> bool:
 
 
 def _customer(client: TestClient, auth: Headers) -> str:
-    made = client.post(
-        "/api/v1/subjects",
-        json={"source": "order", "purposes": ["order_processing", "billing"], "data": ADA},
-        headers=auth("shop"),
-    )
-    assert made.status_code == 201, made.text
-    return str(made.json()["subject_id"])
+    return api_customer(client, auth, ADA)
 
 
 def _outbox_body(client: TestClient, address: str) -> str:
