@@ -13,6 +13,7 @@ from records import customer, take_order
 from schutz.audit.models import AuditEntry
 from schutz.disclosures import service
 from schutz.disclosures.models import Disclosure, DisclosureStatus, Order
+from schutz.disclosures.payloads import OrderFacts
 from schutz.errors import Conflict, Denied, InvalidInput, NotFound
 from schutz.mail.models import OutboxMessage
 from schutz.policy.engine import Engine
@@ -25,7 +26,9 @@ from .builders import NOW, order_for
 ADDRESS = {"street", "postal_code", "city", "country"}
 
 
-def _place(session: Session, rules: Engine, keyring: Keyring, order: object) -> service.OrderResult:
+def _place(
+    session: Session, rules: Engine, keyring: Keyring, order: OrderFacts
+) -> service.OrderResult:
     return service.place_order(
         session,
         rules,
@@ -33,7 +36,7 @@ def _place(session: Session, rules: Engine, keyring: Keyring, order: object) -> 
         order,
         role="shop",
         actor="apikey:shop",
-        now=NOW,  # type: ignore[arg-type]
+        now=NOW,
     )
 
 

@@ -14,6 +14,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -28,7 +29,7 @@ from schutz.identity.service import create_api_key
 pytestmark = pytest.mark.slow
 
 FORWARDED_IP = "198.51.100.173"
-PERSON = {
+PERSON: dict[str, Any] = {
     "email": "zebulon.quist7@example.net",
     "name": "Zebulon Quistorp-Farnsworth",
     "phone": "+49 30 5550199",

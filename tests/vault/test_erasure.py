@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import cast
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session
 
 from records import NOW, take_order
@@ -179,7 +180,7 @@ def test_erasure_of_a_thousand_fields_is_one_delete(
 ) -> None:
     subject_id = take_order(session, rules, keyring).subject_id
     session.execute(
-        PersonalField.__table__.insert(),
+        cast(Table, PersonalField.__table__).insert(),
         [
             {
                 "subject_id": subject_id,

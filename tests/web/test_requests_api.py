@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from outbox_mail import queued_mails
@@ -14,7 +16,7 @@ from webapp import (
     token_in,
 )
 
-ADA = {
+ADA: dict[str, Any] = {
     "email": "ada.lovelace@example.org",
     "name": "Ada Lovelace",
     "postal_address": {"street": "Hansaallee 299", "postal_code": "40549", "city": "Düsseldorf",
