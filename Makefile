@@ -22,6 +22,7 @@ lint:
 	.venv/bin/ruff check src tests bench
 	.venv/bin/ruff format --check src tests bench
 	.venv/bin/mypy
+	.venv/bin/mypy --config-file tests/mypy.ini
 	PYTHONPATH=src .venv/bin/lint-imports
 
 i18n:

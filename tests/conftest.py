@@ -11,7 +11,13 @@ In CI (CI=true) a missing PostgreSQL fails the run instead of skipping.
 that follows redirects unless a module overrides `follow_redirects` to return False, and
 `auth("dpo")` headers with a fresh API key of that role; `rules` is the bundled policy's
 engine and `keyring` the vault's keys in the data dir. Helpers that are no fixtures sit in
-tests/webapp.py.
+tests/webapp.py, builders of records in tests/records.py.
+
+What costs and is the same in every test is done once: in this process passwords are hashed
+with the cheapest argon2id parameters (production ones cost a quarter of a CPU second per
+hash; `production_passwords` brings them back for the tests of the parameters themselves),
+and the bundled policy files are parsed once. Subprocesses (the CLI, real servers) run with
+the production code paths untouched.
 """
 
 from __future__ import annotations
@@ -24,16 +30,21 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from fastapi import FastAPI
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
+import live
 from schutz.audit.keys import write_new_audit_key
 from schutz.config import BUNDLED_POLICY_DIR, Settings
 from schutz.db import make_engine, make_session_factory, migrate
+from schutz.identity import passwords
 from schutz.models import metadata
+from schutz.policy import loader
 from schutz.policy.engine import Engine as Rules
 from schutz.policy.loader import load_policy_set
+from schutz.policy.schema import Policy
 from schutz.vault.keys import Keyring, load_keyring
 from schutz.web.app import create_app
 from webapp import Headers, TestClient, api_keys, close_app
@@ -63,14 +74,73 @@ def _pg_available(url: str) -> str | None:
 TESTS_DIR = Path(__file__).parent
 # Fixtures that drive Chromium, and fixtures that start real server or worker processes.
 BROWSER_FIXTURES = frozenset({"browser", "page", "no_js_page"})
-PROCESS_FIXTURES = frozenset({"live_server", "server", "demo_server", "smtp_server"})
+PROCESS_FIXTURES = frozenset(
+    {"live_server", "server", "real_server", "schutz_server", "demo_server", "smtp_server"}
+)
+
+PRODUCTION_HASHER = passwords._hasher
+# The lowest cost argon2id accepts: a staff fixture with five users would otherwise spend
+# over a second of CPU per test. A hash keeps its parameters, so the production code checks
+# these hashes too (and upgrades them on sign-in, as it would any weaker hash).
+CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cheap_password_hashes() -> Iterator[None]:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(passwords, "_hasher", CHEAP_HASHER)
+        passwords._dummy_hash.cache_clear()
+        yield
+    passwords._dummy_hash.cache_clear()
+
+
+@pytest.fixture
+def production_passwords(monkeypatch: pytest.MonkeyPatch) -> Iterator[PasswordHasher]:
+    """The argon2id parameters production uses, for the test of those parameters."""
+    monkeypatch.setattr(passwords, "_hasher", PRODUCTION_HASHER)
+    passwords._dummy_hash.cache_clear()
+    yield PRODUCTION_HASHER
+    passwords._dummy_hash.cache_clear()
+
+
+_parse_policy_file = loader.load_policy
+_BUNDLED = BUNDLED_POLICY_DIR.resolve()
+_bundled_policies: dict[tuple[Path, int, int], Policy] = {}
+
+
+def _load_policy_once(path: Path | str) -> Policy:
+    """`load_policy`, parsing each bundled file once per run (they are read-only package data;
+    an edited file is parsed again). Any other file is parsed each time, errors and all."""
+    resolved = Path(path).resolve()
+    if resolved.parent != _BUNDLED:
+        return _parse_policy_file(path)
+    stat = resolved.stat()
+    key = (resolved, stat.st_mtime_ns, stat.st_size)
+    if key not in _bundled_policies:
+        _bundled_policies[key] = _parse_policy_file(path)
+    return _bundled_policies[key]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _bundled_policy_parsed_once() -> Iterator[None]:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(loader, "load_policy", _load_policy_once)
+        yield
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Let `live.require_mark` see the markers of the test whose fixtures are being set up."""
+    live.running_marks = {mark.name for mark in item.iter_markers()}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark tests by what they start, so `-m "not browser"` and `-m "not slow"` mean it.
 
     A marker written by hand is forgotten by the next test in the file; the directory and the
-    fixtures a test takes say it reliably.
+    fixtures a test takes say it reliably. A test that starts a server or Chromium some other
+    way carries its marker by hand, and `live.require_mark` fails it if the marker is missing,
+    so it cannot slip into a `-m "not slow"` run.
     """
     for item in items:
         where = Path(str(item.path)).relative_to(TESTS_DIR).parts[0]

@@ -2,6 +2,9 @@
 
 A plain module (tests/ is on sys.path); `uvicorn_serving` is what the browser, scan and
 analytics tests start, `wait_until_healthy` what the crash tests' restartable server uses.
+Both call `require_mark("slow")`: a test that starts a real server without the marker fails
+instead of slipping into a `-m "not slow"` run. `wait_for` polls a condition instead of
+sleeping a guessed time.
 """
 
 from __future__ import annotations
@@ -13,15 +16,38 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from schutz.db import make_engine, migrate
+from sqlite_files import fresh_sqlite
 
 STARTUP_SECONDS = 30.0
+WAIT_SECONDS = 20.0
+
+running_marks: set[str] = set()
+"""The markers of the test being set up or run (tests/conftest.py keeps this current)."""
+
+
+def require_mark(mark: str, what: str) -> None:
+    """Fail the running test unless it carries `mark`; `what` says what needed it."""
+    if mark not in running_marks:
+        pytest.fail(
+            f"this test {what} but is not marked {mark!r}: take a fixture that tests/conftest.py"
+            f" marks, or add @pytest.mark.{mark}",
+            pytrace=False,
+        )
+
+
+def wait_for(condition: Callable[[], bool], what: str, seconds: float = WAIT_SECONDS) -> None:
+    """Return as soon as `condition()` holds; fail the test naming `what` after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"waited {seconds:.0f} s for {what}")
+        time.sleep(0.05)
 
 
 def free_port() -> int:
@@ -33,15 +59,12 @@ def free_port() -> int:
 
 def migrated_sqlite_url(data_dir: Path) -> str:
     """The URL of `data_dir`/schutz.db, migrated to the newest schema."""
-    url = f"sqlite:///{data_dir / 'schutz.db'}"
-    engine = make_engine(url)
-    migrate(engine)
-    engine.dispose()
-    return url
+    return fresh_sqlite(data_dir / "schutz.db")
 
 
 def wait_until_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
     """Return once `url`/healthz answers 200; fail the test if the server exits or is slow."""
+    require_mark("slow", "starts a real server")
     deadline = time.monotonic() + STARTUP_SECONDS
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -77,6 +100,7 @@ def uvicorn_serving(
     """A uvicorn running `schutz.web.app:create_app` on 127.0.0.1 with SCHUTZ_DATA_DIR,
     SCHUTZ_DATABASE_URL and SCHUTZ_BASE_URL set; yields the base URL once /healthz answers.
     Its output goes to `log` (default `data_dir`/uvicorn.log); it is stopped afterwards."""
+    require_mark("slow", "starts a real server")
     port = free_port() if port is None else port
     base = f"http://127.0.0.1:{port}"
     env = {

@@ -1,4 +1,8 @@
-"""Read a live SQLite database's files for plaintext scans without breaking its locks.
+"""SQLite files for tests: a freshly migrated database, and reading a live one's files for
+plaintext scans without breaking its locks.
+
+`fresh_sqlite` copies a database migrated once per run instead of running every migration
+again (a copy of a closed WAL database is a complete database).
 
 SQLite locks with POSIX fcntl locks, which belong to the process: closing ANY descriptor of
 the database file drops every lock this process holds on it, so a plain `read_bytes()` in
@@ -9,9 +13,38 @@ in a child process leaves our locks alone.
 
 from __future__ import annotations
 
+import atexit
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
+
+from schutz.db import make_engine, migrate, private_folder
+
+_template: list[Path] = []
+
+
+def _migrated_template() -> Path:
+    if not _template:
+        folder = Path(tempfile.mkdtemp(prefix="schutz-template-db-"))
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        path = folder / "template.db"
+        engine = make_engine(f"sqlite:///{path}")
+        migrate(engine)
+        engine.dispose()  # the last connection folds the write-ahead log into the file
+        assert not path.with_name(path.name + "-wal").exists()
+        _template.append(path)
+    return _template[0]
+
+
+def fresh_sqlite(path: Path) -> str:
+    """Create `path` as a database migrated to the newest schema; returns its URL."""
+    private_folder(path.parent)  # as Schutz makes it: 0700, the file 0600
+    shutil.copyfile(_migrated_template(), path)
+    path.chmod(0o600)
+    return f"sqlite:///{path}"
+
 
 _CAT = "import sys; sys.stdout.buffer.write(open(sys.argv[1], 'rb').read())"
 

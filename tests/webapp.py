@@ -23,9 +23,10 @@ from schutz import worker
 from schutz.clock import utcnow
 from schutz.config import Settings
 from schutz.cookies.choices import Choices, new_visitor_id
-from schutz.db import make_engine, make_session_factory, migrate, transaction
+from schutz.db import make_session_factory, transaction
 from schutz.identity.service import add_staff, create_api_key
 from schutz.web.app import create_app
+from sqlite_files import fresh_sqlite
 
 with warnings.catch_warnings():
     # Starlette 1.x asks for httpx2 under its TestClient; httpx still works.
@@ -100,11 +101,7 @@ def consent_cookie(**decided: bool) -> str:
 def migrated_sqlite(data_dir: Path, **update: Any) -> Settings:
     """Settings on a freshly migrated SQLite database in `data_dir`, for pages that hardly
     touch the database and need no PostgreSQL run."""
-    settings = Settings(data_dir=data_dir, database_url=f"sqlite:///{data_dir}/s.db", **update)
-    engine = make_engine(settings.resolved_database_url)
-    migrate(engine)
-    engine.dispose()
-    return settings
+    return Settings(data_dir=data_dir, database_url=fresh_sqlite(data_dir / "s.db"), **update)
 
 
 @contextmanager

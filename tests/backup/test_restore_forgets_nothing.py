@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from schutz.audit.service import verify
@@ -341,7 +341,9 @@ def test_restore_into_a_lost_database_keeps_what_the_journal_remembers(
     journal = journal_path(settings.data_dir)
     assert stat.S_IMODE(journal.stat().st_mode) == 0o600
     assert b"ada@example.org" not in journal.read_bytes()
-    with session.get_bind().begin() as conn:  # type: ignore[union-attr]
+    bind = session.get_bind()
+    assert isinstance(bind, Engine)
+    with bind.begin() as conn:
         metadata.drop_all(conn)
     session.close()
 

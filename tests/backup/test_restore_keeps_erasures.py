@@ -8,9 +8,10 @@ reads as before, and the audit chain verifies. On SQLite and PostgreSQL.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
 from schutz.audit.models import AuditEntry
@@ -111,7 +112,7 @@ def test_an_interrupted_restore_is_finished_by_running_it_again(
     # erasures were re-applied: the database holds the old snapshot, the journal the erasure.
     journal = journal_path(settings.data_dir)
     write_journal(journal, gather(session.get_bind()))  # type: ignore[arg-type]
-    session.execute(Tombstone.__table__.delete())
+    session.execute(cast(Table, Tombstone.__table__).delete())
     session.commit()
 
     result = invoke(settings, "restore", str(snapshot))

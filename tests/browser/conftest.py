@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from live import migrated_sqlite_url, uvicorn_serving
+from live import migrated_sqlite_url, require_mark, uvicorn_serving
 
 CHROMIUM = Path(os.environ.get("SCHUTZ_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -44,6 +44,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
     """One headless Debian Chromium for the session, driven by Playwright."""
+    require_mark("browser", "drives Chromium")
     if not CHROMIUM.exists():
         message = f"Chromium not found at {CHROMIUM}"
         if IN_CI:

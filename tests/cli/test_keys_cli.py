@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
+from records import NOW, many_customers
 from schutz.cli import keys, retention
 from schutz.cli.context import CliState
 from schutz.config import BUNDLED_POLICY_DIR, Settings
@@ -15,7 +16,6 @@ from schutz.policy.loader import load_policy_set
 from schutz.vault import service
 from schutz.vault.keys import load_keyring
 from schutz.vault.models import Subject, Tombstone
-from vault.builders import NOW, many_customers
 
 RULES = load_policy_set(BUNDLED_POLICY_DIR).engine("2026-11")
 

@@ -104,6 +104,7 @@ def bad_page() -> Iterator[str]:
         server.server_close()
 
 
+@pytest.mark.browser
 @needs_chromium
 def test_schutz_itself_passes_the_scan(schutz_server: str) -> None:
     code, output = run_scan(
@@ -116,6 +117,7 @@ def test_schutz_itself_passes_the_scan(schutz_server: str) -> None:
     assert "ok: no violation" in output
 
 
+@pytest.mark.browser
 @needs_chromium
 def test_an_undeclared_cookie_and_a_remote_script_fail_the_scan(bad_page: str) -> None:
     code, output = run_scan(bad_page, "--offline")

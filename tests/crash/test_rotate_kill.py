@@ -18,12 +18,12 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from records import NOW, many_customers
 from schutz.config import BUNDLED_POLICY_DIR, Settings
 from schutz.policy.loader import load_policy_set
 from schutz.vault import service
 from schutz.vault.keys import load_keyring
 from schutz.vault.models import Subject
-from vault.builders import NOW, many_customers
 
 from .conftest import schutz_env
 

@@ -12,31 +12,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from schutz.disclosures.payloads import OrderFacts, OrderItem
 from schutz.disclosures.verify import SignatureError, verify_signature
-from schutz.policy.engine import Engine
-from schutz.vault import service as vault
-from schutz.vault.keys import Keyring
-from vault.builders import customer
 
 NOW = datetime(2026, 11, 15, 10, 0, tzinfo=UTC)
-
-
-def subject_who_ordered(session: Session, rules: Engine, keyring: Keyring, **data: str) -> str:
-    """A subject whose data the shop stored for order processing and billing."""
-    return vault.intake(
-        session,
-        rules,
-        keyring,
-        source="order",
-        purposes=["order_processing", "billing"],
-        data=customer(**data),
-        asserted_by="shop",
-        actor="apikey:shop",
-        now=NOW,
-    ).subject_id
 
 
 def order_for(subject_id: str, order_ref: str = "GS-1001", **overrides: Any) -> OrderFacts:

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from live import free_port, stop
+from live import free_port, require_mark, stop
 
 SCRIPT = r"""
 import json, sys
@@ -68,6 +68,7 @@ class DemoServer:
 @contextmanager
 def demo_server(data_dir: Path, database_url: str | None = None) -> Iterator[DemoServer]:
     """Start the demo server, wait for /healthz, yield it, stop it."""
+    require_mark("slow", "starts the demo server")
     data_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from schutz.audit.models import AuditEntry
 from schutz.cli import recipients
@@ -16,14 +17,16 @@ from schutz.disclosures.models import RecipientEndpoint
 
 from .builders import secret_file
 
+Run = Callable[..., Result]
+
 
 @pytest.fixture
-def run(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+def run(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Run]:
     monkeypatch.setenv("SCHUTZ_DATABASE_URL", db_url)
 
     states: list[CliState] = []
 
-    def invoke(*args: str):  # type: ignore[no-untyped-def]
+    def invoke(*args: str) -> Result:
         states.append(CliState(data_dir=tmp_path / "data"))
         return CliRunner().invoke(recipients.app, list(args), obj=states[-1])
 
@@ -33,7 +36,7 @@ def run(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: 
             state.engine.dispose()
 
 
-def test_set_then_list_shows_the_endpoint(run, session: Session, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_set_then_list_shows_the_endpoint(run: Run, session: Session, tmp_path: Path) -> None:
     path = secret_file(tmp_path)
     done = run("set", "bank", "--url", "https://bank.example/hook", "--secret-file", str(path))
 
@@ -46,8 +49,8 @@ def test_set_then_list_shows_the_endpoint(run, session: Session, tmp_path: Path)
     assert session.get(RecipientEndpoint, "bank") is not None
 
 
-def test_a_recipient_outside_the_policy_is_refused_and_audited(  # type: ignore[no-untyped-def]
-    run, session: Session, tmp_path: Path
+def test_a_recipient_outside_the_policy_is_refused_and_audited(
+    run: Run, session: Session, tmp_path: Path
 ) -> None:
     path = secret_file(tmp_path)
     done = run("set", "data_broker", "--url", "https://x.example/", "--secret-file", str(path))
@@ -61,7 +64,7 @@ def test_a_recipient_outside_the_policy_is_refused_and_audited(  # type: ignore[
     assert len(refused) == 1
 
 
-def test_a_world_readable_secret_file_is_refused(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_world_readable_secret_file_is_refused(run: Run, tmp_path: Path) -> None:
     path = secret_file(tmp_path)
     path.chmod(0o644)
     done = run("set", "bank", "--url", "https://bank.example/", "--secret-file", str(path))

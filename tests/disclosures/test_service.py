@@ -9,23 +9,26 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from records import customer, take_order
 from schutz.audit.models import AuditEntry
 from schutz.disclosures import service
 from schutz.disclosures.models import Disclosure, DisclosureStatus, Order
+from schutz.disclosures.payloads import OrderFacts
 from schutz.errors import Conflict, Denied, InvalidInput, NotFound
 from schutz.mail.models import OutboxMessage
 from schutz.policy.engine import Engine
 from schutz.vault import service as vault
 from schutz.vault.keys import Keyring
 from schutz.vault.models import LegalHold
-from vault.builders import customer
 
-from .builders import NOW, order_for, subject_who_ordered
+from .builders import NOW, order_for
 
 ADDRESS = {"street", "postal_code", "city", "country"}
 
 
-def _place(session: Session, rules: Engine, keyring: Keyring, order: object) -> service.OrderResult:
+def _place(
+    session: Session, rules: Engine, keyring: Keyring, order: OrderFacts
+) -> service.OrderResult:
     return service.place_order(
         session,
         rules,
@@ -33,7 +36,7 @@ def _place(session: Session, rules: Engine, keyring: Keyring, order: object) -> 
         order,
         role="shop",
         actor="apikey:shop",
-        now=NOW,  # type: ignore[arg-type]
+        now=NOW,
     )
 
 
@@ -47,7 +50,7 @@ def _payloads(session: Session, keyring: Keyring, ref: str = "GS-1001") -> dict[
 def test_carrier_receives_exactly_name_and_delivery_address(
     session: Session, rules: Engine, keyring: Keyring
 ) -> None:
-    subject_id = subject_who_ordered(session, rules, keyring)
+    subject_id = take_order(session, rules, keyring).subject_id
     _place(session, rules, keyring, order_for(subject_id))
 
     carrier = _payloads(session, keyring)["freight_carrier"]
@@ -64,7 +67,7 @@ def test_carrier_receives_exactly_name_and_delivery_address(
 def test_payment_provider_receives_reference_and_amount_and_no_address(
     session: Session, rules: Engine, keyring: Keyring
 ) -> None:
-    subject_id = subject_who_ordered(session, rules, keyring)
+    subject_id = take_order(session, rules, keyring).subject_id
     _place(session, rules, keyring, order_for(subject_id))
 
     psp = _payloads(session, keyring)["payment_service_provider"]
@@ -83,7 +86,7 @@ def test_payment_provider_receives_reference_and_amount_and_no_address(
 def test_bank_receives_what_the_policy_lists(
     session: Session, rules: Engine, keyring: Keyring
 ) -> None:
-    subject_id = subject_who_ordered(session, rules, keyring)
+    subject_id = take_order(session, rules, keyring).subject_id
     result = _place(session, rules, keyring, order_for(subject_id))
 
     bank = _payloads(session, keyring)["bank"]
@@ -123,7 +126,7 @@ def test_a_recipient_or_purpose_the_policy_does_not_list_is_refused_and_audited(
 def test_a_replayed_order_creates_no_second_disclosure(
     session: Session, rules: Engine, keyring: Keyring
 ) -> None:
-    subject_id = subject_who_ordered(session, rules, keyring)
+    subject_id = take_order(session, rules, keyring).subject_id
     first = _place(session, rules, keyring, order_for(subject_id))
     again = _place(session, rules, keyring, order_for(subject_id))
 
@@ -138,7 +141,7 @@ def test_a_replayed_order_creates_no_second_disclosure(
 def test_the_same_reference_with_other_contents_is_a_conflict(
     session: Session, rules: Engine, keyring: Keyring
 ) -> None:
-    subject_id = subject_who_ordered(session, rules, keyring)
+    subject_id = take_order(session, rules, keyring).subject_id
     _place(session, rules, keyring, order_for(subject_id))
 
     with pytest.raises(Conflict):
@@ -148,7 +151,7 @@ def test_the_same_reference_with_other_contents_is_a_conflict(
 def test_the_order_is_kept_under_the_invoice_legal_hold(
     session: Session, rules: Engine, keyring: Keyring
 ) -> None:
-    subject_id = subject_who_ordered(session, rules, keyring)
+    subject_id = take_order(session, rules, keyring).subject_id
     _place(session, rules, keyring, order_for(subject_id))
 
     hold = session.scalars(select(LegalHold).where(LegalHold.subject_id == subject_id)).one()
@@ -159,7 +162,7 @@ def test_the_order_is_kept_under_the_invoice_legal_hold(
 def test_nothing_personal_is_stored_in_plaintext(
     session: Session, rules: Engine, keyring: Keyring
 ) -> None:
-    subject_id = subject_who_ordered(session, rules, keyring)
+    subject_id = take_order(session, rules, keyring).subject_id
     _place(session, rules, keyring, order_for(subject_id))
 
     blobs = [row.payload for row in session.scalars(select(Disclosure))]
@@ -177,7 +180,7 @@ def test_nothing_personal_is_stored_in_plaintext(
 def test_erasure_after_the_hold_shreds_the_payloads_and_keeps_the_record(
     session: Session, rules: Engine, keyring: Keyring
 ) -> None:
-    subject_id = subject_who_ordered(session, rules, keyring)
+    subject_id = take_order(session, rules, keyring).subject_id
     _place(session, rules, keyring, order_for(subject_id))
     later = datetime(2035, 2, 1, tzinfo=UTC)
 
@@ -200,7 +203,7 @@ def test_erasure_after_the_hold_shreds_the_payloads_and_keeps_the_record(
 def test_a_restricted_subject_stops_the_order_before_anything_is_written(
     session: Session, rules: Engine, keyring: Keyring
 ) -> None:
-    subject_id = subject_who_ordered(session, rules, keyring)
+    subject_id = take_order(session, rules, keyring).subject_id
     vault.restrict_subject(session, subject_id, actor="dpo", reason="accuracy", now=NOW)
 
     with pytest.raises(Denied):
@@ -272,7 +275,7 @@ def test_malformed_orders_are_refused_by_field(
 def test_only_a_dead_delivery_can_be_retried_and_it_keeps_its_idempotency_key(
     session: Session, rules: Engine, keyring: Keyring
 ) -> None:
-    subject_id = subject_who_ordered(session, rules, keyring)
+    subject_id = take_order(session, rules, keyring).subject_id
     result = _place(session, rules, keyring, order_for(subject_id))
     target = result.disclosures[0].id
 

@@ -10,6 +10,7 @@ from sqlalchemy import Engine as SqlEngine
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from records import take_order
 from schutz.config import Settings
 from schutz.db import make_session_factory
 from schutz.disclosures import service
@@ -22,7 +23,7 @@ from schutz.policy.engine import Engine
 from schutz.vault import service as vault
 from schutz.vault.keys import Keyring
 
-from .builders import NOW, Receiver, order_for, secret_file, subject_who_ordered
+from .builders import NOW, Receiver, order_for, secret_file
 
 
 @pytest.fixture
@@ -50,7 +51,7 @@ def ordered(
                 actor="cli",
                 now=NOW,
             )
-        subject_id = subject_who_ordered(session, rules, keyring)
+        subject_id = take_order(session, rules, keyring).subject_id
         result = service.place_order(
             session, rules, keyring, order_for(subject_id), role="shop", actor="t", now=NOW
         )

@@ -22,6 +22,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from records import customer, take_order
 from schutz.config import Settings
 from schutz.db import make_engine, make_session_factory
 from schutz.disclosures import service
@@ -31,7 +32,7 @@ from schutz.mail.models import OutboxMessage
 from schutz.policy.engine import Engine
 from schutz.vault.keys import Keyring
 
-from .builders import NOW, Receiver, order_for, secret_file, subject_who_ordered
+from .builders import NOW, Receiver, order_for, secret_file
 
 pytestmark = pytest.mark.slow
 
@@ -110,9 +111,9 @@ def test_killed_workers_deliver_every_disclosure_exactly_once_after_idempotency(
         )
     expected: set[str] = set()
     for number in range(ORDERS):
-        subject_id = subject_who_ordered(
-            session, rules, keyring, email=f"customer{number}@example.org"
-        )
+        subject_id = take_order(
+            session, rules, keyring, customer(email=f"customer{number}@example.org")
+        ).subject_id
         result = service.place_order(
             session,
             rules,

@@ -38,7 +38,7 @@ class Inbox:
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's hook name.
         raw = bytes(envelope.original_content)
-        self.messages.append(message_from_bytes(raw, policy=email_policy.default))  # type: ignore[arg-type]
+        self.messages.append(message_from_bytes(raw, policy=email_policy.default))
         return "250 OK"
 
 
@@ -64,10 +64,7 @@ def delivered(settings: Settings, inbox: Inbox | None, engine: Engine) -> list[E
     if inbox is not None:
         return list(inbox.messages)
     files = sorted(settings.outbox_dir.glob("*.eml"), key=lambda p: p.stat().st_mtime_ns)
-    return [
-        message_from_bytes(p.read_bytes(), policy=email_policy.default)  # type: ignore[misc]
-        for p in files
-    ]
+    return [message_from_bytes(p.read_bytes(), policy=email_policy.default) for p in files]
 
 
 def link(message: EmailMessage, path: str) -> str:

@@ -13,6 +13,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy.orm import Session
 
+from records import api_customer
 from schutz.audit.service import verify
 from schutz.clock import utcnow
 from schutz.config import Settings
@@ -43,16 +44,6 @@ def follow_redirects() -> bool:
     return False
 
 
-def _customer(client: TestClient, auth: Headers, data: dict[str, object]) -> str:
-    made = client.post(
-        "/api/v1/subjects",
-        json={"source": "order", "purposes": ["order_processing", "billing"], "data": data},
-        headers=auth("shop"),
-    )
-    assert made.status_code == 201, made.text
-    return str(made.json()["subject_id"])
-
-
 def _ask(client: TestClient, auth: Headers, kind: str, email: str) -> str:
     made = client.post(
         "/api/v1/requests", json={"kind": kind, "email": email}, headers=auth("shop")
@@ -74,8 +65,8 @@ def _verify_from_mail(client: TestClient, settings: Settings, email: str) -> Non
 def test_access_request_through_the_public_form_ends_in_this_subjects_export(
     client: TestClient, auth: Headers, settings: Settings, session: Session
 ) -> None:
-    ada = _customer(client, auth, ADA)
-    _customer(client, auth, GRACE)
+    ada = api_customer(client, auth, ADA)
+    api_customer(client, auth, GRACE)
     policy = load_policy_set(settings.policy).in_force(utcnow().date())
     record_consent(
         session, policy, subject_id=ada, purpose="market_research", action="object",
@@ -117,7 +108,7 @@ def test_access_request_through_the_public_form_ends_in_this_subjects_export(
 def test_erasure_request_approved_by_the_dpo_leaves_nothing(
     client: TestClient, auth: Headers, settings: Settings, session: Session
 ) -> None:
-    ada = _customer(client, auth, ADA)
+    ada = api_customer(client, auth, ADA)
     request_id = _ask(client, auth, "erasure", str(ADA["email"]))
     _verify_from_mail(client, settings, str(ADA["email"]))
     assert client.get(f"/api/v1/requests/{request_id}", headers=auth("dpo")).json()["status"] == (
@@ -141,7 +132,7 @@ def test_erasure_request_approved_by_the_dpo_leaves_nothing(
 def test_erasure_under_an_invoice_hold_restricts_until_the_lapse_date(
     client: TestClient, auth: Headers, settings: Settings, session: Session
 ) -> None:
-    ada = _customer(client, auth, ADA)
+    ada = api_customer(client, auth, ADA)
     policy = load_policy_set(settings.policy).in_force(utcnow().date())
     today = utcnow().date()
     vault.place_hold(

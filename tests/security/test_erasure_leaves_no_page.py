@@ -10,6 +10,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from records import NOW, customer, take_order
 from schutz.config import Settings
 from schutz.db import make_engine, make_session_factory, migrate, transaction
 from schutz.policy.engine import Engine as Rules
@@ -17,7 +18,6 @@ from schutz.vault import service as vault
 from schutz.vault.keys import load_keyring
 from schutz.vault.models import PersonalField, Subject
 from sqlite_files import sqlite_bytes
-from vault.builders import NOW, customer, take_order
 
 
 def _ciphertexts(session: Session, subject_id: str) -> list[bytes]:

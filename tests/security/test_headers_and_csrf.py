@@ -34,7 +34,8 @@ def test_every_get_route_answers_with_the_security_headers(
 ) -> None:
     paths = _get_paths(app)
     assert len(paths) > 40  # the walk found the whole app, shop and sandbox included
-    for cookies in ({}, session_cookie(staff_cookies["admin"])):
+    no_cookie: dict[str, str] = {}
+    for cookies in (no_cookie, session_cookie(staff_cookies["admin"])):
         for path in paths:
             response = client.get(path, headers={"Accept": "text/html", **cookies})
             # The demo shop calls its own API over HTTP; no server listens in this test.

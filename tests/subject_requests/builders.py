@@ -1,4 +1,5 @@
-"""Typed builders for request tests: customers in the vault, and the mails they get."""
+"""Typed helpers for request tests: the customers' data (stored with `records.take_order`),
+the worker's look-ups, and the mails they get."""
 
 from __future__ import annotations
 
@@ -7,42 +8,19 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from records import customer as customer_data
 from schutz.errors import NotFound
 from schutz.mail.models import OutboxMessage
 from schutz.mail.service import open_payload
 from schutz.policy.engine import Engine
 from schutz.subject_requests import deferred
-from schutz.vault import service as vault
 from schutz.vault.keys import Keyring
-from vault.builders import customer as vault_customer
 
 from .conftest import NOW
 
-ADA = vault_customer(email="ada.lovelace@example.org")
+ADA = customer_data(email="ada.lovelace@example.org")
 LINK_SECRET = b"test-secret-for-request-links"
 GRACE = {"email": "grace.hopper@example.org", "name": "Grace Hopper"}
-
-
-def customer(
-    session: Session,
-    rules: Engine,
-    keyring: Keyring,
-    data: dict[str, str] | None = None,
-    *,
-    now: datetime = NOW,
-) -> str:
-    result = vault.intake(
-        session,
-        rules,
-        keyring,
-        source="order",
-        purposes=["order_processing", "billing"],
-        data=ADA if data is None else data,
-        asserted_by="shop",
-        actor="apikey:shop",
-        now=now,
-    )
-    return result.subject_id
 
 
 def handle_lookups(

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from records import take_order
 from schutz.db import make_session_factory
 from schutz.errors import Conflict, InvalidInput
 from schutz.policy.engine import Engine as Rules
@@ -22,7 +23,7 @@ from schutz.subject_requests.models import AccountToken, PendingLookup
 from schutz.subject_requests.tokens import Links
 from schutz.vault.keys import Keyring
 
-from .builders import ADA, customer, handle_lookups, link_token, mails_to
+from .builders import ADA, handle_lookups, link_token, mails_to
 from .conftest import NOW
 
 PARALLEL = 20
@@ -57,7 +58,7 @@ def _race(engine: Engine, attempt: Callable[[Session], object]) -> list[object]:
 
 
 def _sign_in_token(session: Session, rules: Rules, keyring: Keyring, links: Links) -> str:
-    customer(session, rules, keyring)
+    take_order(session, rules, keyring, ADA, now=NOW)
     account.request_link(
         session, rules.policy, keyring, links, email=ADA["email"], lang="en", now=NOW
     )
@@ -97,7 +98,7 @@ def test_sign_in_link_is_spent_by_its_first_use_and_lapses_after_30_minutes(
 def test_verification_link_is_single_use(
     engine: Engine, session: Session, rules: Rules, keyring: Keyring, links: Links
 ) -> None:
-    customer(session, rules, keyring)
+    take_order(session, rules, keyring, ADA, now=NOW)
     service.submit(
         session, rules, keyring, links, kind="access", email=ADA["email"], channel="api",
         actor="apikey:shop", now=NOW,
@@ -125,7 +126,7 @@ def test_verification_link_is_single_use(
 def test_a_pending_look_up_holds_no_address_in_the_clear_and_goes_once_handled(
     session: Session, rules: Rules, keyring: Keyring, links: Links
 ) -> None:
-    customer(session, rules, keyring)
+    take_order(session, rules, keyring, ADA, now=NOW)
     account.request_link(
         session, rules.policy, keyring, links, email=ADA["email"], lang="en", now=NOW
     )
@@ -141,7 +142,7 @@ def test_a_pending_look_up_holds_no_address_in_the_clear_and_goes_once_handled(
 def test_a_look_up_is_handled_once_by_racing_workers(
     engine: Engine, session: Session, rules: Rules, keyring: Keyring, links: Links
 ) -> None:
-    customer(session, rules, keyring)
+    take_order(session, rules, keyring, ADA, now=NOW)
     account.request_link(
         session, rules.policy, keyring, links, email=ADA["email"], lang="en", now=NOW
     )

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy.orm import Session
 
+from records import take_order
 from schutz.audit.service import verify
 from schutz.consent.service import ConsentState, current_state
 from schutz.errors import Conflict, InvalidInput, NotFound
@@ -19,7 +20,7 @@ from schutz.vault import service as vault
 from schutz.vault.keys import Keyring
 from schutz.vault.models import Subject, Tombstone
 
-from .builders import ADA, GRACE, customer, handle_lookups, link_token, mails_to
+from .builders import ADA, GRACE, handle_lookups, link_token, mails_to
 from .conftest import NOW
 
 
@@ -57,7 +58,7 @@ def _verify(session: Session, rules: Engine, keyring: Keyring, links: Links, ema
 def test_known_and_unknown_addresses_get_the_same_answer_and_mail(
     session: Session, rules: Engine, keyring: Keyring, links: Links
 ) -> None:
-    customer(session, rules, keyring)
+    take_order(session, rules, keyring, ADA, now=NOW)
     known = _submit(session, rules, keyring, links, "access", ADA["email"])
     unknown = _submit(session, rules, keyring, links, "access", "nobody@example.org")
 
@@ -74,7 +75,7 @@ def test_known_and_unknown_addresses_get_the_same_answer_and_mail(
 def test_the_mail_goes_only_to_the_address_of_the_request(
     session: Session, rules: Engine, keyring: Keyring, links: Links
 ) -> None:
-    customer(session, rules, keyring)
+    take_order(session, rules, keyring, ADA, now=NOW)
     _submit(
         session, rules, keyring, links, "access", ADA["email"],
         details="please send it to attacker@example.net instead",
@@ -87,8 +88,8 @@ def test_the_mail_goes_only_to_the_address_of_the_request(
 def test_verified_access_request_completes_with_an_export_of_this_subject_only(
     session: Session, rules: Engine, keyring: Keyring, links: Links
 ) -> None:
-    ada = customer(session, rules, keyring)
-    customer(session, rules, keyring, GRACE)
+    ada = take_order(session, rules, keyring, ADA, now=NOW).subject_id
+    take_order(session, rules, keyring, GRACE, now=NOW)
     _submit(session, rules, keyring, links, "access", ADA["email"])
     request_id = _verify(session, rules, keyring, links, ADA["email"])
 
@@ -133,7 +134,7 @@ def test_a_forged_verification_link_is_refused(
 def test_erasure_waits_for_the_dpo_then_shreds_the_subject(
     session: Session, rules: Engine, keyring: Keyring, links: Links
 ) -> None:
-    ada = customer(session, rules, keyring)
+    ada = take_order(session, rules, keyring, ADA, now=NOW).subject_id
     _submit(session, rules, keyring, links, "erasure", ADA["email"], details="delete all")
     request_id = _verify(session, rules, keyring, links, ADA["email"])
     assert service.get_request(session, request_id).status == "in_progress"
@@ -153,7 +154,7 @@ def test_erasure_waits_for_the_dpo_then_shreds_the_subject(
 def test_erasure_under_an_invoice_hold_restricts_until_the_hold_lapses(
     session: Session, rules: Engine, keyring: Keyring, links: Links
 ) -> None:
-    ada = customer(session, rules, keyring)
+    ada = take_order(session, rules, keyring, ADA, now=NOW).subject_id
     vault.place_hold(
         session, rules.policy, ada, "invoices",
         reference="order-1", event_date=date(2026, 11, 10), actor="apikey:shop", now=NOW,
@@ -206,7 +207,7 @@ def test_the_deadline_is_one_calendar_month(received: datetime, due: datetime) -
 def test_an_extension_counts_from_receipt_records_its_reason_and_tells_the_subject(
     session: Session, rules: Engine, keyring: Keyring, links: Links
 ) -> None:
-    customer(session, rules, keyring)
+    take_order(session, rules, keyring, ADA, now=NOW)
     submitted = _submit(session, rules, keyring, links, "access", ADA["email"])
 
     request = service.extend(
@@ -251,7 +252,7 @@ def test_overdue_requests_are_listed_as_overdue(
 def test_objection_is_recorded_in_the_consent_ledger(
     session: Session, rules: Engine, keyring: Keyring, links: Links
 ) -> None:
-    ada = customer(session, rules, keyring)
+    ada = take_order(session, rules, keyring, ADA, now=NOW).subject_id
     _submit(session, rules, keyring, links, "objection", ADA["email"], channel="web")
     _verify(session, rules, keyring, links, ADA["email"])
 
@@ -263,7 +264,7 @@ def test_objection_is_recorded_in_the_consent_ledger(
 def test_restriction_marks_the_subject_restricted(
     session: Session, rules: Engine, keyring: Keyring, links: Links
 ) -> None:
-    ada = customer(session, rules, keyring)
+    ada = take_order(session, rules, keyring, ADA, now=NOW).subject_id
     _submit(session, rules, keyring, links, "restriction", ADA["email"])
     _verify(session, rules, keyring, links, ADA["email"])
 
@@ -275,7 +276,7 @@ def test_restriction_marks_the_subject_restricted(
 def test_staff_verify_a_letter_and_apply_a_rectification(
     session: Session, rules: Engine, keyring: Keyring, links: Links
 ) -> None:
-    ada = customer(session, rules, keyring)
+    ada = take_order(session, rules, keyring, ADA, now=NOW).subject_id
     submitted = _submit(
         session, rules, keyring, links, "rectification", ADA["email"], channel="post"
     )

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from records import NOW, customer, take_order
 from schutz.audit.models import AuditEntry
 from schutz.audit.service import verify
 from schutz.consent.service import record_consent
@@ -16,8 +17,6 @@ from schutz.policy.engine import Engine
 from schutz.vault import service
 from schutz.vault.crypto import IntegrityCheckError
 from schutz.vault.keys import Keyring
-
-from .builders import NOW, customer, take_order
 
 
 def _entries(session: Session, action: str) -> list[AuditEntry]:

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import cast
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session
 
+from records import NOW, take_order
 from schutz.audit.service import verify
 from schutz.errors import Conflict, Denied, NotFound
 from schutz.policy.engine import Engine
 from schutz.vault import service
 from schutz.vault.keys import Keyring
 from schutz.vault.models import PersonalField, Subject, Tombstone
-
-from .builders import NOW, take_order
 
 
 def _fields(session: Session, subject_id: str) -> set[str]:
@@ -54,7 +54,7 @@ def test_erasure_touches_only_that_subject(
     session: Session, rules: Engine, keyring: Keyring
 ) -> None:
     ada = take_order(session, rules, keyring).subject_id
-    from .builders import customer
+    from records import customer
 
     bob = take_order(session, rules, keyring, customer(email="bob@example.org")).subject_id
     service.erase_subject(session, rules.policy, ada, actor="dpo", now=NOW)
@@ -180,7 +180,7 @@ def test_erasure_of_a_thousand_fields_is_one_delete(
 ) -> None:
     subject_id = take_order(session, rules, keyring).subject_id
     session.execute(
-        PersonalField.__table__.insert(),
+        cast(Table, PersonalField.__table__).insert(),
         [
             {
                 "subject_id": subject_id,

@@ -10,12 +10,11 @@ import pytest
 from sqlalchemy import Engine, make_url, text
 from sqlalchemy.orm import Session
 
+from records import NOW, take_order
 from schutz.policy.engine import Engine as Rules
 from schutz.vault import service
 from schutz.vault.keys import Keyring
 from sqlite_files import sqlite_bytes
-
-from .builders import NOW, take_order
 
 VALUES = {
     "email": "zebulon.quackenbush@example.org",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from records import NOW, customer, take_order
 from schutz.audit.service import verify
 from schutz.config import Settings
 from schutz.policy.engine import Engine
@@ -12,8 +13,6 @@ from schutz.vault import service
 from schutz.vault.keys import Keyring, add_master_key, load_keyring, retire_master_keys
 from schutz.vault.models import Subject
 from schutz.vault.rotation import keys_in_use
-
-from .builders import NOW, customer, take_order
 
 
 def test_rotation_rewraps_in_batches_and_everything_stays_readable(

@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from records import NOW, customer, take_order
 from schutz.audit.models import AuditEntry
 from schutz.errors import Conflict, Denied, InvalidInput, NotFound
 from schutz.policy.engine import Engine
@@ -13,8 +14,6 @@ from schutz.vault import service
 from schutz.vault.crypto import IntegrityCheckError
 from schutz.vault.keys import Keyring
 from schutz.vault.models import PersonalField, Subject
-
-from .builders import NOW, customer, take_order
 
 ADDRESS = {
     "postal_address.street",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.orm import Session
 
+from records import api_customer
 from schutz.clock import utcnow
 from schutz.config import Settings
 from schutz.consent.service import ConsentState, current_state, record_consent, subject_state
@@ -53,13 +54,8 @@ def sign_in(client: TestClient, settings: Settings, email: str) -> str:
 
 
 def _customer(client: TestClient, auth: Headers) -> str:
-    made = client.post(
-        "/api/v1/subjects",
-        json={"source": "registration",
-              "purposes": ["information_access", "direct_marketing"], "data": ADA},
-        headers=auth("shop"),
-    )  # fmt: skip
-    return str(made.json()["subject_id"])
+    purposes = ["information_access", "direct_marketing"]
+    return api_customer(client, auth, ADA, source="registration", purposes=purposes)
 
 
 def test_an_unknown_address_gets_the_same_page_and_no_mail(

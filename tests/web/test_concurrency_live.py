@@ -12,12 +12,15 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
+import pytest
 
 from live import migrated_sqlite_url, uvicorn_serving
 from schutz.clock import utcnow
 from schutz.db import make_engine, make_session_factory, transaction
 from schutz.identity.service import create_api_key
 from webapp import GRACE_ORDER
+
+pytestmark = pytest.mark.slow
 
 AT_ONCE = 200
 

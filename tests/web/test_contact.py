@@ -4,6 +4,7 @@ never tells whether an address is known."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, select
@@ -25,7 +26,7 @@ def send(client: TestClient, **fields: str) -> tuple[int, str]:
     return answer.status_code, answer.text
 
 
-def rows(engine: Engine, model: type) -> list:  # type: ignore[type-arg]
+def rows(engine: Engine, model: type) -> list[Any]:
     with Session(engine) as session:
         return list(session.scalars(select(model)))
 

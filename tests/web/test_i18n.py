@@ -74,7 +74,7 @@ def test_translations_keep_their_placeholders() -> None:
         sources = message.id if isinstance(message.id, tuple) else (message.id,)
         targets = message.string if isinstance(message.string, tuple) else (message.string,)
         for target in targets:
-            for placeholder in _placeholders(sources[-1]):
+            for placeholder in _placeholders(str(sources[-1])):
                 assert placeholder in target, f"{placeholder} lost in {message.id!r}"
 
 

@@ -32,10 +32,10 @@ def _routes(routes: list[object]) -> Iterator[object]:
 
 def visitor_pages(client: TestClient) -> list[str]:
     """Every parameterless GET page outside the staff console and the API."""
-    paths = []
+    paths: list[str] = []
     for route in _routes(client.app_routes):  # type: ignore[attr-defined]
         path = getattr(route, "path", "")
-        methods = getattr(route, "methods", set()) or set()
+        methods: set[str] = getattr(route, "methods", set()) or set()
         if (
             "GET" in methods
             and "{" not in path

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from records import api_customer
 from schutz.config import Settings
 from schutz.consent.models import ConsentEvent
 from schutz.db import Base
@@ -36,12 +37,7 @@ def follow_redirects() -> bool:
 
 
 def _customer(client: TestClient, auth: Headers) -> None:
-    made = client.post(
-        "/api/v1/subjects",
-        json={"source": "registration", "purposes": ["information_access"], "data": ADA},
-        headers=auth("shop"),
-    )
-    assert made.status_code == 201, made.text
+    api_customer(client, auth, ADA, source="registration", purposes=["information_access"])
 
 
 def _run_worker(client: TestClient) -> None:

@@ -133,7 +133,7 @@ def test_malformed_orders_are_422_naming_the_field_not_the_value(
 def test_an_order_for_data_not_collected_for_orders_is_403_and_audited(
     client: TestClient, auth: Headers, engine: Engine
 ) -> None:
-    data = {**CUSTOMER["data"], "email": "registered.only@example.org"}  # type: ignore[dict-item]
+    data = {**CUSTOMER["data"], "email": "registered.only@example.org"}
     registered = {"source": "registration", "purposes": ["information_access"], "data": data}
     made = client.post("/api/v1/subjects", json=registered, headers=auth("shop"))
     order = _order(client, auth, subject_id=made.json()["subject_id"])

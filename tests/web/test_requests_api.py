@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from outbox_mail import queued_mails
+from records import api_customer
 from webapp import (
     Headers,
     TestClient,
@@ -13,7 +16,7 @@ from webapp import (
     token_in,
 )
 
-ADA = {
+ADA: dict[str, Any] = {
     "email": "ada.lovelace@example.org",
     "name": "Ada Lovelace",
     "postal_address": {"street": "Hansaallee 299", "postal_code": "40549", "city": "Düsseldorf",
@@ -27,13 +30,7 @@ def follow_redirects() -> bool:
 
 
 def _customer(client: TestClient, auth: Headers) -> str:
-    made = client.post(
-        "/api/v1/subjects",
-        json={"source": "order", "purposes": ["order_processing", "billing"], "data": ADA},
-        headers=auth("shop"),
-    )
-    assert made.status_code == 201, made.text
-    return str(made.json()["subject_id"])
+    return api_customer(client, auth, ADA)
 
 
 def _outbox_body(client: TestClient, address: str) -> str:

@@ -69,7 +69,7 @@ def test_a_malformed_signature_header_answers_400(
     sandbox: tuple[TestClient, bytes], header: str
 ) -> None:
     client, _ = sandbox
-    answer = client.post(URL, content=BODY, headers={"Schutz-Signature": header.encode("latin-1")})
+    answer = client.post(URL, content=BODY, headers={b"Schutz-Signature": header.encode("latin-1")})
     assert answer.status_code == 400
     assert answer.json()["detail"].startswith("signature refused")
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
@@ -188,6 +189,7 @@ def _shop_key(url: str) -> str:
     return key
 
 
+@pytest.mark.slow
 def test_contact_form_never_changes_a_known_customers_name(tmp_path: Path) -> None:
     url = migrated_sqlite_url(tmp_path)
     shop = {"Authorization": f"Bearer {_shop_key(url)}"}
