@@ -74,7 +74,13 @@ def test_on_postgresql_a_commit_wakes_a_worker_in_another_process(
         pytest.skip("SQLite has no notification channel; its worker runs inside serve")
     load_keyring(settings)  # the worker unseals with the same keys
     worker = subprocess.Popen(
-        [sys.executable, "-c", OTHER_WORKER, str(settings.data_dir), settings.database_url],
+        [
+            sys.executable,
+            "-c",
+            OTHER_WORKER,
+            str(settings.data_dir),
+            settings.resolved_database_url,
+        ],
         stdin=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
