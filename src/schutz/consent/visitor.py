@@ -151,22 +151,13 @@ def record_visitor_choice(
     so the ledger's hash is the banner's.
     """
     check_against(registry, choice)
-    shown = registry.wording[choice.lang]
-    evidence = _evidence(choice)
-    category_of = registry.service_category
-    decisions: list[tuple[str, str, bool]] = [
-        (f"category:{c}", c, yes) for c, yes in sorted(choice.categories.items())
-    ]
-    decisions += [
-        (f"service:{s}", category_of[s], yes)
-        for s, yes in sorted(choice.services.items())
-        if choice.categories.get(category_of[s]) is not yes
-    ]
     written = []
-    for label, category, allowed in decisions:
+    for label, category, allowed in _decisions(registry, choice):
         action = ConsentAction.GRANT if allowed else ConsentAction.WITHDRAW
         purpose = registry.purposes.get(category)
-        if purpose is not None:
+        if purpose is None:
+            _audit_decision(session, choice, label, action, now)
+        else:
             record_consent(
                 session,
                 policy,
@@ -174,31 +165,49 @@ def record_visitor_choice(
                 purpose=purpose,
                 action=action.value,
                 channel=ConsentChannel.WEB.value,
-                evidence=evidence,
-                wording=shown,
+                evidence=_evidence(choice),
+                wording=registry.wording[choice.lang],
                 wording_version=f"embed:{label}"[:40],
                 ip=truncate_ip(ip),
                 user_agent=user_agent,
                 actor=ACTOR,
                 now=now,
             )
-        else:
-            audit.record(
-                session,
-                actor=ACTOR,
-                action=f"cookies.{action.value}",
-                details={
-                    "decision": label,
-                    "visitor": choice.visitor_id,
-                    "site": choice.site,
-                    "origin": choice.origin,
-                    "registry_version": choice.version,
-                    "wording_hash": choice.wording_hash,
-                },
-                now=now,
-            )
         written.append(label)
     return written
+
+
+def _decisions(registry: ShownRegistry, choice: VisitorChoice) -> list[tuple[str, str, bool]]:
+    """(label, category, allowed): each category decided, then each service whose answer
+    differs from its category's."""
+    category_of = registry.service_category
+    decisions = [(f"category:{c}", c, yes) for c, yes in sorted(choice.categories.items())]
+    decisions += [
+        (f"service:{s}", category_of[s], yes)
+        for s, yes in sorted(choice.services.items())
+        if choice.categories.get(category_of[s]) is not yes
+    ]
+    return decisions
+
+
+def _audit_decision(
+    session: Session, choice: VisitorChoice, label: str, action: ConsentAction, now: datetime
+) -> None:
+    """A decision with no purpose in the policy (an embed): its proof goes to the audit log."""
+    audit.record(
+        session,
+        actor=ACTOR,
+        action=f"cookies.{action.value}",
+        details={
+            "decision": label,
+            "visitor": choice.visitor_id,
+            "site": choice.site,
+            "origin": choice.origin,
+            "registry_version": choice.version,
+            "wording_hash": choice.wording_hash,
+        },
+        now=now,
+    )
 
 
 def analytics_granted(session: Session, policy: Policy, visitor_id: str) -> bool:

@@ -35,56 +35,65 @@ def record_choices(
     embeds but no purpose for them) is recorded in the audit log instead, with the same
     proof fields. `ip` is truncated by the ledger before it is stored.
     """
-    written = []
-    for category, allowed in after.decided.items():
-        if before.decided.get(category) is allowed and before.version == after.version:
-            continue
+    changed = [
+        (category, allowed)
+        for category, allowed in after.decided.items()
+        if before.decided.get(category) is not allowed or before.version != after.version
+    ]
+    for category, allowed in changed:
         action = ConsentAction.GRANT if allowed else ConsentAction.WITHDRAW
         purpose = purpose_for(policy, category)
-        if purpose is not None:
-            record_consent(
-                session,
-                policy,
-                visitor_id=after.visitor_id,
-                purpose=purpose,
-                action=action.value,
-                channel=ConsentChannel.WEB.value,
-                wording=wording,
-                wording_version=f"cookies:{category}",
-                ip=ip,
-                user_agent=user_agent,
-                actor=actor,
-                now=now,
+        if purpose is None:
+            _audit_choice(
+                session, policy, after, {"category": category}, action, wording, actor, now
             )
-        else:
-            audit.record(
-                session,
-                actor=actor,
-                action=f"cookies.{action.value}",
-                details={
-                    "category": category,
-                    "visitor": after.visitor_id,
-                    "policy_version": policy.version,
-                    "wording_hash": wording_hash(wording),
-                },
-                now=now,
-            )
-        written.append(category)
-    for service, allowed in after.services.items():
-        if before.services.get(service) is allowed and before.version == after.version:
             continue
-        # Consent to one embed alone (a click on its placeholder): proof in the audit log.
-        audit.record(
+        record_consent(
             session,
+            policy,
+            visitor_id=after.visitor_id,
+            purpose=purpose,
+            action=action.value,
+            channel=ConsentChannel.WEB.value,
+            wording=wording,
+            wording_version=f"cookies:{category}",
+            ip=ip,
+            user_agent=user_agent,
             actor=actor,
-            action=f"cookies.{'grant' if allowed else 'withdraw'}",
-            details={
-                "service": service,
-                "visitor": after.visitor_id,
-                "policy_version": policy.version,
-                "wording_hash": wording_hash(wording),
-            },
             now=now,
         )
-        written.append(f"service:{service}")
-    return written
+    services = [
+        (service, allowed)
+        for service, allowed in after.services.items()
+        if before.services.get(service) is not allowed or before.version != after.version
+    ]
+    for service, allowed in services:
+        # Consent to one embed alone (a click on its placeholder): proof in the audit log.
+        action = ConsentAction.GRANT if allowed else ConsentAction.WITHDRAW
+        _audit_choice(session, policy, after, {"service": service}, action, wording, actor, now)
+    return [c for c, _ in changed] + [f"service:{s}" for s, _ in services]
+
+
+def _audit_choice(
+    session: Session,
+    policy: Policy,
+    after: Choices,
+    what: dict[str, str],
+    action: ConsentAction,
+    wording: str,
+    actor: str,
+    now: datetime,
+) -> None:
+    """A choice with no purpose of its own in the ledger, kept as proof in the audit log."""
+    audit.record(
+        session,
+        actor=actor,
+        action=f"cookies.{action.value}",
+        details={
+            **what,
+            "visitor": after.visitor_id,
+            "policy_version": policy.version,
+            "wording_hash": wording_hash(wording),
+        },
+        now=now,
+    )

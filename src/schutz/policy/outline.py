@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from schutz.policy.presentation import CHANNELS, N_, PolicyFormat
+from schutz.i18n import N_
+from schutz.policy.presentation import CHANNELS, PolicyFormat
 from schutz.policy.schema import Policy
 
 

@@ -19,15 +19,10 @@ from babel.dates import format_date
 from babel.lists import format_list
 from babel.units import format_unit
 
-from schutz.i18n import babel_locale, translations
+from schutz.i18n import N_, babel_locale, translations
 from schutz.policy.schema import LegalBasis, Policy
 
 BABEL_LOCALES = {"en": "en_GB", "de": "de_DE"}
-
-
-def N_(message: str) -> str:  # noqa: N802 - the name gettext tools look for
-    """Mark `message` for extraction; it is translated where it is shown."""
-    return message
 
 
 LEGAL_BASES = {

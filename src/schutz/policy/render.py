@@ -6,8 +6,9 @@ from the policy file, sentences from the gettext catalogue.
 
 from __future__ import annotations
 
+from schutz.i18n import N_
 from schutz.policy.outline import Item, Section, outline
-from schutz.policy.presentation import N_, policy_format
+from schutz.policy.presentation import policy_format
 from schutz.policy.schema import Duration, Policy, Retention
 
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from schutz.policy.presentation import N_, policy_format
+from schutz.i18n import N_
+from schutz.policy.presentation import policy_format
 from schutz.policy.schema import Policy
 
 

@@ -53,28 +53,69 @@ from schutz.web.templating import TEMPLATE_DIR, make_templates
 STATIC_DIR = TEMPLATE_DIR.parent / "static"
 
 
+# Routes are matched in order, one regex each: the hottest come first (the page-view beacon is
+# the busiest; it was the 74th route tried).
+HOT_ROUTES = (analytics, policy_pages, cookies, health)
+ROUTES = (
+    meta,
+    policy_api,
+    subjects,
+    orders,
+    consents,
+    audiences,
+    newsletter,
+    contact,
+    requests_api,
+    requests_pages,
+    account,
+    staff,
+    staff_paper,
+    staff_requests,
+    staff_disclosures,
+    social,
+    embed,
+)
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    yield
+    buffer = getattr(app.state, "analytics_buffer", None)
+    if buffer is not None:
+        buffer.close()
+    app.state.engine.dispose()
+
+
 def create_app(
     settings: Settings | None = None, *, extra_routers: Sequence[APIRouter] = ()
 ) -> FastAPI:
     """The app; `extra_routers` come last (the demo's shop and sandbox: `schutz.demo.app`)."""
     settings = settings or Settings()
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        yield
-        buffer = getattr(app.state, "analytics_buffer", None)
-        if buffer is not None:
-            buffer.close()
-        app.state.engine.dispose()
-
     app = FastAPI(
-        lifespan=lifespan,
+        lifespan=_lifespan,
         title="Schutz",
         version=__version__,
         openapi_url="/api/v1/openapi.json",
         docs_url=None,
         redoc_url=None,
     )
+    _bind_state(app, settings)
+    _add_middleware(app, settings)
+    install_error_handlers(app)
+    app.router.routes.insert(0, health.LIVENESS)
+    for module in HOT_ROUTES:
+        app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+    for module in ROUTES:
+        app.include_router(module.router)
+    app.include_router(metrics_router)
+    for extra in extra_routers:
+        app.include_router(extra)
+    return app
+
+
+def _bind_state(app: FastAPI, settings: Settings) -> None:
+    """Engine, sessions, policies, keys and caches, made once before the first request."""
     engine = make_engine(settings.resolved_database_url)
     app.state.settings = settings
     app.state.engine = engine
@@ -89,47 +130,18 @@ def create_app(
     app.state.templates = make_templates()
     app.state.page_cache = PageCache()
 
-    # The last added runs first: observe (count, time, log) every answer; security headers
-    # on every answer, refusals included; then rate and body limits before any route; last,
-    # pages kept in the page cache are answered without routing.
+
+def _add_middleware(app: FastAPI, settings: Settings) -> None:
+    """The last added runs first: observe (count, time, log) every answer; the liveness probe
+    inside it and outside everything else; security headers on every answer, refusals
+    included; CORS for declared sites, then rate and body limits before any route; last,
+    pages kept in the page cache are answered without routing."""
     app.add_middleware(PageCacheMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RateLimitMiddleware, settings=settings)
-    app.add_middleware(CorsMiddleware)  # declared sites only, before rate limits (web/cors.py)
+    app.add_middleware(CorsMiddleware)
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.secure_cookies)
     app.add_middleware(CookieGuardMiddleware)
-    # The liveness probe is answered here, inside observe and outside everything else.
     app.add_middleware(ProbeMiddleware, hsts=settings.secure_cookies)
     app.state.metrics_registry = make_registry(app.state.sessions)
     app.add_middleware(ObserveMiddleware, registry=app.state.metrics_registry)
-    install_error_handlers(app)
-    # Routes are matched in order, one regex each: the hottest come first (the page-view
-    # beacon is the busiest; it was the 74th route tried).
-    app.router.routes.insert(0, health.LIVENESS)
-    for module in (analytics, policy_pages, cookies, health):
-        app.include_router(module.router)
-    app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
-    for module in (
-        meta,
-        policy_api,
-        subjects,
-        orders,
-        consents,
-        audiences,
-        newsletter,
-        contact,
-        requests_api,
-        requests_pages,
-        account,
-        staff,
-        staff_paper,
-        staff_requests,
-        staff_disclosures,
-        social,
-        embed,
-    ):
-        app.include_router(module.router)
-    app.include_router(metrics_router)
-    for extra in extra_routers:
-        app.include_router(extra)
-    return app

@@ -8,6 +8,7 @@ from schutz.i18n import (
     DEFAULT_LANGUAGE,
     LANGUAGES,
     LOCALE_DIR,
+    N_,
     babel_locale,
     translations,
 )
@@ -21,11 +22,6 @@ __all__ = [
     "pick_language",
     "translations",
 ]
-
-
-def N_(message: str) -> str:  # noqa: N802 - gettext's name for "mark for extraction only"
-    """Mark `message` for pybabel; it is translated where it is shown."""
-    return message
 
 
 def pick_language(request: Request) -> str:

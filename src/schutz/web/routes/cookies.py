@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from schutz.clock import utcnow
-from schutz.cookies.choices import apply_choice
+from schutz.cookies.choices import Choices, apply_choice
 from schutz.cookies.registry import (
     CONSENT_COOKIE,
     registry_for,
@@ -165,21 +165,7 @@ def save_choices(
     consent = getattr(request.state, "cookie_consent", None)
     if consent is not None:
         consent.choices = after
-    response: Response
-    if "application/json" in request.headers.get("accept", ""):
-        response = JSONResponse(
-            {
-                "allowed": sorted(after.allowed),
-                "services": sorted(s for s, yes in after.services.items() if yes),
-                "version": policy.version,
-            }
-        )
-    else:
-        target = safe_next(next)
-        if target == "/cookies":
-            lang = pick_language(request)
-            target = f"/cookies?saved=1&lang={lang}"
-        response = RedirectResponse(target, status_code=303)
+    response = _answer(request, policy, after, next)
     response.set_cookie(
         CONSENT_COOKIE,
         after.encode(),
@@ -190,3 +176,19 @@ def save_choices(
     for name in sorted(change.to_delete & request.cookies.keys()):
         response.delete_cookie(name)
     return response
+
+
+def _answer(request: Request, policy: Policy, after: Choices, next: str | None) -> Response:
+    """JSON for the banner script, else back to the page the visitor came from."""
+    if "application/json" in request.headers.get("accept", ""):
+        return JSONResponse(
+            {
+                "allowed": sorted(after.allowed),
+                "services": sorted(s for s, yes in after.services.items() if yes),
+                "version": policy.version,
+            }
+        )
+    target = safe_next(next)
+    if target == "/cookies":
+        target = f"/cookies?saved=1&lang={pick_language(request)}"
+    return RedirectResponse(target, status_code=303)

@@ -21,7 +21,6 @@ from schutz.policy.loader import PolicySet
 from schutz.policy.presentation import (
     CHANNELS,
     COOKIE_CATEGORIES,
-    N_,
     OPT_OUTS,
     RETENTION_STARTS,
     RIGHTS,
@@ -31,7 +30,7 @@ from schutz.policy.presentation import (
 )
 from schutz.policy.schema import Policy
 from schutz.web.deps import PoliciesDep
-from schutz.web.i18n import pick_language, translations
+from schutz.web.i18n import N_, pick_language, translations
 from schutz.web.page_cache import cached_page
 from schutz.web.templating import render
 
