@@ -160,6 +160,29 @@ def test_accept_runs_the_blocked_scripts_and_keeps_the_proof(page: Page, server:
     assert page.get_by_role("dialog").count() == 0
 
 
+def test_a_yes_the_server_did_not_record_runs_nothing(page: Page, server: Pair) -> None:
+    """Proof first: when Schutz cannot keep the choice (rate limit, outage, a stale page),
+    Accept and a placeholder click load nothing and leave no consent cookie behind."""
+    page.route(
+        "**/api/v1/visitor-consents",
+        lambda route: route.fulfill(status=503, body='{"detail": "busy"}'),
+    )
+    third_party = record(page, server)
+    open_shop(page, server)
+    with page.expect_response(lambda r: "/api/v1/visitor-consents" in r.url) as answer:
+        page.get_by_role("button", name="Accept all").click()
+    assert answer.value.status == 503
+    with page.expect_response(lambda r: "/api/v1/visitor-consents" in r.url):
+        page.get_by_role("button", name="Load content from Meta Platforms Ireland Limited").click()
+    page.wait_for_load_state("networkidle")
+
+    assert third_party == []
+    assert page.evaluate("window.shopAnalyticsRan") is None
+    assert page.evaluate("window.Schutz.consent") is None
+    assert [c for c in page.context.cookies() if c["name"] == "schutz_consent"] == []
+    assert page.get_by_role("dialog").count() == 1  # the question is still open
+
+
 def test_reject_runs_nothing(page: Page, server: Pair) -> None:
     third_party = record(page, server)
     open_shop(page, server)

@@ -150,26 +150,46 @@
   }
   function decide(categories, services) {
     var old = choice && choice.version === reg.version ? choice : null;
-    var had = api.consent;
-    choice = {
+    var had = choice;
+    var next = {
       id: (old || readCookie() || {}).id || newId(),
       version: reg.version,
       categories: categories || (old ? old.categories : {}),
       /* A decision about whole categories replaces the answers given provider by provider. */
       services: Object.assign({}, categories || !old ? {} : old.services, services || {})
     };
+    function each(test) {
+      return reg.categories.some(function (c) { return test(c.key); }) ||
+        reg.services.some(function (v) { return test(v.category, v.key); });
+    }
+    var widens = each(function (c, v) { return !grants(had, c, v) && grants(next, c, v); });
     /* What already ran cannot be stopped: after taking consent back, load the page afresh. */
-    var revoked = reg.categories.some(function (c) { return grants(had, c.key) && !allowed(c.key); }) ||
-      reg.services.some(function (v) { return grants(had, v.category, v.key) && !allowed(v.category, v.key); });
-    writeCookie(choice);
-    if (!undecided()) { close(); }
-    apply();
-    ready = post("/api/v1/visitor-consents", {
-      site: site, visitor: choice.id, version: reg.version, wording_hash: reg.wording_hash,
-      lang: reg.lang, categories: choice.categories, services: choice.services, gpc: gpc
-    }).then(function (r) { if (r.status === 409) { load(true); } }).catch(function () {});
-    pageView();
-    d.dispatchEvent(new CustomEvent("schutz:consent", { detail: api.consent }));
+    var revoked = each(function (c, v) { return grants(had, c, v) && !grants(next, c, v); });
+    var proof = post("/api/v1/visitor-consents", {
+      site: site, visitor: next.id, version: reg.version, wording_hash: reg.wording_hash,
+      lang: reg.lang, categories: next.categories, services: next.services, gpc: gpc
+    }).then(function (r) {
+      if (r.status === 409) { load(true); }
+      if (!r.ok) { throw new Error("schutz: the choice was not recorded (" + r.status + ")"); }
+    });
+    function commit() {
+      choice = next;
+      writeCookie(choice);
+      if (!undecided()) { close(); }
+      apply();
+      pageView();
+      d.dispatchEvent(new CustomEvent("schutz:consent", { detail: api.consent }));
+    }
+    if (widens) {
+      /* Nothing runs on a "yes" until the server has kept its proof; without it, nothing. */
+      ready = proof.then(function () {
+        commit();
+        if (revoked) { location.reload(); }
+      }, function (e) { if (w.console) { w.console.warn(e.message); } });
+      return;
+    }
+    commit();
+    ready = proof.catch(function () {});
     if (revoked) { ready.then(function () { location.reload(); }); }
   }
   function counting() { return beacon && !gpc && !dnt && allowed("analytics", "schutz_analytics"); }
