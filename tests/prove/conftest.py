@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 from hypothesis.database import DirectoryBasedExampleDatabase
 
 from .harness import make_template
@@ -23,6 +23,9 @@ _SLOW = [HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too
 settings.register_profile(
     "ci",
     derandomize=True,
+    # No shrinking in the bounded run: it would keep `make test` busy for minutes. The
+    # failing sequence is printed as found; `make prove` shrinks.
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
     database=None,
     max_examples=4,
     stateful_step_count=8,
@@ -54,7 +57,9 @@ PROFILE = os.environ.get("PROVE_PROFILE", "ci")
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def template(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+def template(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, str]:
     """(data directory after `schutz init`, database URL) for one backend."""
     root = tmp_path_factory.mktemp(f"prove-{request.param}")
     if request.param == "sqlite":

@@ -122,9 +122,8 @@ class Install:
             data_dir=self.data_dir, database_url=database_url, base_url="http://testserver"
         )
         self.runner = CliRunner()
-        self.keys = {role: self.api_key(role) for role in ("shop", "support", "fulfilment",
-                                                           "marketing", "dpo", "admin")}  # fmt: skip
-        self.revoked: set[str] = set()
+        roles = ("shop", "support", "fulfilment", "marketing", "dpo", "admin")
+        self.keys = {role: self.api_key(role) for role in roles}
         self._open()
         self.backups: list[Path] = []
 

@@ -154,7 +154,9 @@ class Model:
         return copy.deepcopy(self)
 
     # -- intake (C1, invariant 1) -------------------------------------------------------
-    def intake(self, asserted_by: str, source: str, purposes: list[str], data: dict[str, str]) -> Outcome:
+    def intake(
+        self, asserted_by: str, source: str, purposes: list[str], data: dict[str, str]
+    ) -> Outcome:
         spec = SOURCES[source]
         if asserted_by not in spec.asserted_by:
             return Outcome("denied", "source_authority")

@@ -64,7 +64,9 @@ class Server:
             if mail["To"] != address:
                 continue
             body = mail.get_body(preferencelist=("plain",))
-            found = re.search(re.escape(path) + r"\?token=(\S+)", body.get_content() if body else "")
+            found = re.search(
+                re.escape(path) + r"\?token=(\S+)", body.get_content() if body else ""
+            )
             if found is not None:
                 return unquote(found.group(1))
         raise AssertionError(f"no mail to {address} with a link to {path}")
@@ -76,7 +78,11 @@ def server(tmp_path: Path) -> Iterator[Server]:
     data_dir.mkdir(mode=0o700)
     url = migrated_sqlite_url(data_dir)
     with uvicorn_serving(data_dir, url) as base:
-        env = {"SCHUTZ_DATA_DIR": str(data_dir), "SCHUTZ_DATABASE_URL": url, "SCHUTZ_BASE_URL": base}
+        env = {
+            "SCHUTZ_DATA_DIR": str(data_dir),
+            "SCHUTZ_DATABASE_URL": url,
+            "SCHUTZ_BASE_URL": base,
+        }
         served = Server(base, env, data_dir)
         yield served
         served.http.close()
@@ -121,7 +127,11 @@ def test_a_sign_in_link_opens_one_session(server: Server) -> None:
 
     answers = at_once(lambda h: h.post("/account/open", data={"token": token}), server.base)
 
-    opened = [a for a in answers if a.status_code == 303 and "schutz_account" in a.headers.get("set-cookie", "")]
+    opened = [
+        a
+        for a in answers
+        if a.status_code == 303 and "schutz_account" in a.headers.get("set-cookie", "")
+    ]
     assert len(opened) == 1, codes(answers)
     assert all(a.status_code < 500 for a in answers), codes(answers)
 
@@ -177,8 +187,8 @@ def test_a_newsletter_confirmation_counts_once(server: Server) -> None:
 
 def _verified_erasure(server: Server, email: str) -> tuple[str, str]:
     _customer(server, email)
-    answer = server.http.post("/api/v1/requests", headers=server.key("support"),
-                              json={"kind": "erasure", "email": email, "channel": "email"})  # fmt: skip
+    body = {"kind": "erasure", "email": email, "channel": "email"}
+    answer = server.http.post("/api/v1/requests", headers=server.key("support"), json=body)
     assert answer.status_code == 202, answer.text
     return str(answer.json()["request_id"]), server.link(email, "/requests/verify")
 
