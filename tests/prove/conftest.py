@@ -48,7 +48,7 @@ settings.register_profile(
     derandomize=True,
     database=None,
     max_examples=40,
-    stateful_step_count=15,
+    stateful_step_count=25,
     deadline=None,
     suppress_health_check=_SLOW,
     print_blob=True,
