@@ -9,6 +9,7 @@ call, so replacing that name moves "now" for every caller at once.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import re
@@ -161,7 +162,16 @@ class Install:
             result = self.runner.invoke(cli_app, list(args), env=self.env, input=input)
         finally:
             _restore_logging(kept)
-        return result.exit_code, result.output
+            if not self.database_url.startswith("sqlite"):
+                # The CLI builds an engine per run and leaves it to the process's end; here
+                # the process goes on, so collect it now, or PostgreSQL runs out of clients.
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", ResourceWarning)
+                    gc.collect()
+        out = result.output
+        if result.exception is not None and not isinstance(result.exception, SystemExit):
+            out += f"\n{type(result.exception).__name__}: {result.exception}"
+        return result.exit_code, out
 
     def api_key(self, role: str) -> str:
         code, out = self.cli("apikey", "create", "--name", f"prove-{role}", "--role", role)
