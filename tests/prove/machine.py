@@ -165,6 +165,13 @@ class SurfaceMachine(RuleBasedStateMachine):
             return
         raise Violation(f"{kind}: {message}")
 
+    def _throttled(self, status: int) -> bool:
+        """A public form past its rate limit per network (429) does nothing: by design."""
+        if status == 429:
+            self._note("  (rate-limited: 429, nothing done)")
+            self.audited = None
+        return status == 429
+
     def _answer(self, what: str, expected: str, status: int, body: str = "") -> None:
         if status >= 500:
             raise Violation(f"{what}: server error {status}: {body[:300]}")
@@ -245,6 +252,8 @@ class SurfaceMachine(RuleBasedStateMachine):
             data={"kind": "question", "email": email, "name": name, "message": "When?",
                   "form_token": self.app.form_token("/contact")},
         )  # fmt: skip
+        if self._throttled(answer.status_code):
+            return
         self._answer("contact form", expected.kind, answer.status_code, answer.text)
         self.app.worker()
         self._learn_id(email)
@@ -373,6 +382,8 @@ class SurfaceMachine(RuleBasedStateMachine):
             "/contact",
             data={"kind": kind, "email": email, "form_token": self.app.form_token("/contact")},
         )
+        if self._throttled(answer.status_code):
+            return
         self._answer("contact objection", "ok", answer.status_code, answer.text)
         self.app.worker()
         if person.known and not person.erased:
@@ -389,6 +400,8 @@ class SurfaceMachine(RuleBasedStateMachine):
         answer = self.app.client.post(
             "/newsletter", data={"email": email, "form_token": self.app.form_token("/newsletter")}
         )
+        if self._throttled(answer.status_code):
+            return
         self._answer("newsletter sign-up", "ok", answer.status_code, answer.text)
         self.app.worker()
         self._note(f"newsletter sign-up person={who}")
