@@ -143,6 +143,9 @@ class Install:
     def close(self) -> None:
         self._close()
         shutil.rmtree(self.root, ignore_errors=True)
+        with warnings.catch_warnings():  # engines the CLI left behind (see `cli`)
+            warnings.simplefilter("ignore", ResourceWarning)
+            gc.collect()
 
     @contextmanager
     def stopped(self) -> Iterator[None]:
