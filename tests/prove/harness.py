@@ -264,4 +264,7 @@ def make_template(root: Path, database_url: str | None) -> Path:
         env["SCHUTZ_DATABASE_URL"] = database_url
     result = CliRunner().invoke(cli_app, ["init"], env=env)
     assert result.exit_code == 0, result.output
+    with warnings.catch_warnings():  # the engine `init` left behind (see `Install.cli`)
+        warnings.simplefilter("ignore", ResourceWarning)
+        gc.collect()
     return data_dir
