@@ -164,8 +164,8 @@ CONFIRM_RACE = (
 )
 APPROVE_RACE = (
     "found by this test: parallel POST /api/v1/requests/{id}/approve answer 200 several times"
-    " (4 of 50 on SQLite, a race, hence not strict); approve_erasure reads the status, then writes, with no conditional"
-    " update that must touch one row (invariant 7)"
+    " (4 of 50 on SQLite, a race, hence not strict); approve_erasure reads the status, then"
+    " writes, with no conditional update that must touch one row (invariant 7)"
 )
 
 
