@@ -2,7 +2,7 @@
 PORT ?= 8000
 export PORT
 
-.PHONY: run test bench lint i18n clean
+.PHONY: run test bench lint i18n clean prove
 
 run:
 	@scripts/venv.sh
@@ -11,6 +11,12 @@ run:
 test:
 	@scripts/venv.sh test
 	scripts/test.sh
+
+# `make prove BUDGET=3600`: the model test of issue 13 for BUDGET seconds (default 600).
+BUDGET ?= 600
+prove:
+	@scripts/venv.sh test
+	scripts/prove.sh --budget $(BUDGET)
 
 # `make bench BENCHES=bench/serve.py` runs only the named ones (their sections are replaced).
 bench:
