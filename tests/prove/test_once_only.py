@@ -156,20 +156,8 @@ def test_wrong_passwords_from_one_network_are_checked_five_times_at_most(server:
     assert seen[401] == 5 or seen[503] > 0, seen
 
 
-CONFIRM_RACE = (
-    "found by this test: parallel POST /newsletter/confirm with one link record several"
-    " `confirm` events (4 of 50 in one SQLite run, none in another: a race, hence not"
-    " strict); the confirmation is not a conditional update that"
-    " must touch one row (invariant 7)"
-)
-APPROVE_RACE = (
-    "found by this test: parallel POST /api/v1/requests/{id}/approve answer 200 several times"
-    " (4 of 50 on SQLite, a race, hence not strict); approve_erasure reads the status, then"
-    " writes, with no conditional update that must touch one row (invariant 7)"
-)
-
-
-@pytest.mark.xfail(strict=False, reason=CONFIRM_RACE)
+# Found by this test (4 of 50 parallel confirmations recorded); fixed by locking the subject's
+# row before the state is read (vault.lock_subject).
 def test_a_newsletter_confirmation_counts_once(server: Server) -> None:
     email = "once.news@example.org"
     server.http.post("/newsletter", data={"email": email,
@@ -203,7 +191,8 @@ def test_a_verification_link_verifies_once(server: Server) -> None:
     assert all(a.status_code in (200, 409) for a in answers), codes(answers)
 
 
-@pytest.mark.xfail(strict=False, reason=APPROVE_RACE)
+# Found by this test (4 of 50 parallel approvals answered 200); fixed by a conditional update
+# that must touch one row (subject_requests.handling._claim_approval).
 def test_an_erasure_is_approved_once(server: Server) -> None:
     request_id, token = _verified_erasure(server, "once.erase@example.org")
     assert server.http.post("/requests/verify", params={"token": token}).status_code == 200

@@ -194,6 +194,7 @@ def confirm(
     if not isinstance(subject_id, str) or not isinstance(grant_id, int):
         raise tokens.TokenInvalid("this link is not valid")
     purpose = newsletter_purpose(policy)
+    vault.lock_subject(session, subject_id)  # parallel clicks on one link confirm once
     # The owner's confirmation of an ask made after an objection lifts it: look past it.
     current = waiting_ask(session, policy, subject_id, purpose) or _state(
         session, policy, subject_id, purpose

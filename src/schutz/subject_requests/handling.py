@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from typing import Any, cast
 
+from sqlalchemy import CursorResult, update
 from sqlalchemy.orm import Session
 
 from schutz.audit import service as audit
@@ -17,7 +19,12 @@ from schutz.policy.engine import Engine
 from schutz.subject_requests import holdings, notify
 from schutz.subject_requests.deadlines import MAX_EXTENSION_MONTHS, due_date
 from schutz.subject_requests.mails import format_date
-from schutz.subject_requests.models import DataRequest, RequestKind, RequestStatus
+from schutz.subject_requests.models import (
+    OPEN_STATUSES,
+    DataRequest,
+    RequestKind,
+    RequestStatus,
+)
 from schutz.subject_requests.records import (
     NOTE_MAX,
     Rectified,
@@ -40,6 +47,24 @@ def assign(session: Session, request_id: str, *, actor: str, now: datetime) -> D
     return request
 
 
+def _claim_approval(session: Session, request: DataRequest, *, actor: str, now: datetime) -> None:
+    """Mark the request approved with an update that must touch exactly one row, so that
+    parallel approvals erase and answer once (invariant 7); the others get `Conflict`."""
+    result = session.execute(
+        update(DataRequest)
+        .where(
+            DataRequest.id == request.id,
+            DataRequest.approved_at.is_(None),
+            DataRequest.status.in_([s.value for s in OPEN_STATUSES]),
+        )
+        .values(approved_by=actor, approved_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if cast("CursorResult[Any]", result).rowcount != 1:
+        raise Conflict("this request has already been approved")
+    session.refresh(request)
+
+
 def approve_erasure(
     session: Session, rules: Engine, keyring: Keyring, request_id: str, *, actor: str, now: datetime
 ) -> DataRequest:
@@ -55,7 +80,7 @@ def approve_erasure(
     if request.verified_at is None:
         raise Conflict("the requester's identity has not been verified yet")
     policy = rules.policy
-    request.approved_by, request.approved_at = actor, now
+    _claim_approval(session, request, actor=actor, now=now)
     record_event(session, request, "approved", actor=actor, now=now)
     if request.subject_id is None or not holdings.is_live(session, request.subject_id):
         complete(session, request, "no_data", actor=actor, now=now)

@@ -51,7 +51,7 @@ from schutz.vault.reads import (
 )
 from schutz.vault.rectification import rectify
 from schutz.vault.rotation import pending_rewraps, rewrap_keys
-from schutz.vault.subject_keys import subject_cipher
+from schutz.vault.subject_keys import lock_subject, subject_cipher
 from schutz.vault.validation import normalise_email, normalise_fields
 
 __all__ = [
@@ -76,6 +76,7 @@ __all__ = [
     "is_live",
     "legal_holds",
     "lift_restriction",
+    "lock_subject",
     "normalise_email",
     "normalise_fields",
     "open_for_subject",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from schutz.errors import NotFound
@@ -28,6 +28,17 @@ def live_subject(session: Session, subject_id: str) -> Subject:
     if subject is None or subject.erased_at is not None:
         raise NotFound("no such subject")
     return subject
+
+
+def lock_subject(session: Session, subject_id: str) -> None:
+    """Hold the subject's row for the rest of the transaction, before reading its state.
+
+    A once-only change decided from what was read (a confirmation, say) must not be made
+    twice by parallel requests: a row lock on PostgreSQL, the database's write lock on SQLite,
+    both taken by a write that changes nothing; the next request reads what this one wrote.
+    """
+    if len(subject_id) <= MAX_ID:
+        session.execute(update(Subject).where(Subject.id == subject_id).values(id=Subject.id))
 
 
 def cipher_of(keyring: Keyring, subject: Subject) -> FieldCipher:
