@@ -87,6 +87,30 @@ def test_event_properties_that_look_personal_are_dropped() -> None:
     assert clean_props(props) == '{"ok":true,"price":69.99,"sku":"CL660HX"}'
 
 
+def test_nothing_that_looks_like_an_address_or_a_phone_number_is_stored(
+    web: TestClient, site_app: FastAPI
+) -> None:
+    """Paths, referrers, campaigns and properties are kept as plain text, so what looks
+    personal is cut out before storage, however it is spelled or encoded."""
+    visitor = agree(web, analytics=True)
+    beacon(web, site_app, {"visitor": visitor, "path": "/user/max.mustermann@example.com/x",
+                           "referrer": "https://mail.example/inbox/max%40example.com"})  # fmt: skip
+    utm = {"utm_source": "+49 170 1234567", "utm_campaign": "max%40ex.de",
+           "utm_term": "max(at)example.com", "utm_medium": "mail"}  # fmt: skip
+    beacon(web, site_app, {"visitor": visitor, "path": "/tel/+49 170 1234567/x", "utm": utm})
+    beacon(web, site_app, {"visitor": visitor, "path": "/blog/2026-11-29/post", "event": "x",
+                           "props": {"e": "max\uff20example.com", "n": "5"}})  # fmt: skip
+
+    with site_app.state.sessions() as session:
+        referrers = session.scalars(select(PageView.referrer)).all()
+    assert stored(site_app) == [
+        ("shop", "/user/~/x", None),
+        ("shop", "/tel/~/x", "utm_medium=mail"),
+        ("x", '{"n":"5"}'),
+    ]
+    assert referrers == ["mail.example/inbox/~", None]
+
+
 def test_a_page_view_needs_a_grant_in_the_ledger(web: TestClient, site_app: FastAPI) -> None:
     refused, agreed = agree(web, analytics=False), agree(web, analytics=True)
     utm = {"utm_source": "news", "fbclid": "x"}

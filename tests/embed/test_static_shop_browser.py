@@ -17,7 +17,10 @@ from urllib.parse import urlsplit
 from playwright.sync_api import Page, Request
 from sqlalchemy import create_engine, text
 
+from schutz.analytics.sites import site_visitor_id
+from schutz.clock import utcnow
 from schutz.cookies.choices import Choices, decode
+from schutz.identity import signing_secrets
 from static_shop import Pair
 
 SIGNALS = {
@@ -253,8 +256,10 @@ def test_page_views_spa_navigation_campaigns_and_events_reach_the_sites_report(
     page.get_by_role("link", name="Accessories").click()
     page.get_by_role("button", name="Add to cart").click()
     visitor = consent_cookie(page).visitor_id
-    # The analytics id is derived from the consent id, so the two tables share no key.
-    anon = hashlib.sha256(f"analytics:{visitor}".encode()).hexdigest()[:22]
+    # The analytics id is a keyed hash of the consent id: the two tables share no key.
+    key = signing_secrets.read(signing_secrets.secret_path(server.data_dir)).accepted(utcnow())[-1]
+    anon = site_visitor_id(key, visitor)
+    assert anon != hashlib.sha256(f"analytics:{visitor}".encode()).hexdigest()[:22]
 
     def stored() -> bool:
         found = rows(server, "SELECT count(*) FROM analytics_event WHERE visitor_id = :v", v=anon)

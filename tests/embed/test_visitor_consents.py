@@ -129,6 +129,16 @@ def test_other_origins_are_refused_and_counted(
     assert refused(site_app) == before + 1
 
 
+@pytest.mark.parametrize("origin", ["evil://testserver", "http://testserver.evil", "null"])
+def test_an_origin_that_only_resembles_ours_is_refused(
+    web: TestClient, site_app: FastAPI, origin: str
+) -> None:
+    before = refused(site_app)
+    answer = web.get("/api/v1/sites/shop/registry", headers={"Origin": origin})
+    assert answer.status_code == 403
+    assert refused(site_app) == before + 1
+
+
 def test_our_own_pages_need_no_cors(web: TestClient) -> None:
     answer = web.post(
         "/api/v1/collect", json={"path": "/privacy"}, headers={"Origin": "http://testserver"}

@@ -80,3 +80,16 @@ def test_consents_of_an_unknown_subject_are_a_404(client: TestClient, auth: Head
     answer = client.get("/api/v1/subjects/0123456789abcdef/consents", headers=auth("support"))
     assert answer.status_code == 404
     assert answer.json() == {"detail": "no such subject"}
+
+
+@pytest.mark.parametrize("subject", ["0123456789abcdef0123456789abcdef", "../../x", "a" * 40])
+def test_a_consent_for_a_subject_that_does_not_exist_is_a_404_and_writes_nothing(
+    client: TestClient, auth: Headers, subject: str
+) -> None:
+    body = {"subject_id": subject, "purpose": "newsletter", "action": "grant", "channel": "api"}
+    answer = client.post("/api/v1/consents", json=body, headers=auth("shop"))
+    assert answer.status_code in (404, 422), answer.text
+    assert client.get(f"/api/v1/subjects/{subject}/consents", headers=auth("dpo")).status_code in (
+        404,
+        422,
+    )

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
+from schutz.analytics.redact import looks_personal
+
 UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
 VALUE_MAX = 100
 
@@ -20,6 +22,6 @@ def clean_utm(raw: object) -> str | None:
     kept = []
     for key in UTM_KEYS:
         value = raw.get(key)
-        if isinstance(value, str) and value and value.isprintable() and "@" not in value:
+        if isinstance(value, str) and value and value.isprintable() and not looks_personal(value):
             kept.append((key, value[:VALUE_MAX]))
     return urlencode(kept) if kept else None

@@ -19,12 +19,12 @@ from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
 
 from schutz.analytics.models import AnalyticsEvent
+from schutz.analytics.redact import looks_personal
 from schutz.analytics.service import clean_path
 
 EVENT = cast("Table", AnalyticsEvent.__table__)
 NAME = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 PROP_KEY = re.compile(r"^[A-Za-z0-9_.:-]{1,40}$")
-PERSONAL = re.compile(r"@|\d[\d\s/().-]{6,}\d")
 MAX_PROPS = 8
 VALUE_MAX = 64
 
@@ -51,7 +51,7 @@ def clean_props(raw: object) -> str | None:
             continue
         if isinstance(value, bool) or (isinstance(value, int | float) and abs(value) < 1e9):
             kept[key] = value
-        elif isinstance(value, str) and value.isprintable() and not PERSONAL.search(value):
+        elif isinstance(value, str) and value.isprintable() and not looks_personal(value):
             kept[key] = value[:VALUE_MAX]
     return json.dumps(kept, sort_keys=True, separators=(",", ":")) if kept else None
 

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from schutz.analytics.ip import truncate_ip
 from schutz.analytics.models import PATH_MAX, PageView
+from schutz.analytics.redact import redact_path
 
 if TYPE_CHECKING:
     from schutz.analytics.events import EventIn
@@ -59,7 +60,7 @@ def clean_path(raw: object) -> str | None:
         return None
     if not raw.isprintable():
         return None
-    return urlsplit(raw).path[:PATH_MAX]
+    return redact_path(urlsplit(raw).path)[:PATH_MAX]
 
 
 def clean_referrer(raw: object) -> str | None:
@@ -69,7 +70,7 @@ def clean_referrer(raw: object) -> str | None:
     parts = urlsplit(raw)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return None
-    return f"{parts.hostname}{parts.path or '/'}"[:PATH_MAX]
+    return f"{parts.hostname}{redact_path(parts.path or '/')}"[:PATH_MAX]
 
 
 def page_view(

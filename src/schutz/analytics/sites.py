@@ -7,6 +7,8 @@ retention window; the CSV export (RFC 4180) carries the same figures by day.
 from __future__ import annotations
 
 import csv
+import hashlib
+import hmac
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -108,3 +110,10 @@ def site_csv(session: Session, site: str, start: date, end: date) -> str:
     for d, kind, key, n, v in sorted(rows):
         writer.writerow((d[:10], site, kind, _safe(key), n, v))
     return out.getvalue()
+
+
+def site_visitor_id(key: bytes, consent_visitor: str) -> str:
+    """The analytics id of an embedding site's visitor: a keyed hash of their consent id, so
+    page views and the consent ledger share no key for anyone without `key` (the link-signing
+    secret); a rotation of that secret starts counting visitors afresh."""
+    return hmac.new(key, f"analytics:{consent_visitor}".encode(), hashlib.sha256).hexdigest()[:22]

@@ -68,6 +68,14 @@ def _route(path: str) -> str:
     return next((p for p in CROSS_ORIGIN if path.startswith(p)), "other")
 
 
+def _own_origins(scope: Scope, headers: Headers) -> tuple[str, ...]:
+    """Schutz's own origin as a browser would send it: same scheme and host, so that
+    `evil://schutz.example` is not taken for the site itself."""
+    host = headers.get("host", "")
+    scheme = scope.get("scheme", "http")
+    return (f"{scheme}://{host}", f"https://{host}") if host else ()
+
+
 class CorsMiddleware:
     """See the module docstring."""
 
@@ -80,7 +88,7 @@ class CorsMiddleware:
             return
         headers = Headers(scope=scope)
         origin = headers.get("origin")
-        if origin is None or origin.split("://", 1)[-1] == headers.get("host", ""):
+        if origin is None or origin in _own_origins(scope, headers):
             await self.app(scope, receive, send)
             return
         try:

@@ -111,6 +111,8 @@ def record(
         subject_id = vault.find_subject(
             session, keyring, body.email or "", actor=actor.label, now=now
         )
+    elif not vault.is_live(session, subject_id):  # no ledger rows for nobody
+        raise NotFound("no such subject")
     event = consent.record_consent(
         session,
         policy,

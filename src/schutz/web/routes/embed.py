@@ -27,7 +27,7 @@ from starlette.responses import JSONResponse, Response
 from schutz.analytics.campaigns import clean_utm
 from schutz.analytics.events import event_in
 from schutz.analytics.service import page_view
-from schutz.analytics.sites import site_csv
+from schutz.analytics.sites import site_csv, site_visitor_id
 from schutz.clock import utcnow
 from schutz.consent.visitor import analytics_granted, parse_choice, record_visitor_choice
 from schutz.cookies.registry import registry_document, shown_registry
@@ -37,7 +37,7 @@ from schutz.policy.sites import normalise_origin
 from schutz.web.auth import StaffContext, require_staff
 from schutz.web.client_ip import truncated_client_ip
 from schutz.web.cors import sites_of
-from schutz.web.deps import PolicyDep, SessionDep, SettingsDep, unit_of_work
+from schutz.web.deps import PolicyDep, SessionDep, SettingsDep, signing_secret, unit_of_work
 from schutz.web.privacy_signals import opted_out
 
 router = APIRouter()
@@ -158,8 +158,7 @@ async def collect_for_site(request: Request, data: dict[str, Any], buffer: Any) 
     policy: Policy = policies.in_force(utcnow().date())
     if not await _granted(request, policy, visitor):
         return response
-    # The analytics id is derived from the consent id, so page views join to no ledger row.
-    anon = hashlib.sha256(f"analytics:{visitor}".encode()).hexdigest()[:22]
+    anon = site_visitor_id(signing_secret(request)[-1], visitor)
     now = utcnow()
     if "event" in data:
         event = event_in(
