@@ -32,6 +32,7 @@ from pathlib import Path
 import pytest
 from argon2 import PasswordHasher
 from fastapi import FastAPI
+from playwright.sync_api import Playwright, sync_playwright
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
@@ -149,6 +150,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.browser)
         if where in {"browser", "crash"} or names & PROCESS_FIXTURES:
             item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture(scope="session")
+def playwright_driver() -> Iterator[Playwright]:
+    """One Playwright for the whole run: a second `sync_playwright()` in the same process
+    refuses to start while the first is running ("Sync API inside the asyncio loop"), so
+    every directory's browser fixture launches its Chromium from this one."""
+    with sync_playwright() as driver:
+        yield driver
 
 
 @pytest.fixture(scope="session")

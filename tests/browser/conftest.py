@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, Playwright
 
 from live import migrated_sqlite_url, require_mark, uvicorn_serving
 
@@ -42,7 +42,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
+def browser(playwright_driver: Playwright) -> Iterator[Browser]:
     """One headless Debian Chromium for the session, driven by Playwright."""
     require_mark("browser", "drives Chromium")
     if not CHROMIUM.exists():
@@ -50,10 +50,9 @@ def browser() -> Iterator[Browser]:
         if IN_CI:
             pytest.fail(f"{message}; browser tests are required in CI")
         pytest.skip(message)
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    chromium = playwright_driver.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    yield chromium
+    chromium.close()
 
 
 @pytest.fixture

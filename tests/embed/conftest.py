@@ -17,7 +17,7 @@ from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, Playwright
 
 from live import free_port, migrated_sqlite_url, uvicorn_serving
 from static_shop import SHOP_DIR, Pair, ShopHandler
@@ -61,16 +61,15 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
+def browser(playwright_driver: Playwright) -> Iterator[Browser]:
     if not CHROMIUM.exists():
         message = f"Chromium not found at {CHROMIUM}"
         if IN_CI:
             pytest.fail(f"{message}; browser tests are required in CI")
         pytest.skip(message)
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    chromium = playwright_driver.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    yield chromium
+    chromium.close()
 
 
 @pytest.fixture

@@ -127,7 +127,7 @@ def test_failures_are_forgotten_a_day_after_the_last_try(session: Session, admin
 def test_failures_are_audited_without_the_address(session: Session, admin: str) -> None:
     fail_five_times(session, network=STRANGER)
     entries = session.scalars(
-        select(AuditEntry).where(AuditEntry.action == "staff.login_failed")
+        select(AuditEntry).where(AuditEntry.action == "staff.login_failed").order_by(AuditEntry.seq)
     ).all()
     assert [e.details["attempt"] for e in entries] == [1, 2, 3, 4, 5]
     assert entries[-1].details["next_try_after_s"] == 30

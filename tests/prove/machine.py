@@ -136,7 +136,7 @@ class SurfaceMachine(RuleBasedStateMachine):
         self.ids: dict[str, str] = {}  # email -> subject id, once the app named it
         self.entries = self.app.audit_entries()
         self.audited: tuple[int, ...] | None = None  # entries the last step must have added
-        self.backup: tuple[Path, Model] | None = None
+        self.last_backup: tuple[Path, Model] | None = None
         self.seen_mails: set[str] = set()
         self.erased_ids: dict[str, str] = {}
         self.log: list[str] = []
@@ -550,15 +550,15 @@ class SurfaceMachine(RuleBasedStateMachine):
     def backup(self) -> None:
         code, out = self.app.cli("backup")
         assert code == 0, out
-        self.backup = (Path(out.strip().splitlines()[-1]), self.model.snapshot())
+        self.last_backup = (Path(out.strip().splitlines()[-1]), self.model.snapshot())
         self._note("backup")
         self.audited = None
 
-    @precondition(lambda self: self.backup is not None)
+    @precondition(lambda self: self.last_backup is not None)
     @rule()
     def restore(self) -> None:
-        assert self.backup is not None
-        path, snapshot = self.backup
+        assert self.last_backup is not None
+        path, snapshot = self.last_backup
         with self.app.stopped():
             code, out = self.app.cli("restore", str(path), input="y\n")
         assert code == 0, out

@@ -24,6 +24,9 @@ API: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/api/v1/policy"): PUBLIC,
     ("GET", "/api/v1/policy/versions"): PUBLIC,
     ("POST", "/api/v1/collect"): PUBLIC,
+    # Public, but only from a declared site's origin (CORS; tests/embed).
+    ("POST", "/api/v1/visitor-consents"): PUBLIC,
+    ("GET", "/api/v1/sites/{site}/registry"): PUBLIC,
     ("POST", "/api/v1/subjects"): ANY_KEY,
     ("POST", "/api/v1/subjects/lookup"): ANY_KEY,
     ("GET", "/api/v1/subjects/{subject_id}"): ANY_KEY,
@@ -65,6 +68,7 @@ STAFF: dict[str, frozenset[str] | str] = {
     "/staff/ropa": RECORDS,
     "/staff/disclosures": frozenset({"fulfilment", "dpo", "admin"}),
     "/staff/analytics": REPORTS,
+    "/staff/analytics/sites.csv": REPORTS,
 }
 
 BODY = {"probe": True}  # valid JSON, wrong shape: an allowed role gets 4xx from validation
@@ -120,7 +124,7 @@ def test_every_console_page_with_every_role_and_none(
     client: TestClient, staff_cookies: dict[str, str], path: str
 ) -> None:
     allowed = STAFF[path]
-    url = concrete(path)
+    url = concrete(path) + ("?site=shop" if path.endswith("sites.csv") else "")
     anonymous = client.get(url, headers={"Accept": "text/html"})
     assert anonymous.status_code < 500
     if allowed == PUBLIC:
@@ -136,8 +140,10 @@ def test_every_console_page_with_every_role_and_none(
         if allowed == PUBLIC:
             assert code == 303, (role, code)  # signed in already: on to the console
         elif role in allowed:
-            # A made-up id is 404 to those who may look; /staff/ropa redirects to the records.
-            expected = 404 if "{" in path else 303 if path == "/staff/ropa" else 200
+            # A made-up id (or a site the app does not declare) is 404 to those who may look;
+            # /staff/ropa redirects to the records.
+            made_up = "{" in path or path.endswith("sites.csv")
+            expected = 404 if made_up else 303 if path == "/staff/ropa" else 200
             assert code == expected, (role, code)
         else:
             assert code == 403, (role, code)

@@ -36,10 +36,21 @@ class CliState:
     def sessions(self) -> sessionmaker[Session]:
         return make_session_factory(self.engine)
 
+    def close(self) -> None:
+        """Give the database connections back when the command ends (a process that runs
+        several commands, a test or a script, would otherwise keep one pool each)."""
+        engine = self.__dict__.pop("engine", None)
+        self.__dict__.pop("sessions", None)
+        if engine is not None:
+            engine.dispose()
+
 
 def state(ctx: typer.Context) -> CliState:
     """The CliState of this invocation (a fresh one when a sub-app runs on its own in tests)."""
     root = ctx.find_root()
     if not isinstance(root.obj, CliState):
         root.obj = CliState()
+    if not root.meta.get("schutz.closes"):
+        root.meta["schutz.closes"] = True
+        root.call_on_close(root.obj.close)
     return root.obj
