@@ -39,6 +39,8 @@ from .model import (
 )
 
 CHECK_ANSWERS = os.environ.get("PROVE_ANSWERS", "1") != "0"
+# Re-read a known person as every entitled role right after an intake answered 200.
+REREAD = os.environ.get("PROVE_REREAD", "1") != "0"
 IGNORED = set(filter(None, os.environ.get("PROVE_IGNORE", "").split(",")))
 PEOPLE = 2
 READ_PURPOSES = sorted(PURPOSES)
@@ -235,6 +237,18 @@ class SurfaceMachine(RuleBasedStateMachine):
             self.ids[email] = answer.json()["subject_id"]
         # Stored, or refused for authority: one entry; refused as malformed (422): none.
         self._expect_entries(1 if answer.status_code in (200, 201, 403) else 0)
+        if answer.status_code == 200 and REREAD:
+            self._reread(who)
+
+    def _reread(self, who: int) -> None:
+        """Right after an intake for a known person, every role reads for every purpose the
+        policy names it for: a value the intake changed (overwrite) or a purpose it added
+        without authority (widening) shows in the same step, not only if a later read rule
+        happens to pick this person, role and purpose."""
+        self.audit_chain_verifies_with_one_entry_per_change()  # the intake's own entry
+        for role, purpose in ROLE_PURPOSES:
+            self._read(role, who, purpose)
+            self.audit_chain_verifies_with_one_entry_per_change()
 
     @rule(who=st.integers(0, PEOPLE - 1), forge_name=st.booleans())
     def contact_question(self, who: int, forge_name: bool) -> None:
