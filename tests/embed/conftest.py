@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterator
+from contextlib import ExitStack
 from functools import partial
 from http.server import ThreadingHTTPServer
 from pathlib import Path
@@ -43,21 +44,27 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
     shop = f"http://localhost:{shop_port}"
     data_dir = tmp_path_factory.mktemp("embed")
     url = migrated_sqlite_url(data_dir)
-    with pytest.MonkeyPatch.context() as env:
+    with ExitStack() as stack:
+        # The server process takes these from the environment when it starts; undone right
+        # after, so that no later test of the session runs with the shop declared.
+        env = pytest.MonkeyPatch()
         env.setenv("SCHUTZ_SITES", f"shop={shop}")
         env.setenv("SCHUTZ_RATE_LIMIT_VISITOR_CONSENTS", "600/60")
-        with uvicorn_serving(data_dir, url) as base:
-            handler = type("Handler", (ShopHandler,), {"schutz": base})
-            httpd = ThreadingHTTPServer(
-                ("127.0.0.1", shop_port), partial(handler, directory=str(SHOP_DIR))
-            )
-            thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-            thread.start()
-            try:
-                yield Pair(base, shop, data_dir, url)
-            finally:
-                httpd.shutdown()
-                httpd.server_close()
+        try:
+            base = stack.enter_context(uvicorn_serving(data_dir, url))
+        finally:
+            env.undo()
+        handler = type("Handler", (ShopHandler,), {"schutz": base})
+        httpd = ThreadingHTTPServer(
+            ("127.0.0.1", shop_port), partial(handler, directory=str(SHOP_DIR))
+        )
+        thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield Pair(base, shop, data_dir, url)
+        finally:
+            httpd.shutdown()
+            httpd.server_close()
 
 
 @pytest.fixture(scope="session")
