@@ -138,7 +138,7 @@ class SurfaceMachine(RuleBasedStateMachine):
         self.ids: dict[str, str] = {}  # email -> subject id, once the app named it
         self.entries = self.app.audit_entries()
         self.audited: tuple[int, ...] | None = None  # entries the last step must have added
-        self.last_backup: tuple[Path, Model] | None = None
+        self.last_backup: tuple[Path, Model, dict[str, str]] | None = None
         self.seen_mails: set[str] = set()
         self.erased_ids: dict[str, str] = {}
         self.log: list[str] = []
@@ -564,7 +564,11 @@ class SurfaceMachine(RuleBasedStateMachine):
     def backup(self) -> None:
         code, out = self.app.cli("backup")
         assert code == 0, out
-        self.last_backup = (Path(out.strip().splitlines()[-1]), self.model.snapshot())
+        self.last_backup = (
+            Path(out.strip().splitlines()[-1]),
+            self.model.snapshot(),
+            dict(self.ids),
+        )
         self._note("backup")
         self.audited = None
 
@@ -572,11 +576,13 @@ class SurfaceMachine(RuleBasedStateMachine):
     @rule()
     def restore(self) -> None:
         assert self.last_backup is not None
-        path, snapshot = self.last_backup
+        path, snapshot, ids = self.last_backup
         with self.app.stopped():
             code, out = self.app.cli("restore", str(path), input="y\n")
         assert code == 0, out
         self.model = self.model.restored(snapshot)
+        # Subjects the app created after the backup are gone with it; their ids too.
+        self.ids = dict(ids)
         self._note("restore of the last backup")
         self.audited = None
 
