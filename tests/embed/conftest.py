@@ -21,18 +21,13 @@ import pytest
 from playwright.sync_api import Browser, Page, Playwright
 
 from live import free_port, migrated_sqlite_url, uvicorn_serving
+from schutz.scan.browser import CHROMIUM_ARGS as SCAN_ARGS
 from static_shop import SHOP_DIR, Pair, ShopHandler
 
 CHROMIUM = Path(os.environ.get("SCHUTZ_CHROMIUM", "/usr/bin/chromium"))
+# The scanner's flags, and a resolver that finds no host but ours.
 CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
+    *SCAN_ARGS,
     "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1 , EXCLUDE localhost",
 ]
 IN_CI = os.environ.get("CI", "").lower() == "true"
