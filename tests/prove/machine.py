@@ -78,7 +78,8 @@ class Planted:
             self.own[email] = {
                 "email": email,
                 "name": f"Name {m}",
-                "phone": f"+49 30 {int(m[2:8], 16) % 10**7:07d}",
+                # In E.164, as the app stores every phone number (vault.validation).
+                "phone": f"+4930{int(m[2:8], 16) % 10**7:07d}",
                 "postal_address.street": f"Street {m} 1",
                 "postal_address.postal_code": "10117",
                 "postal_address.city": "Berlin",
@@ -95,7 +96,7 @@ class Planted:
         if name == "postal_address.country":
             return "FR"
         if name == "phone":
-            return f"+33 1 {int(m[2:8], 16) % 10**7:07d}"
+            return f"+331{int(m[2:8], 16) % 10**7:07d}"
         return f"Forged {m}"
 
     def all_markers(self) -> list[str]:
