@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser, Playwright
 
 from sqlite_files import fresh_sqlite
 
@@ -121,3 +122,21 @@ def uvicorn_serving(
         yield base
     finally:
         stop(process)
+
+
+CHROMIUM = Path(os.environ.get("SCHUTZ_CHROMIUM", "/usr/bin/chromium"))
+
+
+@contextmanager
+def chromium_launched(driver: Playwright, args: Sequence[str]) -> Iterator[Browser]:
+    """Debian's Chromium with `args`; a missing one fails the test in CI and skips it elsewhere."""
+    if not CHROMIUM.exists():
+        message = f"Chromium not found at {CHROMIUM}"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"{message}; browser tests are required in CI")
+        pytest.skip(message)
+    browser = driver.chromium.launch(executable_path=str(CHROMIUM), args=list(args))
+    try:
+        yield browser
+    finally:
+        browser.close()

@@ -9,23 +9,19 @@ Without /usr/bin/chromium the tests skip, except in CI (CI=true), where that is 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, Playwright
 
-from live import migrated_sqlite_url, require_mark, uvicorn_serving
+from live import chromium_launched, migrated_sqlite_url, require_mark, uvicorn_serving
 from schutz.scan.browser import CHROMIUM_ARGS as SCAN_ARGS
 
-CHROMIUM = Path(os.environ.get("SCHUTZ_CHROMIUM", "/usr/bin/chromium"))
 # The scanner's flags, and a resolver that finds no host but ours.
 CHROMIUM_ARGS = [
     *SCAN_ARGS,
     "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
 ]
-IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
 @pytest.fixture(scope="session")
@@ -40,14 +36,8 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def browser(playwright_driver: Playwright) -> Iterator[Browser]:
     """One headless Debian Chromium for the session, driven by Playwright."""
     require_mark("browser", "drives Chromium")
-    if not CHROMIUM.exists():
-        message = f"Chromium not found at {CHROMIUM}"
-        if IN_CI:
-            pytest.fail(f"{message}; browser tests are required in CI")
-        pytest.skip(message)
-    chromium = playwright_driver.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-    yield chromium
-    chromium.close()
+    with chromium_launched(playwright_driver, CHROMIUM_ARGS) as chromium:
+        yield chromium
 
 
 @pytest.fixture

@@ -9,28 +9,28 @@ request to a third-party host fails, and Playwright still sees it leave.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterator
 from contextlib import ExitStack
 from functools import partial
 from http.server import ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
+from fastapi import FastAPI
 from playwright.sync_api import Browser, Page, Playwright
 
-from live import free_port, migrated_sqlite_url, uvicorn_serving
+from live import chromium_launched, free_port, migrated_sqlite_url, uvicorn_serving
+from schutz.config import Settings
 from schutz.scan.browser import CHROMIUM_ARGS as SCAN_ARGS
+from schutz.web.app import create_app
 from static_shop import SHOP_DIR, Pair, ShopHandler
+from webapp import TestClient, close_app
 
-CHROMIUM = Path(os.environ.get("SCHUTZ_CHROMIUM", "/usr/bin/chromium"))
 # The scanner's flags, and a resolver that finds no host but ours.
 CHROMIUM_ARGS = [
     *SCAN_ARGS,
     "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1 , EXCLUDE localhost",
 ]
-IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
 @pytest.fixture(scope="session")
@@ -64,14 +64,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
 
 @pytest.fixture(scope="session")
 def browser(playwright_driver: Playwright) -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        message = f"Chromium not found at {CHROMIUM}"
-        if IN_CI:
-            pytest.fail(f"{message}; browser tests are required in CI")
-        pytest.skip(message)
-    chromium = playwright_driver.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-    yield chromium
-    chromium.close()
+    with chromium_launched(playwright_driver, CHROMIUM_ARGS) as chromium:
+        yield chromium
 
 
 @pytest.fixture
@@ -81,3 +75,21 @@ def page(browser: Browser) -> Iterator[Page]:
     new_page = context.new_page()
     yield new_page
     context.close()
+
+
+SHOP_ORIGIN = "https://shop.example"
+
+
+@pytest.fixture
+def site_app(settings: Settings) -> Iterator[FastAPI]:
+    """An app with the site `shop` declared on two origins (in-process, no server)."""
+    sites = f"shop={SHOP_ORIGIN},https://www.shop.example"
+    app = create_app(settings.model_copy(update={"sites": sites}))
+    yield app
+    close_app(app)
+
+
+@pytest.fixture
+def web(site_app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(site_app) as client:
+        yield client

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -16,29 +15,14 @@ from schutz.analytics.campaigns import clean_utm
 from schutz.analytics.events import clean_props
 from schutz.analytics.models import AnalyticsEvent, PageView
 from schutz.clock import utcnow
-from schutz.config import Settings
 from schutz.cookies.choices import new_visitor_id
 from schutz.db import transaction
 from schutz.identity.service import add_staff, start_session
-from schutz.web.app import create_app
 from schutz.web.auth import SESSION_COOKIE
-from webapp import TestClient, close_app
+from webapp import TestClient
 
 SHOP = "https://shop.example"
 ORIGIN = {"Origin": SHOP}
-
-
-@pytest.fixture
-def site_app(settings: Settings) -> Iterator[FastAPI]:
-    app = create_app(settings.model_copy(update={"sites": f"shop={SHOP}"}))
-    yield app
-    close_app(app)
-
-
-@pytest.fixture
-def web(site_app: FastAPI) -> Iterator[TestClient]:
-    with TestClient(site_app) as client:
-        yield client
 
 
 def agree(web: TestClient, analytics: bool) -> str:

@@ -12,7 +12,6 @@ import os
 import subprocess
 import sys
 import urllib.request
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -31,19 +30,6 @@ from webapp import TestClient, close_app
 
 SHOP = "https://shop.example"
 OTHER = "https://evil.example"
-
-
-@pytest.fixture
-def site_app(settings: Settings) -> Iterator[FastAPI]:
-    app = create_app(settings.model_copy(update={"sites": f"shop={SHOP},https://www.shop.example"}))
-    yield app
-    close_app(app)
-
-
-@pytest.fixture
-def web(site_app: FastAPI) -> Iterator[TestClient]:
-    with TestClient(site_app) as client:
-        yield client
 
 
 def registry(web: TestClient, lang: str = "en") -> dict[str, Any]:
