@@ -27,6 +27,7 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -37,6 +38,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 import live
+import schutz.clock
 from schutz.audit.keys import write_new_audit_key
 from schutz.config import BUNDLED_POLICY_DIR, Settings
 from schutz.db import make_engine, make_session_factory, migrate
@@ -127,6 +129,17 @@ def _bundled_policy_parsed_once() -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(loader, "load_policy", _load_policy_once)
         yield
+
+
+@pytest.fixture(autouse=True)
+def _clock_given_back() -> Iterator[None]:
+    """A test that fixes `schutz.clock` (the model test does) must give it back: a clock left
+    fixed dates every later test's links at that moment, which lapse once the real day passes
+    it (CI saw every sign-in link of a later test answer 410)."""
+    yield
+    if getattr(schutz.clock, "datetime", datetime) is not datetime:
+        setattr(schutz.clock, "datetime", datetime)  # noqa: B010 - restores the module's name
+        pytest.fail("this test left schutz.clock fixed", pytrace=False)
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -61,6 +61,12 @@ class Clock:
         cls.now = START
 
     @classmethod
+    def uninstall(cls) -> None:
+        """Give `schutz.clock` the real `datetime` back: a clock left fixed after the machine
+        would date every later test's tokens at START, hours in the past on the day of START."""
+        setattr(schutz.clock, "datetime", datetime)  # noqa: B010 - restores the module's name
+
+    @classmethod
     def advance(cls, days: int) -> None:
         cls.now += timedelta(days=days)
 

@@ -145,6 +145,7 @@ class SurfaceMachine(RuleBasedStateMachine):
         self.log: list[str] = []
 
     def teardown(self) -> None:
+        Clock.uninstall()
         self.app.close()
 
     # -- helpers ------------------------------------------------------------------------
