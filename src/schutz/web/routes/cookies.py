@@ -86,7 +86,7 @@ def duration_label(value: str, lang: str) -> str:
 def _cookie_rows(policy: Policy, lang: str) -> dict[str, list[dict[str, Any]]]:
     rows: dict[str, list[dict[str, Any]]] = {}
     for cookie in policy.cookies:
-        rows.setdefault(cookie.category.value, []).append(
+        rows.setdefault(cookie.category, []).append(
             {
                 "name": cookie.name,
                 "label": cookie.label.get(lang) if cookie.label else None,
