@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from schutz.consent.visitor import ShownRegistry
-from schutz.policy.schema import Cookie, CookieCategory, Policy
+from schutz.policy.schema import Cookie, CookieCategory, CookieCategorySpec, Policy
 
 ESSENTIAL = CookieCategory.ESSENTIAL.value
 CONSENT_COOKIE = "schutz_consent"
@@ -26,6 +26,8 @@ class Registry:
     cookies: dict[str, Cookie]
     categories: tuple[str, ...]
     """Non-essential categories a visitor chooses about, in a stable order."""
+    own: dict[str, CookieCategorySpec] = field(default_factory=dict)
+    """The operator's own categories (`cookie_categories`), with their names."""
 
     def get(self, name: str) -> Cookie | None:
         return self.cookies.get(name)
@@ -61,6 +63,7 @@ def registry_for(policy: Policy) -> Registry:
         version=policy.version,
         cookies={c.name: c for c in policy.cookies},
         categories=choice_categories(policy),
+        own=dict(policy.cookie_categories),
     )
     _built[id(policy)] = (policy, registry)
     return registry
