@@ -21,7 +21,11 @@ from schutz.vault.models import PersonalField
 
 
 def _entries(session: Session, action: str) -> list[AuditEntry]:
-    return list(session.scalars(select(AuditEntry).where(AuditEntry.action == action)))
+    return list(
+        session.scalars(
+            select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.seq)
+        )
+    )
 
 
 def _held(session: Session, keyring: Keyring, subject_id: str) -> dict[str, str]:

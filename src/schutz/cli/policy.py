@@ -121,7 +121,7 @@ def show(ctx: typer.Context, version: Version = None, lang: Lang = "en") -> None
     console.print(recipients)
     cookies = Table("cookie", "category", "provider", "duration")
     for c in policy.cookies:
-        cookies.add_row(c.name, c.category.value, c.provider, describe_duration(c.duration, lang))
+        cookies.add_row(c.name, c.category, c.provider, describe_duration(c.duration, lang))
     console.print(cookies)
 
 

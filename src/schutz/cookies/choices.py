@@ -4,7 +4,9 @@ The value is `<visitor id>.<policy version>.<flags>`, e.g. `Zq3…Kx.2026-11.a1e
 id (22 URL-safe characters, 132 bits) that joins to nothing but the visitor's own consent
 events (C14), the policy version the choice was made under, and one letter and digit per
 category decided (a=analytics, e=embeds, p=preferences), then `~<service><0|1>` for each
-embed decided on its own (a click on one provider's placeholder: `~facebook1`). It holds no
+embed decided on its own (a click on one provider's placeholder: `~facebook1`). A category of
+the operator's own (`cookie_categories` in the policy) is `!<key><0|1>`, between the two
+(`a1e0!chat1~facebook1`). It holds no
 personal data. A category the policy has and the flags lack has not been decided yet, so a
 new policy version that adds a category asks again.
 """
@@ -20,7 +22,8 @@ from schutz.cookies.registry import VISITOR_COOKIE, Registry
 LETTERS = {"analytics": "a", "embeds": "e", "preferences": "p"}
 _CATEGORY = {v: k for k, v in LETTERS.items()}
 _VALUE = re.compile(
-    r"^([A-Za-z0-9_-]{16,64})\.([0-9A-Za-z._-]{1,40})\.((?:[aep][01])*)((?:~[a-z][a-z0-9_]{0,39}[01])*)$"
+    r"^([A-Za-z0-9_-]{16,64})\.([0-9A-Za-z._-]{1,40})\.((?:[aep][01])*)"
+    r"((?:![a-z][a-z0-9_]{0,30}[01])*)((?:~[a-z][a-z0-9_]{0,39}[01])*)$"
 )
 _VISITOR = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
@@ -72,6 +75,9 @@ class Choices:
         flags = "".join(
             f"{LETTERS[c]}{int(v)}" for c, v in sorted(self.decided.items()) if c in LETTERS
         )
+        flags += "".join(
+            f"!{c}{int(v)}" for c, v in sorted(self.decided.items()) if c not in LETTERS
+        )
         singles = "".join(f"~{s}{int(v)}" for s, v in sorted(self.services.items()))
         return f"{self.visitor_id}.{self.version}.{flags}{singles}"
 
@@ -83,8 +89,9 @@ def decode(value: str | None) -> Choices | None:
     match = _VALUE.fullmatch(value)
     if match is None:
         return None
-    vid, version, flags, singles = match.groups()
+    vid, version, flags, own, singles = match.groups()
     decided = {_CATEGORY[flags[i]]: flags[i + 1] == "1" for i in range(0, len(flags), 2)}
+    decided.update({c[:-1]: c[-1] == "1" for c in own.split("!") if c})
     services = {s[:-1]: s[-1] == "1" for s in singles.split("~") if s}
     return Choices(vid, version, decided, services)
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from schutz.consent.visitor import ShownRegistry
-from schutz.policy.schema import Cookie, CookieCategory, Policy
+from schutz.policy.schema import Cookie, CookieCategory, CookieCategorySpec, Policy
 
 ESSENTIAL = CookieCategory.ESSENTIAL.value
 CONSENT_COOKIE = "schutz_consent"
@@ -26,25 +26,29 @@ class Registry:
     cookies: dict[str, Cookie]
     categories: tuple[str, ...]
     """Non-essential categories a visitor chooses about, in a stable order."""
+    own: dict[str, CookieCategorySpec] = field(default_factory=dict)
+    """The operator's own categories (`cookie_categories`), with their names."""
 
     def get(self, name: str) -> Cookie | None:
         return self.cookies.get(name)
 
     def is_essential(self, name: str) -> bool:
         cookie = self.cookies.get(name)
-        return cookie is not None and cookie.category.value == ESSENTIAL
+        return cookie is not None and cookie.category == ESSENTIAL
 
     def names_in(self, category: str) -> tuple[str, ...]:
-        return tuple(n for n, c in self.cookies.items() if c.category.value == category)
+        return tuple(n for n, c in self.cookies.items() if c.category == category)
 
 
 def choice_categories(policy: Policy) -> tuple[str, ...]:
-    """Non-essential categories the visitor decides on: those with cookies, and `embeds`
-    when the policy has two-click embeds (loading one needs consent, cookie or not)."""
-    found = {c.category.value for c in policy.cookies if c.category.value != ESSENTIAL}
+    """Non-essential categories the visitor decides on: built-in ones with cookies, `embeds`
+    when the policy has two-click embeds (loading one needs consent, cookie or not), then
+    every category of the operator's own (`cookie_categories`), in file order."""
+    found = {c.category for c in policy.cookies if c.category != ESSENTIAL}
     if any(e.two_click for e in policy.embeds.values()):
         found.add(CookieCategory.EMBEDS.value)
-    return tuple(c.value for c in CookieCategory if c.value in found)
+    builtin = tuple(c.value for c in CookieCategory if c.value in found)
+    return builtin + tuple(policy.cookie_categories)
 
 
 _built: dict[int, tuple[Policy, Registry]] = {}
@@ -59,6 +63,7 @@ def registry_for(policy: Policy) -> Registry:
         version=policy.version,
         cookies={c.name: c for c in policy.cookies},
         categories=choice_categories(policy),
+        own=dict(policy.cookie_categories),
     )
     _built[id(policy)] = (policy, registry)
     return registry
@@ -72,8 +77,11 @@ def purpose_for(policy: Policy, category: str) -> str | None:
     """
     if category == CookieCategory.ANALYTICS.value and policy.analytics is not None:
         return policy.analytics.purpose
+    own = policy.cookie_categories.get(category)
+    if own is not None and own.serves is not None:
+        return own.serves
     for cookie in policy.cookies:
-        if cookie.category.value == category and cookie.serves in policy.purposes:
+        if cookie.category == category and cookie.serves in policy.purposes:
             return cookie.serves
     key = CATEGORY_PURPOSES.get(category)
     return key if key in policy.purposes else None
@@ -177,8 +185,8 @@ def wording(policy: Policy, lang: str) -> dict[str, object]:
     categories = [
         {
             "key": key,
-            "name": BANNER_TEXT.get(key, {}).get(lang, key),
-            "description": BANNER_TEXT.get(f"{key}_desc", {}).get(lang, ""),
+            "name": category_name(policy, key, lang),
+            "description": category_description(policy, key, lang),
             "cookies": list(registry_for(policy).names_in(key)),
         }
         for key in registry_for(policy).categories
@@ -189,6 +197,19 @@ def wording(policy: Policy, lang: str) -> dict[str, object]:
         "services": services_of(policy, lang),
         "text": {k: v[lang] for k, v in BANNER_TEXT.items()},
     }
+
+
+def category_name(policy: Policy, key: str, lang: str) -> str:
+    """A cookie category's name in `lang`: ours for a built-in one, the policy's otherwise."""
+    own = policy.cookie_categories.get(key)
+    return own.name.get(lang) if own is not None else BANNER_TEXT.get(key, {}).get(lang, key)
+
+
+def category_description(policy: Policy, key: str, lang: str) -> str:
+    own = policy.cookie_categories.get(key)
+    if own is not None:
+        return own.description.get(lang)
+    return BANNER_TEXT.get(f"{key}_desc", {}).get(lang, "")
 
 
 def canonical(document: object) -> str:
@@ -205,7 +226,7 @@ def registry_version(policy: Policy) -> str:
     """`<policy version>-<8 hex>`: changes whenever a category, service or word changes, so
     the banner comes back to visitors who chose under an older one."""
     both = canonical([wording(policy, lang) for lang in ("en", "de")])
-    cookies = canonical([[c.name, c.category.value, c.duration] for c in policy.cookies])
+    cookies = canonical([[c.name, c.category, c.duration] for c in policy.cookies])
     digest = hashlib.sha256(f"{both}\n{cookies}".encode()).hexdigest()[:8]
     return f"{policy.version}-{digest}"
 

@@ -74,7 +74,7 @@ def enforce(header: str, registry: Registry, allowed: frozenset[str]) -> Decisio
     cookie = registry.get(name)
     if cookie is None:
         return Decision(Verdict.DROP_UNDECLARED, name, None)
-    if not registry.is_essential(name) and cookie.category.value not in allowed:
+    if not registry.is_essential(name) and cookie.category not in allowed:
         return Decision(Verdict.DROP_NO_CONSENT, name, None)
     declared = cookie.max_age_seconds
     asked = next(

@@ -148,7 +148,7 @@ class Engine:
         self._table = table
         self._by_purpose = by_purpose
         self._categories = categories
-        self._fields = dict(policy.fields)
+        self._fields = dict(policy.field_categories)
         self._sources = {name.value: spec for name, spec in policy.sources.items()}
 
     @property

@@ -168,7 +168,11 @@ class PolicyFormat:
 
     def field_categories(self, policy: Policy, fields: Iterable[str]) -> str:
         """The categories behind API field names (`postal_address.city` is `City`)."""
-        keys = tuple(dict.fromkeys(policy.fields[f] for f in fields if f in policy.fields))
+        keys = tuple(
+            dict.fromkeys(
+                policy.field_categories[f] for f in fields if f in policy.field_categories
+            )
+        )
         return self.categories(policy, keys)
 
     def purpose_names(self, policy: Policy, keys: Iterable[str]) -> str:

@@ -37,7 +37,7 @@ def records_of_processing(policy: Policy, lang: str = "en") -> tuple[ProcessingR
         )
         recipients = tuple(
             r.name.get(lang) for r in policy.recipients.values() if key in r.purposes
-        )
+        ) + processors_of(policy, key, lang)
         transfers = "-"
         if analytics and analytics.purpose == key and analytics.leaves_site:
             transfers = analytics.provider.name
@@ -54,6 +54,18 @@ def records_of_processing(policy: Policy, lang: str = "en") -> tuple[ProcessingR
             )
         )
     return tuple(rows)
+
+
+def processors_of(policy: Policy, purpose: str, lang: str) -> tuple[str, ...]:
+    """The processors (Art. 28 GDPR) working for `purpose`, each with its contract, as the
+    record names recipients (Art. 30(1)(d) GDPR)."""
+    gettext = policy_format(lang).gettext
+    text = gettext(N_("%(name)s: %(provider)s, processor under contract %(contract)s"))
+    return tuple(
+        text % {"name": p.name.get(lang), "provider": p.provider, "contract": p.contract}
+        for p in policy.processors.values()
+        if purpose in p.purposes
+    )
 
 
 COLUMNS = (

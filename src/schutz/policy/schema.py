@@ -7,10 +7,19 @@ and re-exported here.
 from __future__ import annotations
 
 from datetime import date
+from functools import cached_property
 from typing import Literal
 
 from pydantic import Field, field_validator
 
+from schutz.policy.custom import (
+    CookieCategoryKey,
+    CookieCategorySpec,
+    CustomField,
+    FieldRef,
+    Processor,
+    Vocabulary,
+)
 from schutz.policy.sites import Site, SiteKey
 from schutz.policy.vocabulary import (
     C7_MESSAGE,
@@ -48,6 +57,8 @@ __all__ = [
     "Controller",
     "Cookie",
     "CookieCategory",
+    "CookieCategorySpec",
+    "CustomField",
     "Duration",
     "Embed",
     "FieldName",
@@ -62,6 +73,7 @@ __all__ = [
     "Party",
     "PayloadField",
     "Policy",
+    "Processor",
     "Purpose",
     "PurposeKey",
     "Recipient",
@@ -124,7 +136,7 @@ class Source(Model):
 
     name: Text
     purposes: tuple[Key, ...] = Field(min_length=1)
-    fields: tuple[FieldName, ...] = Field(min_length=1)
+    fields: tuple[FieldRef, ...] = Field(min_length=1)
     asserted_by: tuple[Asserter, ...] = Field(min_length=1)
 
 
@@ -180,7 +192,8 @@ class Cookie(Model):
     name: str = Field(pattern=r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
     label: Text | None = None
     provider: str
-    category: CookieCategory
+    category: CookieCategoryKey
+    """A built-in category (`CookieCategory`) or one under `cookie_categories`."""
     duration: Duration
     purpose: Text
     serves: Key | None = None
@@ -238,7 +251,7 @@ class Newsletter(Model):
     """The newsletter (clauses C18, C19)."""
 
     purpose: Key
-    fields: tuple[FieldName, ...] = Field(min_length=1)
+    fields: tuple[FieldRef, ...] = Field(min_length=1)
     double_opt_in: bool
     unsubscribe: tuple[Literal["newsletter_link", "one_click", "my_account"], ...]
 
@@ -262,8 +275,12 @@ class LegalHold(Model):
     categories: tuple[Category, ...] = Field(min_length=1)
 
 
-class Policy(Model):
-    """One version of the privacy policy, exactly as its YAML file states it."""
+class Policy(Vocabulary):
+    """One version of the privacy policy, exactly as its YAML file states it.
+
+    The operator's own vocabulary (custom fields, processors, cookie categories, the
+    recipients setting) comes from `Vocabulary` (`custom.py`).
+    """
 
     version: str = Field(pattern=r"^[0-9A-Za-z][0-9A-Za-z._-]*$")
     effective_date: date
@@ -287,6 +304,21 @@ class Policy(Model):
         """A category's human name in `lang`, or its key if the policy names none."""
         text = self.categories.get(category)
         return text.get(lang) if text else category
+
+    @cached_property
+    def field_categories(self) -> dict[str, str]:
+        """Every personal field of the API, built-in and custom, with its category."""
+        out: dict[str, str] = {str(k): v for k, v in self.fields.items()}
+        out.update((k, f.category) for k, f in self.custom_fields.items())
+        return out
+
+    def field_label(self, name: str, lang: str = "en") -> str:
+        """A field's human name: a custom field's label, else its category's name."""
+        custom = self.custom_fields.get(name)
+        if custom is not None:
+            return custom.label.get(lang)
+        category = self.field_categories.get(name)
+        return name if category is None else self.category_name(category, lang)
 
     def cookie(self, name: str) -> Cookie | None:
         return next((c for c in self.cookies if c.name == name), None)

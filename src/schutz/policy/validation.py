@@ -6,11 +6,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from schutz.policy.schema import LegalBasis, Policy, Role
+from schutz.policy.vocabulary_checks import check_vocabulary
 
 Path = tuple[str | int, ...]
 
-# C2: data goes to third parties only where contract processing or billing needs it.
-DISCLOSURE_PURPOSES = frozenset({"order_processing", "billing"})
 # Payload keys that carry payment data and so need `user.payment` among the categories.
 _PAYMENT_PAYLOAD = frozenset({"total", "currency", "payment.method", "payment.reference"})
 # C9: exception purposes are for the few who answer for them, never for marketing.
@@ -34,6 +33,7 @@ def check_policy(policy: Policy) -> list[Issue]:
         *_check_recipients(policy),
         *_check_cookies(policy),
         *_check_sections(policy),
+        *check_vocabulary(policy),
     ]
 
 
@@ -61,9 +61,13 @@ def _check_sources(policy: Policy) -> Iterator[Issue]:
                 usable.update(policy.purposes[purpose].categories)
         yield from _check_authorities(key, source.asserted_by)
         for i, field in enumerate(source.fields):
-            category = policy.fields.get(field)
+            category = policy.field_categories.get(field)
             if category is None:
-                yield Issue(("sources", key, "fields", i), f"field {field!r} has no category")
+                yield Issue(
+                    ("sources", key, "fields", i),
+                    f"unknown field {field!r}: neither mapped under 'fields' nor declared"
+                    " under 'custom_fields'",
+                )
             elif usable and category not in usable:
                 # C1: a source may bring only what one of its purposes needs.
                 yield Issue(
@@ -115,17 +119,20 @@ def _check_purposes(policy: Policy) -> Iterator[Issue]:
 
 
 def _check_recipients(policy: Policy) -> Iterator[Issue]:
+    # Never-sell (C7) is in the schema; which purposes may send data to recipients at all is
+    # the policy's own setting (`recipients_only_for`, C2 in the Gigaset policy).
+    only_for = policy.recipients_only_for
     for key, recipient in policy.recipients.items():
         path: Path = ("recipients", key)
         allowed: set[str] = set()
         for i, purpose in enumerate(recipient.purposes):
             if purpose not in policy.purposes:
                 yield Issue((*path, "purposes", i), f"unknown purpose {purpose!r}")
-            elif purpose not in DISCLOSURE_PURPOSES:
+            elif only_for is not None and purpose not in only_for:
                 yield Issue(
                     (*path, "purposes", i),
-                    f"C2: data goes to third parties only for order_processing or billing,"
-                    f" not {purpose!r}",
+                    f"C2: data goes to third parties only for {' or '.join(only_for)},"
+                    f" not {purpose!r} (recipients_only_for)",
                 )
             else:
                 allowed.update(policy.purposes[purpose].categories)

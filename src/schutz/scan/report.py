@@ -103,12 +103,12 @@ def judge(
                     Finding(page.url, page.phase, "undeclared cookie", name, violation=True)
                 )
             elif before and not registry.is_essential(name):
-                detail = f"{name} ({cookie.category.value})"
+                detail = f"{name} ({cookie.category})"
                 findings.append(
                     Finding(page.url, page.phase, "cookie set before consent", detail, True)
                 )
             else:
-                detail = f"{name} ({cookie.category.value}, {cookie.duration})"
+                detail = f"{name} ({cookie.category}, {cookie.duration})"
                 findings.append(Finding(page.url, page.phase, "cookie", detail, violation=False))
         hosts: dict[str, str] = {}
         for url in page.requests:

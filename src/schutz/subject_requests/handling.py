@@ -93,7 +93,7 @@ def approve_erasure(
         complete(session, request, "erased", actor=actor, now=now)
         return request
     request.held_until = result.held_until
-    kept = [policy.category_name(policy.fields[f], request.lang) for f in result.kept]  # type: ignore[index]
+    kept = [policy.field_label(f, request.lang) for f in result.kept]
     why = "; ".join(
         f"{policy.legal_holds[h].name.get(request.lang)} ({policy.legal_holds[h].basis})"
         for h in sorted({h.hold for h in holds})

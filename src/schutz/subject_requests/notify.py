@@ -74,7 +74,7 @@ def recipients_to_notify(
     session: Session, policy: Policy, subject_id: str, fields: Iterable[str]
 ) -> list[Recipient]:
     """Recipients whose disclosures carried a category of any of `fields`, newest first."""
-    categories = {policy.fields[f] for f in fields if f in policy.fields}
+    categories = {policy.field_categories[f] for f in fields if f in policy.field_categories}
     found: dict[str, Recipient] = {}
     for d in disclosures_of(session, subject_id):
         hit = tuple(sorted(c for c in categories if _covers(d.categories, c)))

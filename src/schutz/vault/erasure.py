@@ -20,6 +20,7 @@ from schutz.db import request_checkpoint
 from schutz.errors import Conflict, NotFound
 from schutz.mail.retention import forget_subject
 from schutz.policy.schema import Policy
+from schutz.vault import identities
 from schutz.vault.holds import held_categories, is_kept
 from schutz.vault.models import LegalHold, PersonalField, Subject, Tombstone
 
@@ -46,6 +47,7 @@ def _shred(session: Session, subject: Subject, now: datetime) -> int:
     result = session.execute(delete(PersonalField).where(PersonalField.subject_id == subject.id))
     removed = cast("CursorResult[Any]", result).rowcount
     session.execute(delete(LegalHold).where(LegalHold.subject_id == subject.id))
+    identities.forget(session, subject.id)
     subject.wrapped_key = None
     subject.master_key_id = None
     subject.email_index = None
@@ -118,6 +120,7 @@ def _erase_under_hold(
         session.execute(delete(PersonalField).where(PersonalField.id.in_(drop)))
     if "email" not in kept:
         subject.email_index = None
+    identities.forget(session, subject_id, [r.field for r in rows if r.field not in kept])
     # No legal hold covers mail: the subject's queued and written mail goes now.
     forget_subject(session, subject_id)
     request_checkpoint(session)

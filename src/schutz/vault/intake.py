@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from schutz.audit import service as audit
 from schutz.errors import Conflict, Denied, InvalidInput
 from schutz.policy.engine import Engine
+from schutz.vault import identities
 from schutz.vault.crypto import FieldCipher, new_data_key
 from schutz.vault.keys import Keyring
 from schutz.vault.models import PersonalField, Subject
@@ -158,6 +159,28 @@ def find_or_create_subject(
     return found, cipher_of(keyring, subject), False
 
 
+def _subject_for(
+    session: Session,
+    keyring: Keyring,
+    email: str | None,
+    idents: Mapping[str, str],
+    now: datetime,
+) -> tuple[str, FieldCipher, bool]:
+    """The subject an intake is about: by e-mail, else by a custom identity, else new.
+
+    An identity held by another subject than the address's is a `Conflict` (409): nothing
+    is stored, and the answer does not say who holds it.
+    """
+    known = identities.owner_of(session, keyring, idents) if idents else None
+    if email is None and known is not None:
+        subject = live_subject(session, known)
+        return known, cipher_of(keyring, subject), False
+    found = find_or_create_subject(session, keyring, email, now=now)
+    if idents:
+        identities.check_free(session, keyring, found[0], idents)
+    return found
+
+
 def _held_rows(session: Session, subject_id: str, names: Iterable[str]) -> dict[str, Any]:
     """The stored rows of the fields in `names`, by field name."""
     rows = session.execute(
@@ -194,7 +217,7 @@ def merge_new_fields(
     purposes; anyone who knows an address could otherwise overwrite its owner's data.
     """
     held = {} if created else _held_rows(session, subject_id, values)
-    fields_map = rules.policy.fields
+    fields_map = rules.policy.field_categories
     origin = {"source": source, "purposes": purposes, "policy_version": rules.policy.version,
               "created_at": now, "updated_at": now}  # fmt: skip
     new_rows: list[dict[str, Any]] = []
@@ -203,7 +226,7 @@ def merge_new_fields(
     for name, value in values.items():
         row = held.get(name)
         if row is None:
-            category = fields_map[name]  # type: ignore[index]
+            category = fields_map[name]
             new_rows.append(
                 {
                     "subject_id": subject_id,
@@ -283,14 +306,14 @@ def intake(
     purposes = list(dict.fromkeys(purposes))
     check_authority(session, rules, source, asserted_by, actor=actor, now=now)
     check_intake(rules, source, purposes, data)
-    values = normalise_fields(data)
-    subject_id, cipher, created = find_or_create_subject(
-        session, keyring, values.get("email"), now=now
-    )
+    values = normalise_fields(data, rules.policy.custom_fields)
+    idents = identities.identities_in(rules.policy, values)
+    subject_id, cipher, created = _subject_for(session, keyring, values.get("email"), idents, now)
     stored, unchanged, added = merge_new_fields(
         session, rules, cipher, subject_id, values,
         source=source, purposes=purposes, created=created, now=now,
     )  # fmt: skip
+    identities.claim(session, keyring, subject_id, {n: idents[n] for n in stored if n in idents})
     result = IntakeResult(subject_id, stored, created, unchanged, added)
     audit_intake(
         session, rules, result,

@@ -140,6 +140,19 @@ class Keyring:
         are still indexed under the old key."""
         return [_hmac(key.index_key, normalised_email) for key in reversed(self.keys)]
 
+    def identity_index(self, identity: str, value: str) -> bytes:
+        """The active blind index of a custom identity's value (already normalised).
+
+        The identity's name is part of the input, so equal values of two identities (or an
+        identity and an e-mail address) never share an index.
+        """
+        return _hmac(self.active.index_key, f"identity:{identity}\x00{value}")
+
+    def identity_indexes(self, identity: str, value: str) -> list[bytes]:
+        """The value's index under every key, active first (see `blind_indexes`)."""
+        text = f"identity:{identity}\x00{value}"
+        return [_hmac(key.index_key, text) for key in reversed(self.keys)]
+
 
 def _hmac(key: bytes, value: str) -> bytes:
     return hmac.new(key, value.encode("utf-8"), hashlib.sha256).digest()

@@ -91,6 +91,28 @@ class PersonalField(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, comment="Last written (UTC).")
 
 
+class SubjectIdentity(Base):
+    """A custom identity of a subject (`customer_number`), findable only through its blind
+    index: an HMAC of the identity's name and normalised value, never the value itself."""
+
+    __tablename__ = "vault_identity"
+    __table_args__ = (
+        UniqueConstraint("identity", "value_index", name="uq_vault_identity_value"),
+        UniqueConstraint("subject_id", "identity", name="uq_vault_identity_subject"),
+    )
+
+    id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
+    subject_id: Mapped[str] = mapped_column(
+        ForeignKey("vault_subject.id", ondelete="CASCADE"), comment="Whose identity this is."
+    )
+    identity: Mapped[str] = mapped_column(
+        String(64), comment="Name of the custom identity in the policy (custom_fields)."
+    )
+    value_index: Mapped[bytes] = mapped_column(
+        LargeBinary(32), comment="HMAC-SHA256 of name and normalised value (blind index)."
+    )
+
+
 class LegalHold(Base):
     """A statutory duty to keep some categories of a subject, e.g. invoices (HGB §257, AO §147)."""
 

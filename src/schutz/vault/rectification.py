@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from schutz.audit import service as audit
 from schutz.errors import Conflict, InvalidInput
 from schutz.policy.engine import Engine
+from schutz.vault import identities
 from schutz.vault.keys import Keyring
 from schutz.vault.models import PersonalField, Subject
 from schutz.vault.reads import find_by_email
@@ -40,15 +41,15 @@ def rectify(
     otherwise 422 names it and nothing changes.
     """
     subject = live_subject(session, subject_id)
-    values = normalise_fields(data)
+    values = normalise_fields(data, rules.policy.custom_fields)
     rows = _held(session, subject_id)
     have = {row.field: row for row in rows}
     additions = _additions(rules, rows, [name for name in values if name not in have])
     cipher = cipher_of(keyring, subject)
-    fields_map = rules.policy.fields
+    fields_map = rules.policy.field_categories
     changed, new_rows = [], []
     for name, value in values.items():
-        category = fields_map[name]  # type: ignore[index]
+        category = fields_map[name]
         blob = cipher.encrypt(name, category, value)
         sealed = {"ciphertext": blob, "category": category, "key_version": cipher.key_version}
         if name in have:
@@ -69,6 +70,8 @@ def rectify(
             )
     if "email" in values:
         _reindex(session, keyring, subject, values["email"])
+    # A corrected identity is found under its new value; another subject's value is a 409.
+    identities.claim(session, keyring, subject_id, identities.identities_in(rules.policy, values))
     session.flush()
     if changed:
         session.execute(update(PersonalField), changed)

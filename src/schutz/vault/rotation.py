@@ -14,6 +14,7 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from schutz.audit import service as audit
+from schutz.vault import identities
 from schutz.vault.crypto import FieldCipher, IntegrityCheckError
 from schutz.vault.keys import Keyring
 from schutz.vault.models import PersonalField, Subject
@@ -66,7 +67,7 @@ def rewrap_keys(
     unwrappable: list[str] = []
     for subject in subjects:
         old_key_id = str(subject.master_key_id)
-        outcome = _rewrap(keyring, subject, emails.get(subject.id))
+        outcome = _rewrap(session, keyring, subject, emails.get(subject.id))
         if outcome == "erased":
             continue  # erased meanwhile; the query filtered these out
         if outcome == "unwrappable":
@@ -93,8 +94,11 @@ def rewrap_keys(
     return len(subjects) - len(unwrappable)
 
 
-def _rewrap(keyring: Keyring, subject: Subject, email: PersonalField | None) -> str:
-    """Wrap `subject`'s data key under the active key and renew its blind index.
+def _rewrap(
+    session: Session, keyring: Keyring, subject: Subject, email: PersonalField | None
+) -> str:
+    """Wrap `subject`'s data key under the active key and renew its blind indexes (the
+    e-mail address's and the custom identities').
 
     Returns "done", "erased" (no key left to wrap), "unwrappable" (the wrapped key fails
     its check: left as it was) or "unindexed" (re-wrapped, but the address fails its check,
@@ -109,9 +113,13 @@ def _rewrap(keyring: Keyring, subject: Subject, email: PersonalField | None) -> 
     except IntegrityCheckError:
         return "unwrappable"
     subject.master_key_id, subject.wrapped_key = keyring.wrap(data_key, subject_id=subject.id)
+    cipher = FieldCipher(data_key, subject_id=subject.id, key_version=subject.key_version)
+    try:
+        identities.reindex(session, keyring, cipher, subject.id)
+    except IntegrityCheckError:
+        return "unindexed"
     if email is None or subject.email_index is None:
         return "done"
-    cipher = FieldCipher(data_key, subject_id=subject.id, key_version=subject.key_version)
     try:
         plain = cipher.decrypt(email.field, email.category, email.ciphertext, email.key_version)
     except IntegrityCheckError:

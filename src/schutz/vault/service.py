@@ -40,6 +40,7 @@ from schutz.vault.erasure import (
     run_retention,
 )
 from schutz.vault.holds import place_hold
+from schutz.vault.identities import find_by_identity
 from schutz.vault.intake import IntakeResult, intake
 from schutz.vault.keys import Keyring
 from schutz.vault.reads import (
@@ -71,6 +72,7 @@ __all__ = [
     "contact_address",
     "erase_subject",
     "erasure_decisions",
+    "find_by_identity",
     "find_subject",
     "intake",
     "is_live",

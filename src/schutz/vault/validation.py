@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import phonenumbers
 import pycountry
 from email_validator import EmailNotValidError, validate_email
 
 from schutz.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from schutz.policy.custom import CustomField
 
 MAX_LENGTH = {"name": 200, "postal_address.street": 200, "postal_address.city": 100}
 _DEFAULT_REGION = "DE"
@@ -83,11 +87,16 @@ def _postal_code(value: str, country: str | None) -> str:
     return code
 
 
-def normalise_fields(data: Mapping[str, str]) -> dict[str, str]:
+def normalise_fields(
+    data: Mapping[str, str], custom: Mapping[str, CustomField] | None = None
+) -> dict[str, str]:
     """Check and normalise flattened fields (`email`, `postal_address.city`, ...).
 
-    Every problem is collected, so one answer names all fields that need fixing.
+    `custom` are the policy's own fields (`custom_fields`): their values are text with
+    whitespace collapsed, checked against the length and form the policy sets. Every
+    problem is collected, so one answer names all fields that need fixing.
     """
+    custom = custom or {}
     out: dict[str, str] = {}
     problems: list[str] = []
     country = None
@@ -101,7 +110,12 @@ def normalise_fields(data: Mapping[str, str]) -> dict[str, str]:
             continue
         try:
             _encodable(name, value)
-            out[name] = _normalise_one(name, value, country)
+            spec = custom.get(name)
+            out[name] = (
+                _normalise_custom(name, value, spec)
+                if spec is not None
+                else _normalise_one(name, value, country)
+            )
         except InvalidInput as exc:
             problems.append(str(exc))
     if problems:
@@ -115,6 +129,14 @@ def _encodable(name: str, value: str) -> None:
         value.encode("utf-8")
     except UnicodeEncodeError:
         raise InvalidInput(f"{name}: contains a character that is not text") from None
+
+
+def _normalise_custom(name: str, value: str, spec: CustomField) -> str:
+    text = " ".join(value.split())
+    problem = spec.refusal(name, text)
+    if problem is not None:
+        raise InvalidInput(problem)
+    return text
 
 
 def _normalise_one(name: str, value: str, country: str | None) -> str:

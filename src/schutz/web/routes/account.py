@@ -112,9 +112,9 @@ def centre(
         "switches": switches,
         "requests": requests,
         "editable": [
-            (f, policy.category_name(policy.fields[f], desk.lang))
+            (f, policy.category_name(policy.field_categories[f], desk.lang))
             for f in EDITABLE
-            if f in policy.fields
+            if f in policy.field_categories
         ],
         "done": done,
         "wording": SWITCH_WORDING,

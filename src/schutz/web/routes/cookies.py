@@ -11,6 +11,7 @@ category's cookies (TDDDG §25).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from html import unescape
 from typing import Annotated, Any
 
@@ -51,7 +52,9 @@ def safe_next(target: str | None) -> str:
     return "/cookies"
 
 
-def wording_text(request: Request, categories: tuple[str, ...]) -> str:
+def wording_text(
+    request: Request, categories: tuple[str, ...], own: Mapping[str, Any] | None = None
+) -> str:
     """The consent wording exactly as the banner and /cookies show it, as plain text.
 
     Rendered from the same template fragment the pages include, so the hash in the ledger
@@ -62,6 +65,7 @@ def wording_text(request: Request, categories: tuple[str, ...]) -> str:
     html = request.app.state.templates.env.get_template(WORDING_TEMPLATE).render(
         lang=lang,
         categories=categories,
+        own=own or {},
         chosen={},
         _=trans.gettext,
         gettext=trans.gettext,
@@ -86,7 +90,7 @@ def duration_label(value: str, lang: str) -> str:
 def _cookie_rows(policy: Policy, lang: str) -> dict[str, list[dict[str, Any]]]:
     rows: dict[str, list[dict[str, Any]]] = {}
     for cookie in policy.cookies:
-        rows.setdefault(cookie.category.value, []).append(
+        rows.setdefault(cookie.category, []).append(
             {
                 "name": cookie.name,
                 "label": cookie.label.get(lang) if cookie.label else None,
@@ -110,6 +114,7 @@ async def cookie_page(request: Request, policy: PolicyDep, saved: str | None = N
             "cookies/page.html",
             {
                 "categories": registry_for(policy).categories,
+                "own": registry_for(policy).own,
                 "chosen": choices.decided if choices else {},
                 "cookie_rows": _cookie_rows(policy, lang),
                 "policy": policy,
@@ -157,7 +162,7 @@ def save_choices(
         policy,
         change.before,
         after,
-        wording=wording_text(request, categories),
+        wording=wording_text(request, categories, registry.own),
         ip=truncated_client_ip(request, settings),
         user_agent=request.headers.get("user-agent"),
         now=utcnow(),

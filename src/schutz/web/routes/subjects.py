@@ -7,10 +7,11 @@ integrity check on a read) are committed too, so the audit entry survives the er
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy.exc import IntegrityError
 
 from schutz.clock import utcnow
@@ -50,13 +51,35 @@ class PostalAddress(_Strict):
     country: str | None = Field(default=None, description="ISO 3166 code or English name.")
 
 
-class PersonalData(_Strict):
-    """The personal fields of the API; each maps to a taxonomy category in the policy."""
+CUSTOM_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+
+
+class PersonalData(BaseModel):
+    """The personal fields of the API; each maps to a taxonomy category in the policy.
+
+    Besides the built-in fields, a policy may declare fields of its own under
+    `custom_fields` (`loyalty_tier`, `customer_number`): they are sent beside the built-in
+    ones, as text. A name the policy does not declare is refused with the other fields the
+    source may not bring (422, C1).
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={"additionalProperties": {"type": "string"}},
+    )
+    __pydantic_extra__: dict[str, str] = Field(init=False)
 
     email: str | None = None
     name: str | None = None
     postal_address: PostalAddress | None = None
     phone: str | None = Field(default=None, description="International or national format.")
+
+    @model_validator(mode="after")
+    def _custom_names(self) -> PersonalData:
+        for name in self.__pydantic_extra__ or {}:
+            if not CUSTOM_NAME.fullmatch(name):
+                raise ValueError(f"{name!r} is not a field name of the API")
+        return self
 
     def flat(self) -> dict[str, str]:
         """`{"email": ..., "postal_address.city": ...}`: the names the policy uses."""
@@ -106,7 +129,20 @@ class SubjectIntake(SubjectStored):
 
 
 class SubjectLookup(_Strict):
-    email: str
+    """An e-mail address, or a custom identity of the policy and its value."""
+
+    email: str | None = None
+    identity: str | None = Field(default=None, examples=["customer_number"], max_length=64)
+    value: str | None = Field(default=None, description="The identity's value.")
+
+    @model_validator(mode="after")
+    def _one_way(self) -> SubjectLookup:
+        by_identity = self.identity is not None and self.value is not None
+        if (self.email is not None) == by_identity or (
+            (self.identity is None) != (self.value is None)
+        ):
+            raise ValueError("send either 'email', or 'identity' and 'value'")
+        return self
 
 
 class SubjectRef(BaseModel):
@@ -153,6 +189,7 @@ def _decode_header(value: str | None) -> str | None:
     responses={
         200: {"model": SubjectIntake, "description": "Known e-mail: the same subject."},
         403: {"model": Refusal, "description": "The key's role may not assert this source."},
+        409: {"description": "A custom identity sent is another subject's."},
     },
 )
 def create_subject(
@@ -191,12 +228,27 @@ def create_subject(
     return SubjectIntake(subject_id=result.subject_id, stored=list(result.added), unchanged=held)
 
 
-@router.post("/lookup", response_model=SubjectRef, responses={404: {"description": "Unknown."}})
+@router.post(
+    "/lookup",
+    response_model=SubjectRef,
+    responses={404: {"description": "Unknown."}, 403: {"model": Refusal}},
+)
 def lookup_subject(
-    body: SubjectLookup, session: SessionDep, keyring: KeyringDep, actor: AnyKey
+    body: SubjectLookup, session: SessionDep, rules: RulesDep, keyring: KeyringDep, actor: AnyKey
 ) -> SubjectRef:
-    """Find a subject by e-mail through the blind index (a POST: no address in any URL)."""
-    subject_id = service.find_subject(session, keyring, body.email, actor=actor.label, now=utcnow())
+    """Find a subject by e-mail, or by a custom identity of the policy (`customer_number`),
+    through its blind index: a POST, so that no value ends up in a URL or an access log.
+
+    A look-up by identity is open to the roles the policy names for it (`lookup_roles`).
+    """
+    now = utcnow()
+    if body.email is not None:
+        subject_id = service.find_subject(session, keyring, body.email, actor=actor.label, now=now)
+    else:
+        subject_id = service.find_by_identity(
+            session, rules.policy, keyring, str(body.identity), str(body.value),
+            role=actor.role, actor=actor.label, now=now,
+        )  # fmt: skip
     return SubjectRef(subject_id=subject_id)
 
 

@@ -47,9 +47,10 @@
 
   /* The cookie, in the format Schutz's own pages use (cookies/choices.py): the random id,
      the registry version, a letter and digit per category (a1e0p0), ~service1 per provider
-     chosen alone. First-party, never sent to Schutz. */
+     chosen alone; !category1 for a category of the operator's own. First-party, never sent
+     to Schutz. */
   var LETTER = { analytics: "a", embeds: "e", preferences: "p" };
-  var VALUE = /^([A-Za-z0-9_-]{16,64})\.([0-9A-Za-z._-]{1,40})\.((?:[aep][01])*)((?:~[a-z][a-z0-9_]{0,39}[01])*)$/;
+  var VALUE = /^([A-Za-z0-9_-]{16,64})\.([0-9A-Za-z._-]{1,40})\.((?:[aep][01])*)((?:![a-z][a-z0-9_]{0,30}[01])*)((?:~[a-z][a-z0-9_]{0,39}[01])*)$/;
   function readCookie() {
     var found = d.cookie.split("; ").filter(function (c) { return c.indexOf(NAME + "=") === 0; })[0];
     var m = found && VALUE.exec(found.slice(NAME.length + 1));
@@ -59,12 +60,14 @@
       var at = m[3].indexOf(LETTER[k]);
       if (at !== -1 && at % 2 === 0) { c.categories[k] = m[3].charAt(at + 1) === "1"; }
     });
-    m[4].split("~").forEach(function (s) { if (s) { c.services[s.slice(0, -1)] = s.slice(-1) === "1"; } });
+    m[4].split("!").forEach(function (s) { if (s) { c.categories[s.slice(0, -1)] = s.slice(-1) === "1"; } });
+    m[5].split("~").forEach(function (s) { if (s) { c.services[s.slice(0, -1)] = s.slice(-1) === "1"; } });
     return c;
   }
   function writeCookie(c) {
     var value = c.id + "." + c.version + ".";
     Object.keys(c.categories).sort().forEach(function (k) { if (LETTER[k]) { value += LETTER[k] + (c.categories[k] ? 1 : 0); } });
+    Object.keys(c.categories).sort().forEach(function (k) { if (!LETTER[k] && /^[a-z][a-z0-9_]{0,30}$/.test(k)) { value += "!" + k + (c.categories[k] ? 1 : 0); } });
     Object.keys(c.services).sort().forEach(function (k) { value += "~" + k + (c.services[k] ? 1 : 0); });
     d.cookie = NAME + "=" + value + "; Max-Age=" + reg.consent_cookie.max_age + "; Path=/; SameSite=Lax" + (location.protocol === "https:" ? "; Secure" : "");
   }
