@@ -6,89 +6,28 @@ copy, Back does not order twice, the banner fits a phone, and the small things h
 from __future__ import annotations
 
 import json
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page
-from sqlalchemy import func, select
+from playwright.sync_api import Browser, Page, ViewportSize
 
 from disclosures.demo_server import DemoServer, demo_server
 from live import wait_for
-from schutz.config import Settings
-from schutz.db import make_engine, make_session_factory
-from schutz.subject_requests.models import DataRequest
-from webapp import delivered_to, token_in
+from public_site import ADA_ORDER, count_requests, mails_to, register_ada, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-ADA = {
-    "email": "ada.lovelace@example.org",
-    "name": "Ada Lovelace",
-    "postal_address": {
-        "street": "Hansaallee 299", "postal_code": "40549", "city": "Düsseldorf", "country": "DE",
-    },
-}  # fmt: skip
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1280, "height": 900}
-
-
-def api(server: DemoServer, path: str, body: dict[str, object]) -> dict[str, object]:
-    request = urllib.request.Request(  # noqa: S310 - our own test server
-        server.base_url + path,
-        data=json.dumps(body).encode(),
-        method="POST",
-        headers={"Authorization": f"Bearer {server.shop_key}", "Content-Type": "application/json"},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310
-            found: dict[str, object] = json.loads(answer.read())
-            return found
-    except urllib.error.HTTPError as exc:
-        pytest.fail(f"{path} answered {exc.code}: {exc.read().decode()}")
+PHONE: ViewportSize = {"width": 390, "height": 844}
+DESKTOP: ViewportSize = {"width": 1280, "height": 900}
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServer]:
     """The demo server with Ada registered and one order of hers delivered to processors."""
     with demo_server(tmp_path_factory.mktemp("public-paths")) as running:
-        made = api(running, "/api/v1/subjects", {
-            "source": "registration", "purposes": ["information_access", "direct_marketing"],
-            "data": ADA,
-        })  # fmt: skip
-        api(running, "/api/v1/subjects", {
-            "source": "order", "purposes": ["order_processing", "billing"],
-            "data": {"email": ADA["email"], "name": ADA["name"]},
-        })  # fmt: skip
-        api(running, "/api/v1/orders", {
-            "subject_id": made["subject_id"], "order_ref": "GS-ADA0000001",
-            "items": [{"sku": "CL390", "name": "Gigaset CL390", "quantity": 1,
-                       "unit_price": "39.99"}],
-            "total": "44.98", "currency": "EUR",
-            "payment": {"method": "card", "reference": "PAY-1"},
-            "delivery_address": ADA["postal_address"],
-        })  # fmt: skip
+        register_ada(running)
         yield running
-
-
-def settings_of(server: DemoServer) -> Settings:
-    return Settings(data_dir=server.data_dir, base_url=server.base_url)
-
-
-def count_requests(server: DemoServer, kind: str) -> int:
-    engine = make_engine(f"sqlite:///{server.data_dir / 'schutz.db'}")
-    try:
-        with make_session_factory(engine)() as session:
-            query = select(func.count()).select_from(DataRequest).where(DataRequest.kind == kind)
-            return int(session.scalar(query) or 0)
-    finally:
-        engine.dispose()
-
-
-def mails_to(server: DemoServer, address: str) -> list[tuple[str, str]]:
-    return delivered_to(settings_of(server), address)
 
 
 @pytest.fixture
@@ -103,19 +42,6 @@ def desktop(browser: Browser) -> Iterator[Page]:
     context = browser.new_context(locale="en-GB", viewport=DESKTOP, accept_downloads=True)
     yield context.new_page()
     context.close()
-
-
-def sign_in(page: Page, server: DemoServer, lang: str = "en") -> None:
-    """Ask for a link on /account, open the mailed link, press the button."""
-    before = len(mails_to(server, str(ADA["email"])))
-    page.goto(f"{server.base_url}/account?lang={lang}")
-    page.fill("#email", str(ADA["email"]))
-    page.locator("main form button[type=submit]").click()
-    wait_for(lambda: len(mails_to(server, str(ADA["email"]))) > before, "the sign-in mail")
-    _, body = mails_to(server, str(ADA["email"]))[-1]
-    page.goto(f"{server.base_url}/account/login?token={token_in(body, '/account/login')}")
-    page.locator("main form button[type=submit]").click()
-    page.wait_for_url("**/account?**")
 
 
 # --- defect 1: the banner decides in place -----------------------------------------------
@@ -306,7 +232,7 @@ def test_the_centre_tells_agreement_from_objection_and_honours_the_browser(
     assert "Not in this browser: you rejected analytics cookies." in may_object
     assert " on" not in may_object.lower().replace("once", "")
     received = page.locator("#received").inner_text()
-    assert "GS-ADA0000001" in received  # who received her data, for which order
+    assert ADA_ORDER in received  # who received her data, for which order
 
     page.locator("#object li", has_text="Offers that suit you").get_by_role("button").click()
     page.wait_for_url("**done=consent**")

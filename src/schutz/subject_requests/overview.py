@@ -50,7 +50,10 @@ class Overview:
 def build_overview(session: Session, policy: Policy, subject_id: str, *, now: datetime) -> Overview:
     """The centre's overview for `subject_id`, read from the ledger and the request records."""
     states = current_state(session, policy, subject_id)
-    agreed, not_agreed, may_object, objected = [], [], [], []
+    agreed: list[str] = []
+    not_agreed: list[str] = []
+    may_object: list[str] = []
+    objected: list[str] = []
     for key, off_action in SWITCHES:
         if key not in policy.purposes:
             continue
