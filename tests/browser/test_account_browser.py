@@ -130,12 +130,12 @@ def test_the_privacy_centre_by_magic_link(
     assert cookies[0]["httpOnly"]
     _shot(page, tmp_path, f"account-centre-{lang}")
 
-    label = {"en": "Switch off", "de": "Ausschalten"}[lang]
-    page.get_by_role("button", name=label).first.click()
+    label = {"en": "Object", "de": "Widersprechen"}[lang]
+    page.get_by_role("button", name=label, exact=True).first.click()
     assert "done=consent" in page.url
 
-    download = {"en": "Download my data", "de": "Meine Daten herunterladen"}[lang]
-    page.get_by_role("button", name=download).click()
+    show = {"en": "Show my data as a page", "de": "Meine Daten als Seite anzeigen"}[lang]
+    page.get_by_role("button", name=show).click()
     assert "/account/export" in page.url
     assert "Ada Lovelace" in page.content()
     _shot(page, tmp_path, f"export-{lang}")

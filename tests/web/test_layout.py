@@ -41,7 +41,14 @@ def visitor_pages(client: TestClient) -> list[str]:
             and "{" not in path
             and not path.startswith(("/api/", "/staff", "/static", "/sdk/", "/.well-known"))
             and path
-            not in ("/", "/healthz", "/readyz", "/privacy/feed.atom", "/requests/export.json")
+            not in (
+                "/",
+                "/healthz",
+                "/readyz",
+                "/privacy/feed.atom",
+                "/requests/export.json",
+                "/favicon.ico",
+            )
         ):
             paths.append(path)
     return sorted(paths)

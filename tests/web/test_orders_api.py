@@ -9,9 +9,10 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from schutz.audit.models import AuditEntry
+from schutz.config import Settings
 from schutz.disclosures.models import Disclosure
 from webapp import GRACE_ORDER as CUSTOMER
-from webapp import Headers, TestClient
+from webapp import Headers, TestClient, deliver, delivered_to
 
 
 def _order(client: TestClient, auth: Headers, **overrides: Any) -> dict[str, Any]:
@@ -55,6 +56,23 @@ def test_a_replayed_order_answers_200_and_discloses_nothing_new(
     assert again.json() == first.json()
     with Session(engine) as session:
         assert session.scalar(select(func.count()).select_from(Disclosure)) == 3
+
+
+def test_an_order_asking_for_its_confirmation_is_mailed_once_without_the_address(
+    client: TestClient, auth: Headers, settings: Settings
+) -> None:
+    order = _order(client, auth, confirmation={"lang": "de"})
+    assert client.post("/api/v1/orders", json=order, headers=auth("shop")).status_code == 201
+    assert client.post("/api/v1/orders", json=order, headers=auth("shop")).status_code == 200
+    deliver(client.app.state.sessions, settings)  # type: ignore[attr-defined]
+
+    mails = delivered_to(settings, CUSTOMER["data"]["email"])
+    assert len(mails) == 1
+    subject, body = mails[0]
+    assert subject == "Ihre Bestellung GS-100231"
+    assert "1 x Gigaset CL390" in body
+    assert "44,98 EUR" in body
+    assert CUSTOMER["data"]["postal_address"]["city"] not in body
 
 
 def test_the_same_reference_with_another_total_is_409(client: TestClient, auth: Headers) -> None:

@@ -154,15 +154,56 @@ def test_missing_fields_are_asked_for_again_without_an_order(browser: httpx.Clie
     answer = _buy(browser, street="")
 
     assert answer.status_code == 422
-    assert "Please fill in every field" in answer.text
+    assert "Please correct the marked fields" in answer.text
     assert 'value="Ada Lovelace"' in answer.text  # what was typed stays in the form
+    assert 'id="street-error"' in answer.text
 
 
 def test_data_the_api_refuses_comes_back_as_a_friendly_message(browser: httpx.Client) -> None:
-    answer = _buy(browser, email="not-an-address")
+    answer = _buy(browser, email="a@b")
 
     assert answer.status_code == 422
-    assert "were not accepted" in answer.text
+    assert "complete e-mail address" in answer.text
+    assert 'value="a@b"' in answer.text
+    assert 'name="cart" value=""' not in answer.text  # the cart stays
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("name", "N" * 201, "at most 200 characters"),
+        ("street", "S" * 201, "at most 200 characters"),
+        ("city", "C" * 101, "at most 100 characters"),
+        ("postal_code", "4054", "not a postal code"),
+    ],
+)
+def test_a_refused_entry_is_named_next_to_its_field_and_nothing_is_lost(
+    browser: httpx.Client, field: str, value: str, message: str
+) -> None:
+    answer = _buy(browser, **{field: value})
+
+    assert answer.status_code == 422
+    assert message in answer.text
+    assert f'id="{field}-error"' in answer.text
+    assert 'aria-invalid="true"' in answer.text
+    assert f'value="{value}"' in answer.text
+    assert "Gigaset CL390" in answer.text  # the cart is still there
+
+
+def test_the_same_checkout_form_sent_twice_places_one_order(browser: httpx.Client) -> None:
+    shop = browser.get("/shop")
+    cart = _cart_token(
+        browser.post("/shop/cart", data={"sku": "A690", "cart": _cart_token(shop.text)}).text
+    )
+    form = browser.get(f"/shop/checkout?cart={cart}")
+    order = re.search(r'name="order" value="(GS-[0-9A-F]+)"', form.text)
+    assert order, form.text
+    first = browser.post("/shop/checkout", data={"cart": cart, "order": order.group(1), **CUSTOMER})
+    again = browser.post("/shop/checkout", data={"cart": cart, "order": order.group(1), **CUSTOMER})
+
+    assert first.url == again.url
+    assert order.group(1) in str(first.url)
+    assert "This order has been placed" in browser.get(str(form.url)).text
 
 
 def test_the_shop_and_sandbox_speak_german(browser: httpx.Client) -> None:

@@ -27,6 +27,16 @@ from starlette.responses import RedirectResponse, Response
 
 from schutz.clock import utcnow
 from schutz.config import Settings
+from schutz.demo.catalogue import CATALOGUE, PRODUCTS, Product
+from schutz.demo.checkout import (
+    COUNTRIES,
+    LIMITS,
+    PAYMENT_METHODS,
+    cleaned,
+    field_errors,
+    new_order_ref,
+    order_ref_of,
+)
 from schutz.disclosures.service import ORDER_REF
 from schutz.web.deps import LangDep, SettingsDep, signing_secret
 from schutz.web.templating import render
@@ -38,41 +48,7 @@ SHIPPING = Decimal("4.99")
 CURRENCY = "EUR"
 MAX_QUANTITY = 9
 API_TIMEOUT = 10.0
-COUNTRIES = ("DE", "AT", "CH", "NL", "FR", "BE", "LU", "DK")
-PAYMENT_METHODS = ("card", "paypal", "invoice")
 NO_KEY = "the demo shop has no API key; start Schutz with schutz serve --demo"
-
-
-@dataclass(frozen=True, slots=True)
-class Product:
-    sku: str
-    name: str
-    price: Decimal
-    en: str
-    de: str
-
-    def blurb(self, lang: str) -> str:
-        return self.de if lang == "de" else self.en
-
-
-CATALOGUE = (
-    Product("CL390", "Gigaset CL390", Decimal("39.99"),
-            "Cordless phone with a large display and hands-free talking.",
-            "Schnurlostelefon mit großem Display und Freisprechen."),
-    Product("A690", "Gigaset A690", Decimal("29.99"),
-            "The simple cordless phone: clear sound, long battery life.",
-            "Das einfache Schnurlostelefon: klarer Klang, lange Akkulaufzeit."),
-    Product("E720", "Gigaset E720", Decimal("79.99"),
-            "Robust handset with large keys, protected against dust and splashes.",
-            "Robustes Mobilteil mit großen Tasten, geschützt vor Staub und Spritzwasser."),
-    Product("COMFORT550", "Gigaset COMFORT 550", Decimal("59.99"),
-            "Comfortable cordless phone with a colour display and call protection.",
-            "Komfortables Schnurlostelefon mit Farbdisplay und Anrufschutz."),
-    Product("GS5", "Gigaset GS5", Decimal("249.00"),
-            "Smartphone made in Germany, with a replaceable battery.",
-            "Smartphone aus Deutschland, mit wechselbarem Akku."),
-)  # fmt: skip
-PRODUCTS = {p.sku: p for p in CATALOGUE}
 
 
 # --- the cart, carried in a signed token -------------------------------------------------
@@ -233,7 +209,14 @@ def show_cart(request: Request, lang: LangDep, cart: str = "") -> Response:
 
 
 def _checkout_page(
-    request: Request, cart: str, form: dict[str, str], error: str | None, status: int = 200
+    request: Request,
+    cart: str,
+    form: dict[str, str],
+    errors: dict[str, str] | None = None,
+    *,
+    order_ref: str = "",
+    problem: str | None = None,
+    status: int = 200,
 ) -> Response:
     lines = _lines(read_cart(request, cart))
     return _page(
@@ -243,7 +226,10 @@ def _checkout_page(
             "lines": lines,
             "cart": cart,
             "form": form,
-            "error": error,
+            "errors": errors or {},
+            "problem": problem,
+            "order_ref": order_ref,
+            "limits": LIMITS,
             "countries": COUNTRIES,
             "methods": PAYMENT_METHODS,
             **_totals(lines),
@@ -252,17 +238,43 @@ def _checkout_page(
     )
 
 
+def _order_exists(request: Request, settings: Settings, order_ref: str) -> bool:
+    try:
+        call_api(request, settings, "GET", f"/api/v1/orders/{order_ref}/disclosures")
+    except ApiError as exc:
+        if exc.status == 404:
+            return False
+        raise
+    return True
+
+
 @router.get("/checkout")
-def checkout_form(request: Request, lang: LangDep, cart: str = "") -> Response:
+def checkout_form(
+    request: Request, settings: SettingsDep, lang: LangDep, cart: str = "", order: str = ""
+) -> Response:
+    """The form; first opened, it is given its order reference in the URL, so that Back
+    and reload come to the same order (placed at most once)."""
     if not read_cart(request, cart):
         return RedirectResponse(f"/shop?lang={lang}", status_code=303)
-    return _checkout_page(request, cart, {"country": "DE", "method": "card"}, None)
+    order_ref = order_ref_of(order)
+    if order_ref is None:
+        target = f"/shop/checkout?cart={cart}&order={new_order_ref()}&lang={lang}"
+        return RedirectResponse(target, status_code=303)
+    try:
+        placed = _order_exists(request, settings, order_ref)
+    except ApiError:
+        placed = False
+    if placed:
+        return _page(request, "shop/already_placed.html", {"order_ref": order_ref, "cart": ""})
+    form = {"country": "DE", "method": "card"}
+    return _checkout_page(request, cart, form, order_ref=order_ref)
 
 
 def _place_order(
-    request: Request, settings: Settings, form: dict[str, str], lines: list[Line]
-) -> str:
-    """Store the customer through the API (source `order`), then place the order; its ref."""
+    request: Request, settings: Settings, form: dict[str, str], lines: list[Line], order_ref: str,
+    lang: str,
+) -> None:  # fmt: skip
+    """Store the customer through the API (source `order`), then place the order."""
     address = {k: form[k] for k in ("street", "postal_code", "city", "country")}
     subject = call_api(
         request,
@@ -277,7 +289,6 @@ def _place_order(
             "data": {"email": form["email"], "name": form["name"]},
         },
     )
-    order_ref = f"GS-{secrets.token_hex(4).upper()}"
     call_api(
         request,
         settings,
@@ -300,9 +311,10 @@ def _place_order(
             # A real shop gets this reference from its payment provider's checkout.
             "payment": {"method": form["method"], "reference": f"PAY-{secrets.token_hex(6)}"},
             "delivery_address": address,
+            # The confirmation the checkout promises (§312i(1) BGB), sent by Schutz's outbox.
+            "confirmation": {"lang": lang},
         },
     )
-    return order_ref
 
 
 @router.post("/checkout")
@@ -311,35 +323,42 @@ def checkout(
     settings: SettingsDep,
     lang: LangDep,
     cart: Annotated[str, Form()] = "",
-    name: Annotated[str, Form(max_length=200)] = "",
-    email: Annotated[str, Form(max_length=320)] = "",
-    street: Annotated[str, Form(max_length=200)] = "",
-    postal_code: Annotated[str, Form(max_length=20)] = "",
-    city: Annotated[str, Form(max_length=100)] = "",
-    country: Annotated[str, Form(max_length=2)] = "DE",
-    method: Annotated[str, Form(max_length=20)] = "card",
+    order: Annotated[str, Form()] = "",
+    name: Annotated[str, Form()] = "",
+    email: Annotated[str, Form()] = "",
+    street: Annotated[str, Form()] = "",
+    postal_code: Annotated[str, Form()] = "",
+    city: Annotated[str, Form()] = "",
+    country: Annotated[str, Form()] = "DE",
+    method: Annotated[str, Form()] = "card",
 ) -> Response:
-    """Store the customer's data for the order through the API, then place the order."""
-    form = {
-        "name": name.strip(),
-        "email": email.strip(),
-        "street": street.strip(),
-        "postal_code": postal_code.strip(),
-        "city": city.strip(),
-        "country": country if country in COUNTRIES else "DE",
-        "method": method if method in PAYMENT_METHODS else "card",
-    }
+    """Store the customer's data for the order through the API, then place the order.
+
+    A refused entry answers 422 with the form as it was sent; the same order reference sent
+    again leads to the order already placed."""
+    form = cleaned(
+        {"name": name, "email": email, "street": street, "postal_code": postal_code,
+         "city": city, "country": country, "method": method}
+    )  # fmt: skip
     lines = _lines(read_cart(request, cart))
     if not lines:
         return RedirectResponse(f"/shop?lang={lang}", status_code=303)
-    if not all(form[k] for k in ("name", "email", "street", "postal_code", "city")):
-        return _checkout_page(request, cart, form, "missing", status=422)
+    order_ref = order_ref_of(order) or new_order_ref()
+    placed = f"/shop/orders/{order_ref}?lang={lang}"
+    errors = field_errors(form)
+    if errors:
+        return _checkout_page(request, cart, form, errors, order_ref=order_ref, status=422)
     try:
-        order_ref = _place_order(request, settings, form, lines)
+        if not _order_exists(request, settings, order_ref):
+            _place_order(request, settings, form, lines, order_ref, lang)
     except ApiError as exc:
+        if exc.status == 409:  # this reference was placed with other contents: it stands
+            return RedirectResponse(placed, status_code=303)
         problem = "invalid" if exc.status == 422 else "unavailable"
-        return _checkout_page(request, cart, form, problem, status=exc.status)
-    return RedirectResponse(f"/shop/orders/{order_ref}?lang={lang}", status_code=303)
+        return _checkout_page(
+            request, cart, form, order_ref=order_ref, problem=problem, status=exc.status
+        )
+    return RedirectResponse(placed, status_code=303)
 
 
 @router.get("/orders/{order_ref}")

@@ -32,6 +32,7 @@ from schutz.web.routes import (
     contact,
     cookies,
     embed,
+    favicon,
     health,
     meta,
     newsletter,
@@ -55,7 +56,7 @@ STATIC_DIR = TEMPLATE_DIR.parent / "static"
 
 # Routes are matched in order, one regex each: the hottest come first (the page-view beacon is
 # the busiest; it was the 74th route tried).
-HOT_ROUTES = (analytics, policy_pages, cookies, health)
+HOT_ROUTES = (analytics, policy_pages, cookies, health, favicon)
 ROUTES = (
     meta,
     policy_api,

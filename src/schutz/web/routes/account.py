@@ -16,7 +16,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from schutz.clock import utcnow
 from schutz.errors import Conflict, Denied, InvalidInput, NotFound
-from schutz.subject_requests import account, holdings, self_service, service
+from schutz.subject_requests import account, holdings, overview, self_service, service
 from schutz.subject_requests.export import build_package, exportable_request
 from schutz.subject_requests.models import DataRequest
 from schutz.subject_requests.self_service import EDITABLE, REQUESTABLE, SUBJECT
@@ -95,22 +95,17 @@ def centre(
     held = holdings.read_holdings(
         desk.session, desk.keyring, live.subject_id, actor=SUBJECT, reason="privacy_centre", now=now
     )
-    switches = [
-        {
-            "purpose": s.purpose,
-            "name": policy.purposes[s.purpose].name.get(desk.lang),
-            "on": s.on,
-            "state": s.state,
-        }
-        for s in self_service.switches(desk.session, policy, live.subject_id)
-    ]
-    requests = service.list_requests(desk.session, subject_id=live.subject_id, now=now)
+    cookie_consent = getattr(request.state, "cookie_consent", None)
     ctx = {
         "csrf_token": live.csrf_token,
         "held": held,
         "policy": policy,
-        "switches": switches,
-        "requests": requests,
+        "view": overview.build_overview(desk.session, policy, live.subject_id, now=now),
+        # This browser's own answer to the banner: analytics it rejected is not counted here,
+        # whatever the subject's record says.
+        "browser_rejects_analytics": cookie_consent is not None
+        and not cookie_consent.needs_asking
+        and not cookie_consent.allows("analytics"),
         "editable": [
             (f, policy.category_name(policy.field_categories[f], desk.lang))
             for f in EDITABLE
@@ -118,6 +113,7 @@ def centre(
         ],
         "done": done,
         "wording": SWITCH_WORDING,
+        "now": now,
     }
     return _page(request, "centre.html", ctx)
 
@@ -126,9 +122,10 @@ def centre(
 def ask_for_link(
     request: Request,
     desk: DeskDep,
-    email: Annotated[str, Form(max_length=320)] = "",
+    email: Annotated[str, Form()] = "",
     form_token: Annotated[str, Form(max_length=400)] = "",
 ) -> Response:
+    email = email[:1000]  # kept for the form; an address this long is refused below
     try:
         desk.links.check_form_token(FORM, form_token)
         account.request_link(
@@ -141,7 +138,7 @@ def ask_for_link(
             now=utcnow(),
         )
     except InvalidInput:
-        ctx = {"form_token": desk.links.form_token(FORM), "error": "email"}
+        ctx = {"form_token": desk.links.form_token(FORM), "error": "email", "email": email}
         raise Revert(_page(request, "login.html", ctx, 422)) from None
     return _page(request, "check_inbox.html", {})  # the same whether or not it is known
 
@@ -252,16 +249,23 @@ def _submit(desk: Desk, live: account.AccountSession, kind: str) -> DataRequest:
 def export(
     desk: DeskDep,
     live: CentreSession,
+    file: Annotated[str, Form(max_length=8)] = "",
 ) -> Response:
     """A copy of everything, at once: the session already proves the address.
 
-    The download link it leads to works for 15 minutes and only with this session's
-    cookie (path /account), so it dies on sign-out and is of no use to anyone it leaks to.
+    A copy made within the last day is handed out again instead of a new access request
+    (and its mail) for every click. The link it leads to works for 15 minutes and only with
+    this session's cookie (path /account), so it dies on sign-out and is of no use to anyone
+    it leaks to. `file=json` (the centre's "Download my data") leads to the JSON file as a
+    download; without it, to the readable page.
     """
-    made = _submit(desk, live, "access")
+    made = overview.recent_export(desk.session, live.subject_id, now=utcnow())
+    if made is None:
+        made = _submit(desk, live, "access")
     token = desk.links.session_export_token(made.id, live.token_hash)
+    target = "export.json" if file == "json" else "export"
     return RedirectResponse(
-        f"{ACCOUNT_PATH}/export?token={token}&lang={desk.lang}", status_code=303
+        f"{ACCOUNT_PATH}/{target}?token={token}&lang={desk.lang}", status_code=303
     )
 
 
@@ -307,12 +311,17 @@ def export_page(
 
 @router.post("/requests")
 def make_request(
+    request: Request,
     desk: DeskDep,
     live: CentreSession,
     kind: Annotated[str, Form(max_length=20)] = "",
+    confirm: Annotated[str, Form(max_length=8)] = "",
 ) -> Response:
-    """Erasure (which the DPO approves) or restriction, from the centre."""
+    """Erasure (which the DPO approves) or restriction, from the centre. Erasure is asked
+    for only after a page that says what it does and a second, explicit button."""
     if kind not in REQUESTABLE:
         raise InvalidInput("kind: ask for erasure or restriction here")
+    if kind == "erasure" and confirm != "yes":
+        return _page(request, "confirm_erasure.html", {"csrf_token": live.csrf_token})
     _submit(desk, live, kind)
     return _back(desk.lang, kind)

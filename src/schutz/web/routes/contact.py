@@ -44,6 +44,7 @@ def _form(
         "error": error,
         "values": values or {"kind": "question"},
         "kinds": KINDS,
+        "message_max": MESSAGE_MAX,
     }
     response = render(request, "contact/form.html", ctx, status_code=status)
     response.headers.update(NO_STORE)
@@ -64,9 +65,9 @@ def send(
     rules: RulesDep,
     keyring: KeyringDep,
     kind: Annotated[str, Form(max_length=40)] = "question",
-    email: Annotated[str, Form(max_length=320)] = "",
-    name: Annotated[str, Form(max_length=200)] = "",
-    message: Annotated[str, Form(max_length=MESSAGE_MAX)] = "",
+    email: Annotated[str, Form()] = "",
+    name: Annotated[str, Form()] = "",
+    message: Annotated[str, Form()] = "",
     form_token: Annotated[str, Form(max_length=400)] = "",
 ) -> Response:
     values = {"kind": kind, "email": email, "name": name, "message": message}
@@ -74,6 +75,8 @@ def send(
         tokens.check_form_token(secret_of(request), FORM, form_token)
     except InvalidInput:
         return _form(request, error="expired", values=values, status=400)
+    if len(message) > MESSAGE_MAX:  # refused whole, never cut: the sender decides what goes
+        return _form(request, error="message_long", values=values, status=422)
     sent = contact.ContactMessage(kind=kind, email=email, name=name, message=message)
     try:
         contact.route_message(

@@ -113,9 +113,10 @@ def signup(
     keyring: KeyringDep,
     links: LinksDep,
     lang: LangDep,
-    email: Annotated[str, Form(max_length=320)] = "",
+    email: Annotated[str, Form()] = "",
     form_token: Annotated[str, Form(max_length=400)] = "",
 ) -> Response:
+    email = email[:1000]  # kept for the form; an address this long is refused below
     try:
         tokens.check_form_token(links.secret, FORM, form_token)
     except InvalidInput:

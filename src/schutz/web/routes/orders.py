@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from schutz.clock import utcnow
 from schutz.disclosures import service
+from schutz.disclosures.confirmation import queue_order_confirmation
 from schutz.disclosures.payloads import OrderFacts, OrderItem
 from schutz.identity.actor import Actor
 from schutz.vault.crypto import IntegrityCheckError
@@ -58,6 +59,10 @@ class DeliveryAddress(_Strict):
     country: str = Field(min_length=1, max_length=60, description="ISO 3166 code or name.")
 
 
+class Confirmation(_Strict):
+    lang: Literal["en", "de"] = Field(default="en", description="The mail's language.")
+
+
 class OrderCreate(_Strict):
     subject_id: str = Field(description="From POST /api/v1/subjects with source `order`.")
     order_ref: str = Field(examples=["GS-100231"], description="Unique; requests are idempotent.")
@@ -70,6 +75,11 @@ class OrderCreate(_Strict):
         description="Where this order goes, if not to the postal address held for the subject."
         " Sent only to the recipients whose payload names postal_address (the carrier), kept"
         " sealed under the subject's key with the order; the vault is not changed.",
+    )
+    confirmation: Confirmation | None = Field(
+        default=None,
+        description="Have Schutz mail the order confirmation (§312i BGB) to the subject's"
+        " address through its outbox: items, total and reference only; once per order.",
     )
 
     def facts(self) -> OrderFacts:
@@ -158,6 +168,8 @@ def place_order(
         result = retry_on_race(session, place)
     if not result.created:
         response.status_code = 200
+    elif body.confirmation is not None:
+        queue_order_confirmation(session, keyring, facts, lang=body.confirmation.lang, now=utcnow())
     return _placed(result)
 
 

@@ -43,6 +43,7 @@ router = APIRouter(prefix="/requests", include_in_schema=False, route_class=Unit
 
 FORM = "request"
 KINDS = tuple(k.value for k in RequestKind)
+DETAILS_MAX = 4000
 
 
 def _page(request: Request, name: str, ctx: dict[str, Any], status: int = 200) -> HTMLResponse:
@@ -57,9 +58,18 @@ def _form(
     *,
     kind: str = "access",
     error: str | None = None,
+    values: dict[str, str] | None = None,
     status: int = 200,
 ) -> HTMLResponse:
-    ctx = {"form_token": links.form_token(FORM), "kinds": KINDS, "kind": kind, "error": error}
+    """The form; after a refusal, with what was typed and the error next to its field."""
+    ctx = {
+        "form_token": links.form_token(FORM),
+        "kinds": KINDS,
+        "kind": kind,
+        "error": error,
+        "values": values or {},
+        "details_max": DETAILS_MAX,
+    }
     return _page(request, "new.html", ctx, status)
 
 
@@ -85,15 +95,18 @@ def submit_form(
     request: Request,
     desk: DeskDep,
     kind: Annotated[str, Form(max_length=20)] = "access",
-    email: Annotated[str, Form(max_length=320)] = "",
-    details: Annotated[str, Form(max_length=4000)] = "",
+    email: Annotated[str, Form()] = "",
+    details: Annotated[str, Form()] = "",
     form_token: Annotated[str, Form(max_length=400)] = "",
 ) -> Response:
     kind = kind if kind in KINDS else "access"
+    values = {"email": email, "details": details}
     try:
         desk.links.check_form_token(FORM, form_token)
     except InvalidInput:
-        return _form(request, desk.links, kind=kind, error="expired", status=400)
+        return _form(request, desk.links, kind=kind, error="expired", values=values, status=400)
+    if len(details) > DETAILS_MAX:
+        return _form(request, desk.links, kind=kind, error="details", values=values, status=422)
     try:
         service.submit(
             desk.session,
@@ -109,7 +122,8 @@ def submit_form(
             now=utcnow(),
         )
     except InvalidInput:
-        raise Revert(_form(request, desk.links, kind=kind, error="email", status=422)) from None
+        refused = _form(request, desk.links, kind=kind, error="email", values=values, status=422)
+        raise Revert(refused) from None
     # The same page whether or not the address is known.
     return _page(request, "check_inbox.html", {})
 
