@@ -6,12 +6,12 @@ import secrets
 from typing import Any
 
 from fastapi import FastAPI
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 
 from schutz.client import callback_token
 from schutz.systems.models import RequestNotice, RequestSystem
 from tests.systems.conftest import SECRET
-from webapp import GRACE_ORDER, Headers, TestClient, verified_request
+from webapp import GRACE_ORDER, Headers, TestClient, sign_in_staff, verified_request
 
 
 def _customer_with_order(client: TestClient, auth: Headers) -> str:
@@ -160,3 +160,36 @@ def test_a_rectification_tells_the_system_only_its_categories_and_the_carrier(
     assert ("freight_carrier", "notice.rectification") in sent
     carrier = next(n for n in _notices(app, request_id) if n.target == "freight_carrier")
     assert carrier.details["categories"] == ["user.name"]
+
+
+def test_the_staff_queue_names_the_system_still_pending(
+    app: FastAPI, client: TestClient, auth: Headers, engine: Engine
+) -> None:
+    request_id = _approved_erasure(app, client, auth)
+    sign_in_staff(client, engine, "dpo")
+
+    page = client.get("/staff/requests?status=awaiting_systems")
+
+    assert request_id[:8] in page.text
+    assert "<code>shop_database</code>" in page.text
+
+
+def test_the_requests_api_pages_by_keyset_and_shows_subject_ids_to_staff_only(
+    app: FastAPI, client: TestClient, auth: Headers
+) -> None:
+    for n in range(3):
+        body = {"kind": "access", "email": f"p{n}@example.org", "external_ref": f"T-{n}"}
+        assert client.post("/api/v1/requests", json=body, headers=auth("shop")).status_code == 202
+    first = client.get("/api/v1/requests?limit=2", headers=auth("support")).json()
+    second = client.get(
+        "/api/v1/requests", params={"limit": 2, "cursor": first["next"]}, headers=auth("support")
+    ).json()
+    refs = [r["external_ref"] for r in first["requests"] + second["requests"]]
+    assert sorted(refs) == ["T-0", "T-1", "T-2"]
+    assert second["next"] is None
+    assert "subject_id" in first["requests"][0]
+    as_shop = client.get("/api/v1/requests?kind=access", headers=auth("shop")).json()
+    assert len(as_shop["requests"]) == 3
+    assert all("subject_id" not in r for r in as_shop["requests"])
+    filtered = client.get("/api/v1/requests?status=completed", headers=auth("dpo")).json()
+    assert filtered["requests"] == []
