@@ -95,7 +95,9 @@ def test_a_stranger_learns_nothing_of_which_requests_exist(
     wrong_secret = callback_token(b"not the system's secret at all", request_id, "shop_database")
     other_request = callback_token(SECRET, unknown, "shop_database")
     answers = [
-        client.post(f"/api/v1/requests/{request_id}/systems/shop_database", json={"status": "done"}),
+        client.post(
+            f"/api/v1/requests/{request_id}/systems/shop_database", json={"status": "done"}
+        ),
         _answer(client, request_id, wrong_secret),
         _answer(client, request_id, other_request),
         _answer(client, unknown, wrong_secret),
@@ -114,9 +116,10 @@ def test_an_access_request_completes_with_the_systems_data_in_the_package(
     request_id = verified_request(app, GRACE_ORDER["data"]["email"], kind="access")
     token = callback_token(SECRET, request_id, "shop_database")
     headers = {"Authorization": f"Bearer {token}"}
-    assert client.get(f"/api/v1/requests/{request_id}", headers=auth("dpo")).json()[
-        "status"
-    ] == "awaiting_systems"
+    assert (
+        client.get(f"/api/v1/requests/{request_id}", headers=auth("dpo")).json()["status"]
+        == "awaiting_systems"
+    )
     data = {"orders": [{"order_ref": "GS-4711", "wishlist": ["CL390"]}]}
     given = client.post(
         f"/api/v1/requests/{request_id}/systems/shop_database/data",

@@ -7,6 +7,7 @@ dead, anything else tried again with back-off.
 
 from __future__ import annotations
 
+import weakref
 from datetime import datetime
 
 from sqlalchemy import update
@@ -102,4 +103,6 @@ def notice_sender(
             raise PermanentDeliveryError(f"HTTP {status}")
         raise RetryableDeliveryError(f"HTTP {status}")
 
+    # Kept-alive connections last as long as the sender (one outbox pass), then close.
+    weakref.finalize(send, poster.close)
     return send
