@@ -152,6 +152,7 @@ def create_shop() -> Starlette:
     )
     with shop.connect() as conn:
         conn.executescript(SCHEMA)
+
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         yield

@@ -8,9 +8,12 @@ gets `erasure.approved`, deletes its rows and confirms; the carrier gets an Art.
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import os
 import re
 import sqlite3
+import subprocess
 import sys
 import threading
 from collections.abc import Iterator
@@ -27,6 +30,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from live import free_port, uvicorn_serving, wait_for
 from schutz.clock import utcnow
 from schutz.config import Settings
 from schutz.db import make_session_factory, transaction
@@ -34,14 +38,15 @@ from schutz.disclosures.endpoints import set_endpoint
 from schutz.identity.service import add_staff
 from schutz.policy.loader import load_policy_set
 from schutz.vault.keys import load_keyring
-from tests.cli.test_audit_cli import schutz
-from tests.systems.conftest import point_system, policy_with_systems, secret_file
+from systems.builders import point_system, policy_with_systems, secret_file
 from webapp import GRACE_ORDER, api_keys, csrf_in, deliver, delivered_to, token_in
 
-from live import free_port, uvicorn_serving, wait_for
-
-sys.path.insert(0, str(Path(__file__).parents[2] / "examples" / "shop-integration"))
-import shop as example_shop  # noqa: E402 - the example is no package
+SHOP_FILE = Path(__file__).parents[2] / "examples" / "shop-integration" / "shop.py"
+_spec = importlib.util.spec_from_file_location("example_shop", SHOP_FILE)
+assert _spec is not None
+assert _spec.loader is not None
+example_shop = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(example_shop)
 
 pytestmark = pytest.mark.slow
 
@@ -97,13 +102,18 @@ def test_a_shop_customer_is_erased_in_schutz_and_in_the_shop(
                              secret_file=secret_file(tmp_path, b"carrier-secret-0123456789"),
                              actor="cli", now=utcnow())  # fmt: skip
             _journey(base, shop_url, settings, sessions, api_keys(engine)("dpo"))
-    assert received and received[-1]["type"] == "notice.erasure"
+    assert received
+    assert received[-1]["type"] == "notice.erasure"
     assert received[-1]["order_refs"] == ["GS-9001"]
     assert "Grace" not in json.dumps(received[-1])
     with sqlite3.connect(tmp_path / "shop.db") as conn:
         assert conn.execute("SELECT count(*) FROM customer").fetchone() == (0,)
         assert conn.execute("SELECT customer_id FROM shop_order").fetchall() == [(None,)]
-    audit = schutz(db_url, data_dir, "audit", "verify")
+    audit = subprocess.run(
+        [sys.executable, "-m", "schutz", "--data-dir", str(data_dir), "audit", "verify"],
+        capture_output=True, text=True, timeout=120, check=False,
+        env={**os.environ, "SCHUTZ_DATABASE_URL": db_url},
+    )  # fmt: skip
     assert audit.returncode == 0, audit.stdout + audit.stderr
 
 

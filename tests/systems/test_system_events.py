@@ -10,7 +10,7 @@ from sqlalchemy import Engine, select
 
 from schutz.client import callback_token
 from schutz.systems.models import RequestNotice, RequestSystem
-from tests.systems.conftest import SECRET
+from systems.builders import SECRET
 from webapp import GRACE_ORDER, Headers, TestClient, sign_in_staff, verified_request
 
 
