@@ -67,6 +67,6 @@ def test_twenty_parallel_answers_complete_the_request_once(
             .where(RequestEvent.request_id == request_id)
             .group_by(RequestEvent.action)
         ).all()
-    counted = {a: n for a, n in actions}
+    counted: dict[str, int] = dict(actions)
     assert counted["system_done"] == 1
     assert counted["completed"] == 1
