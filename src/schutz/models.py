@@ -11,6 +11,7 @@ import schutz.disclosures.models
 import schutz.identity.models
 import schutz.mail.models
 import schutz.subject_requests.models
+import schutz.systems.models
 import schutz.vault.models  # noqa: F401 - imported for its tables
 from schutz.db import Base
 

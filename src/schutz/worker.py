@@ -20,15 +20,27 @@ from schutz.disclosures.webhook import webhook_sender
 from schutz.identity.signing_secrets import load_or_create
 from schutz.mail.retention import remove_orphaned_files
 from schutz.mail.service import DeliveryReport, deliver_due
-from schutz.mail.transport import Sender, email_sender
+from schutz.mail.transport import Delivery, Sender, email_sender
 from schutz.mail.vocabulary import OutboxKind
 from schutz.subject_requests.deferred import handle_pending
+from schutz.systems.sender import notice_sender
 from schutz.vault.keys import Keyring, load_keyring
 from schutz.wakeup import listen
 
 log = logging.getLogger("schutz.worker")
 
 SenderFactory = Callable[[sessionmaker[Session], Settings, Keyring], Sender]
+
+
+def _webhook(sessions: sessionmaker[Session], settings: Settings, keyring: Keyring) -> Sender:
+    """Disclosures and, when the row carries a notice, request events and Art. 19 notices."""
+    disclosures = webhook_sender(sessions, settings, keyring)
+    notices = notice_sender(sessions, settings, keyring)
+
+    def send(delivery: Delivery) -> None:
+        (notices if "notice_id" in delivery.payload else disclosures)(delivery)
+
+    return send
 
 
 def _email(sessions: sessionmaker[Session], settings: Settings, keyring: Keyring) -> Sender:
@@ -38,7 +50,7 @@ def _email(sessions: sessionmaker[Session], settings: Settings, keyring: Keyring
 # One sender per outbox kind; a domain that queues another kind adds its factory here.
 SENDERS: dict[OutboxKind, SenderFactory] = {
     OutboxKind.EMAIL: _email,
-    OutboxKind.WEBHOOK: webhook_sender,
+    OutboxKind.WEBHOOK: _webhook,
 }
 
 

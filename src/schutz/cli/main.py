@@ -21,6 +21,7 @@ from schutz.cli import (
     scan,
     secret,
     serve,
+    systems,
     worker,
 )
 from schutz.cli.context import CliState
@@ -45,6 +46,7 @@ app.add_typer(keys.app, name="keys")
 app.add_typer(retention.app, name="retention")
 app.add_typer(requests.app, name="requests")
 app.add_typer(recipients.app, name="recipients")
+app.add_typer(systems.app, name="systems")
 app.add_typer(secret.app, name="secret")
 
 

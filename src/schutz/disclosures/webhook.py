@@ -107,6 +107,10 @@ class _Poster:
             conn.close()
 
 
+Poster = _Poster
+"""Kept-alive POSTs, for the other webhook senders (request events, Art. 19 notices)."""
+
+
 def _read_pending(
     sessions: sessionmaker[Session], keyring: Keyring, disclosure_id: str
 ) -> PendingDelivery:

@@ -84,6 +84,7 @@ __all__ = [
     "Role",
     "Source",
     "SourceName",
+    "System",
     "Text",
     "duration_days",
     "is_selling",
@@ -184,6 +185,17 @@ class Recipient(Model):
         if kind != "processor":
             raise ValueError(f"recipient kind {kind!r} is not allowed; only 'processor'")
         return kind
+
+
+class System(Model):
+    """One of the operator's own systems holding personal data (shop database, CRM, helpdesk).
+
+    Schutz tells each of them of a subject's request by a signed event and waits for its
+    answer; the categories decide which identifiers an event may carry (Art. 5(1)(c) GDPR).
+    """
+
+    name: Text
+    categories: tuple[Category, ...] = Field(min_length=1)
 
 
 class Cookie(Model):
@@ -292,6 +304,7 @@ class Policy(Vocabulary):
     sources: dict[SourceName, Source]
     purposes: dict[PurposeKey, Purpose] = Field(min_length=1)
     recipients: dict[PurposeKey, Recipient] = Field(default_factory=dict)
+    systems: dict[Key, System] = Field(default_factory=dict)  # the operator's own systems
     cookies: tuple[Cookie, ...] = ()
     embeds: dict[Key, Embed] = Field(default_factory=dict)
     analytics: Analytics | None = None

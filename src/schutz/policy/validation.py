@@ -31,6 +31,7 @@ def check_policy(policy: Policy) -> list[Issue]:
         *_check_sources(policy),
         *_check_purposes(policy),
         *_check_recipients(policy),
+        *_check_systems(policy),
         *_check_cookies(policy),
         *_check_sections(policy),
         *check_vocabulary(policy),
@@ -41,6 +42,17 @@ def _undeclared(policy: Policy, categories: tuple[str, ...], path: Path) -> Iter
     for i, category in enumerate(categories):
         if category not in policy.categories:
             yield Issue((*path, i), f"category {category!r} is not declared under 'categories'")
+
+
+def _check_systems(policy: Policy) -> Iterator[Issue]:
+    """A system's categories are declared ones, or a parent of one (`user.contact`)."""
+    for key, system in policy.systems.items():
+        for i, category in enumerate(system.categories):
+            if not any(c == category or c.startswith(category + ".") for c in policy.categories):
+                yield Issue(
+                    ("systems", key, "categories", i),
+                    f"category {category!r} is not declared under 'categories'",
+                )
 
 
 def _check_fields(policy: Policy) -> Iterator[Issue]:

@@ -24,6 +24,8 @@ from schutz.subject_requests.holdings import HeldField, HeldHold
 from schutz.subject_requests.models import DataRequest, RequestKind, RequestStatus
 from schutz.subject_requests.notify import DisclosureRecord, disclosures_of
 from schutz.subject_requests.service import get_request, list_requests
+from schutz.systems import answers
+from schutz.systems import events as system_events
 from schutz.vault.keys import Keyring
 
 FORMAT = "schutz.access-export/1"
@@ -97,6 +99,8 @@ def build_package(
         "legal_holds": [_hold(policy, h, lang) for h in held.holds],
         "policy_versions": versions,
         "requests": [_request(r) for r in list_requests(session, subject_id=subject_id, now=now)],
+        "systems": answers.data_for_package(session, keyring, request.id, subject_id),
+        "notices": system_events.notices_of(session, subject_id),
     }
 
 

@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 from schutz.audit import service as audit
 from schutz.errors import Conflict, Denied, InvalidInput
 from schutz.policy.engine import Engine
-from schutz.subject_requests import holdings, notify
+from schutz.policy.schema import Policy
+from schutz.subject_requests import holdings, notify, waiting
 from schutz.subject_requests.deadlines import MAX_EXTENSION_MONTHS, due_date
 from schutz.subject_requests.mails import format_date
 from schutz.subject_requests.models import (
@@ -35,6 +36,7 @@ from schutz.subject_requests.records import (
     queue_mail,
     record_event,
 )
+from schutz.systems import events as system_events
 from schutz.vault import service as vault
 from schutz.vault.keys import Keyring
 
@@ -87,10 +89,11 @@ def approve_erasure(
         return request
     address = holdings.subject_email(session, keyring, request.subject_id)
     holds = holdings.running_holds(session, request.subject_id, now.date())
+    _tell_of_erasure(session, policy, keyring, request, actor=actor, now=now)
     result = vault.erase_subject(session, policy, request.subject_id, actor=actor, now=now)
     if result.erased:
         queue_mail(session, keyring, request, policy, "erased", to=address, now=now)
-        complete(session, request, "erased", actor=actor, now=now)
+        waiting.complete_unless_pending(session, request, "erased", actor=actor, now=now)
         return request
     request.held_until = result.held_until
     kept = [policy.field_label(f, request.lang) for f in result.kept]
@@ -112,7 +115,7 @@ def approve_erasure(
         until=until,
         now=now,
     )
-    complete(
+    waiting.complete_unless_pending(
         session,
         request,
         "erasure_held",
@@ -123,6 +126,42 @@ def approve_erasure(
         held_until=(result.held_until or now.date()).isoformat(),
     )
     return request
+
+
+def _tell_of_erasure(
+    session: Session,
+    policy: Policy,
+    keyring: Keyring,
+    request: DataRequest,
+    *,
+    actor: str,
+    now: datetime,
+) -> None:
+    """Before the key is shredded: the systems get `erasure.approved` (sealed under a key of
+    its own, so that it still leaves) and every recipient an Art. 19 notice."""
+    subject_id = request.subject_id or ""
+    system_events.notify_recipients(
+        session,
+        keyring,
+        request_id=request.id,
+        kind=request.kind,
+        subject_id=subject_id,
+        actor=actor,
+        now=now,
+    )
+    system_events.tell_systems(
+        session,
+        policy,
+        keyring,
+        request_id=request.id,
+        kind=request.kind,
+        subject_id=subject_id,
+        event="erasure.approved",
+        wait=True,
+        erasing=True,
+        actor=actor,
+        now=now,
+    )
 
 
 def extend(
@@ -211,12 +250,26 @@ def apply_rectification(
     before = holdings.subject_email(session, keyring, request.subject_id)
     fields = vault.rectify(session, rules, keyring, request.subject_id, data, actor=actor, now=now)
     recipients = notify.recipients_to_notify(session, rules.policy, request.subject_id, fields)
-    complete(
+    system_events.notify_recipients(
         session,
-        request,
-        "rectified",
+        keyring,
+        request_id=request.id,
+        kind=request.kind,
+        subject_id=request.subject_id,
+        categories=[rules.policy.fields[f] for f in fields if f in rules.policy.fields],
         actor=actor,
         now=now,
+    )
+    waiting.complete_or_wait(
+        session,
+        rules.policy,
+        keyring,
+        request,
+        "rectified",
+        event="rectification.applied",
+        actor=actor,
+        now=now,
+        changed={f: str(data[f]) for f in fields if f in data},
         fields=list(fields),
         notify=[r.recipient for r in recipients],
     )

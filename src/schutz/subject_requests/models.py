@@ -58,6 +58,7 @@ class RequestStatus(StrEnum):
     RECEIVED = "received"
     AWAITING_VERIFICATION = "awaiting_verification"
     IN_PROGRESS = "in_progress"
+    AWAITING_SYSTEMS = "awaiting_systems"
     COMPLETED = "completed"
     REFUSED = "refused"
     EXPIRED = "expired"
@@ -67,6 +68,7 @@ OPEN_STATUSES = (
     RequestStatus.RECEIVED,
     RequestStatus.AWAITING_VERIFICATION,
     RequestStatus.IN_PROGRESS,
+    RequestStatus.AWAITING_SYSTEMS,
 )
 
 
@@ -134,6 +136,9 @@ class DataRequest(Base):
     )
     refusal_reason: Mapped[str | None] = mapped_column(
         Text, comment="Why the request was refused (Art. 12(4)); told to the subject."
+    )
+    external_ref: Mapped[str | None] = mapped_column(
+        String(80), index=True, comment="The operator's own reference (a ticket number)."
     )
 
 

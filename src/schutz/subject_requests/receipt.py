@@ -20,7 +20,7 @@ from schutz.consent.service import record_consent
 from schutz.errors import Conflict, InvalidInput, NotFound
 from schutz.policy.engine import Engine
 from schutz.policy.schema import Policy
-from schutz.subject_requests import holdings, lookups
+from schutz.subject_requests import holdings, lookups, waiting
 from schutz.subject_requests.deadlines import due_date
 from schutz.subject_requests.models import (
     DataRequest,
@@ -42,6 +42,7 @@ from schutz.subject_requests.records import (
     record_event,
 )
 from schutz.subject_requests.tokens import VERIFY, VERIFY_MAX_AGE, Links
+from schutz.systems import events as system_events
 from schutz.vault import service as vault
 from schutz.vault.keys import Keyring
 from schutz.vault.validation import normalise_email
@@ -69,6 +70,7 @@ def submit(
     channel: str,
     details: str | None = None,
     lang: str = "en",
+    external_ref: str | None = None,
     actor: str,
     now: datetime,
 ) -> Submitted:
@@ -97,6 +99,7 @@ def submit(
         actor=actor,
         now=now,
     )
+    request.external_ref = clip(external_ref, 80) or None
     job = {
         "request_id": request.id,
         "email": address,
@@ -260,13 +263,23 @@ def _proceed(
         complete(session, request, "no_data", actor=actor, now=now)
         return
     kind = RequestKind(request.kind)
+    waiting.announce(session, policy, keyring, request, "request.verified", actor=actor, now=now)
     if kind is RequestKind.ACCESS:
-        complete(session, request, "export_ready", actor=actor, now=now)
+        if waiting.complete_or_wait(
+            session,
+            policy,
+            keyring,
+            request,
+            "export_ready",
+            event="access.collect",
+            actor=actor,
+            now=now,
+        ):
+            return  # the link goes out once every system has given its part
         if request.verification != "session":
             # From the privacy centre the copy opens at once, by a link bound to the
             # session; a mailed link would outlive the sign-out.
-            link = links.url("/requests/export", links.export_token(request.id))
-            queue_mail(session, keyring, request, policy, "export", link=link, now=now)
+            waiting.mail_export(session, policy, keyring, links, request, now=now)
     elif kind is RequestKind.OBJECTION:
         purposes = [k for k, p in policy.purposes.items() if p.objectable]
         for purpose in purposes:
@@ -282,12 +295,41 @@ def _proceed(
                 now=now,
             )
         complete(session, request, "objected", actor=actor, now=now, purposes=purposes)
+        waiting.announce(
+            session,
+            policy,
+            keyring,
+            request,
+            "consent.changed",
+            actor=actor,
+            now=now,
+            action="object",
+            purposes=purposes,
+        )
         queue_mail(session, keyring, request, policy, "done", note="", now=now)
     elif kind is RequestKind.RESTRICTION:
         vault.restrict_subject(
             session, subject_id, actor=actor, reason="requested_by_subject", now=now
         )
-        complete(session, request, "restricted", actor=actor, now=now)
+        system_events.notify_recipients(
+            session,
+            keyring,
+            request_id=request.id,
+            kind=request.kind,
+            subject_id=subject_id,
+            actor=actor,
+            now=now,
+        )
+        waiting.complete_or_wait(
+            session,
+            policy,
+            keyring,
+            request,
+            "restricted",
+            event="restriction.applied",
+            actor=actor,
+            now=now,
+        )
         queue_mail(session, keyring, request, policy, "done", note="", now=now)
     elif kind is RequestKind.ERASURE:
         record_event(session, request, "awaiting_approval", actor=actor, now=now)

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from schutz.audit import service as audit
@@ -184,9 +184,20 @@ def list_requests(
     subject_id: str | None = None,
     now: datetime,
     limit: int = 1000,
+    after: tuple[datetime, str] | None = None,
 ) -> Sequence[DataRequest]:
-    """Requests, the most urgent first; `overdue` keeps open ones past their due date."""
+    """Requests, the most urgent first; `overdue` keeps open ones past their due date.
+
+    `after` is a keyset cursor: the (due_at, id) of the last request of the previous page.
+    """
     query = select(DataRequest).order_by(DataRequest.due_at, DataRequest.id).limit(limit)
+    if after is not None:
+        query = query.where(
+            or_(
+                DataRequest.due_at > after[0],
+                and_(DataRequest.due_at == after[0], DataRequest.id > after[1]),
+            )
+        )
     if status:
         query = query.where(
             DataRequest.status == parse_choice(status, RequestStatus, "status").value

@@ -47,6 +47,7 @@ from schutz.web.routes import (
     staff_paper,
     staff_requests,
     subjects,
+    systems_api,
 )
 from schutz.web.security import SecurityHeadersMiddleware
 from schutz.web.templating import TEMPLATE_DIR, make_templates
@@ -67,6 +68,7 @@ ROUTES = (
     newsletter,
     contact,
     requests_api,
+    systems_api,
     requests_pages,
     account,
     staff,

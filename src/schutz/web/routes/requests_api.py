@@ -7,6 +7,7 @@ status, dates and outcome are ids and codes.
 
 from __future__ import annotations
 
+import base64
 from datetime import date, datetime
 from typing import Annotated, Literal
 
@@ -23,6 +24,8 @@ from schutz.subject_requests import service
 from schutz.subject_requests.export import build_package, exportable_request
 from schutz.subject_requests.models import DataRequest
 from schutz.subject_requests.tokens import EXPORT, EXPORT_MAX_AGE
+from schutz.systems import answers
+from schutz.systems.models import RequestSystem
 from schutz.web.auth import require_role
 from schutz.web.deps import (
     KeyringDep,
@@ -59,6 +62,9 @@ class RequestCreate(BaseModel):
         default=None, max_length=4000, description="Free text; sealed under the subject's key."
     )
     lang: Literal["en", "de"] = "en"
+    external_ref: str | None = Field(
+        default=None, max_length=80, description="The operator's own reference (no personal data)."
+    )
 
 
 class RequestAccepted(BaseModel):
@@ -67,12 +73,26 @@ class RequestAccepted(BaseModel):
     due_at: datetime
 
 
+class SystemState(BaseModel):
+    system: str
+    event: str
+    status: str = Field(description="pending, done or failed")
+    answered_at: datetime | None
+
+    @classmethod
+    def of(cls, row: RequestSystem) -> SystemState:
+        return cls(
+            system=row.system, event=row.event, status=row.status, answered_at=row.answered_at
+        )
+
+
 class RequestPublic(BaseModel):
     request_id: str
     kind: str
     channel: str
     status: str = Field(
-        description="received, awaiting_verification, in_progress, completed, refused, expired"
+        description="received, awaiting_verification, in_progress, awaiting_systems,"
+        " completed, refused, expired"
     )
     received_at: datetime
     due_at: datetime
@@ -86,10 +106,19 @@ class RequestPublic(BaseModel):
     outcome: str | None
     held_until: date | None = Field(description="A held-back erasure completes on this day.")
     refusal_reason: str | None
+    external_ref: str | None = None
+    systems: list[SystemState] = Field(
+        default_factory=list, description="Each system asked, and its answer."
+    )
+    subject_id: str | None = Field(default=None, description="For staff roles only.")
 
     @classmethod
-    def of(cls, r: DataRequest, now: datetime) -> RequestPublic:
+    def of(
+        cls, r: DataRequest, now: datetime, systems: list[RequestSystem] | None = None
+    ) -> RequestPublic:
         return cls(
+            external_ref=r.external_ref,
+            systems=[SystemState.of(row) for row in systems or []],
             request_id=r.id,
             kind=r.kind,
             channel=r.channel,
@@ -129,15 +158,75 @@ def submit_request(
         channel=body.channel,
         details=body.details,
         lang=body.lang,
+        external_ref=body.external_ref,
         actor=actor.label,
         now=utcnow(),
     )
     return RequestAccepted(request_id=result.request_id, status=result.status, due_at=result.due_at)
 
 
-@router.get("/{request_id}", response_model=RequestPublic)
+class RequestPage(BaseModel):
+    requests: list[RequestPublic]
+    next: str | None = Field(description="Pass as `cursor` for the next page; null at the end.")
+
+
+STAFF_ROLES = ("support", "dpo", "admin")
+
+
+def _cursor(value: str) -> tuple[datetime, str]:
+    try:
+        due, _, request_id = base64.urlsafe_b64decode(value.encode("ascii")).decode().partition("|")
+        return datetime.fromisoformat(due), request_id[:32]
+    except (ValueError, UnicodeError):
+        raise InvalidInput("cursor: not a cursor this API gave") from None
+
+
+def _next(rows: list[DataRequest], limit: int) -> str | None:
+    if len(rows) < limit:
+        return None
+    last = rows[-1]
+    return base64.urlsafe_b64encode(f"{last.due_at.isoformat()}|{last.id}".encode()).decode()
+
+
+@router.get("", response_model=RequestPage, response_model_exclude_unset=True)
+def list_requests(
+    session: SessionDep,
+    actor: Reader,
+    status: Annotated[str | None, Query(max_length=32)] = None,
+    kind: Annotated[str | None, Query(max_length=32)] = None,
+    overdue: bool = False,
+    subject_id: Annotated[str | None, Query(max_length=32)] = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> RequestPage:
+    """Requests, the most urgent first, a page at a time (keyset: pass `next` as `cursor`).
+    Staff roles (support, dpo, admin) see each request's `subject_id`; others do not."""
+    now = utcnow()
+    rows = list(
+        service.list_requests(
+            session, status=status, kind=kind, overdue=overdue, subject_id=subject_id, now=now,
+            limit=limit, after=_cursor(cursor) if cursor else None,
+        )
+    )  # fmt: skip
+    staff = any(actor.has_role(role) for role in STAFF_ROLES)
+    systems = answers.answers_of(session, [r.id for r in rows])
+    page = []
+    for r in rows:
+        item = RequestPublic.of(r, now, systems[r.id])
+        if staff:
+            item.subject_id = r.subject_id
+        page.append(item)
+    return RequestPage(requests=page, next=_next(rows, limit))
+
+
+@router.get("/{request_id}", response_model=RequestPublic, response_model_exclude_unset=True)
 def read_request(request_id: str, session: SessionDep, actor: Reader) -> RequestPublic:
-    return RequestPublic.of(service.get_request(session, request_id), utcnow())
+    request = service.get_request(session, request_id)
+    systems = answers.answers_of(session, [request.id])[request.id]
+    item = RequestPublic.of(request, utcnow(), systems)
+    if any(actor.has_role(role) for role in STAFF_ROLES):
+        item.subject_id = request.subject_id
+    return item
 
 
 @router.post("/{request_id}/approve", response_model=RequestPublic)

@@ -25,6 +25,7 @@ from schutz.policy.ropa import records_of_processing
 from schutz.subject_requests import service
 from schutz.subject_requests.models import RequestChannel, RequestKind, RequestStatus
 from schutz.subject_requests.self_service import EDITABLE  # the fields a correction may change
+from schutz.systems import answers
 from schutz.web.auth import StaffContext, require_staff
 from schutz.web.deps import (
     Desk,
@@ -74,6 +75,12 @@ def queue(
     ctx = {
         "staff": staff,
         "rows": [(r, service.is_overdue(r, now)) for r in rows],
+        "pending": {
+            request_id: [a.system for a in found if a.status == "pending"]
+            for request_id, found in answers.answers_of(
+                session, [r.id for r in rows if r.status == "awaiting_systems"]
+            ).items()
+        },
         "statuses": [s.value for s in RequestStatus],
         "kinds": [k.value for k in RequestKind],
         "status": status,
