@@ -46,6 +46,7 @@ _spec = importlib.util.spec_from_file_location("example_shop", SHOP_FILE)
 assert _spec is not None
 assert _spec.loader is not None
 example_shop = importlib.util.module_from_spec(_spec)
+sys.modules["example_shop"] = example_shop  # dataclasses look their module up while it loads
 _spec.loader.exec_module(example_shop)
 
 pytestmark = pytest.mark.slow
