@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
-from typer.core import TyperGroup
+from typer.core import TyperGroup, TyperOption
 
 from schutz.cli import (
     audit,
@@ -31,7 +31,7 @@ from schutz.errors import SchutzError
 DATA_DIR_HELP = "Data directory (default ./schutz-data)."
 
 
-def _late_data_dir(ctx: typer.Context, _param: object, value: Path | str | None) -> None:
+def _late_data_dir(ctx: Any, _param: Any, value: Any) -> None:
     """`--data-dir` given after the command name: it replaces the one before, if any."""
     if value is None:
         return
@@ -47,7 +47,7 @@ class SchutzGroup(TyperGroup):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        own = next(p for p in self.params if p.name == "data_dir")
+        own = next(p for p in self.params if isinstance(p, TyperOption) and p.name == "data_dir")
         late = copy.copy(own)  # the same option, without the environment variable
         late.envvar = None
         late.expose_value = False
