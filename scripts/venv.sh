@@ -16,3 +16,8 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install --quiet -e "$spec"
   touch "$stamp"
 fi
+# The browser tests check pages with axe-core (npm, pinned in tests/axe/package-lock.json).
+if [[ ",$extras," == *",test,"* ]] && [ ! -f tests/axe/node_modules/axe-core/axe.min.js ]; then
+  echo "installing axe-core into tests/axe/node_modules ..."
+  npm ci --prefix tests/axe --no-audit --no-fund --silent
+fi

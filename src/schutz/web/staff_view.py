@@ -23,7 +23,7 @@ NO_STORE = {"Cache-Control": "no-store"}
 SEES_COLLEAGUES = ("support", "dpo", "admin")
 
 KINDS = {
-    "access": N_("Access"),
+    "access": N_("Access (Art. 15)"),
     "rectification": N_("Rectification"),
     "completion": N_("Completion"),
     "erasure": N_("Erasure"),
