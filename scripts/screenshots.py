@@ -6,6 +6,7 @@ and writes one PNG per page, language and width. `--url URL --password PW --data
 uses a demo server that is already running instead. Needs the `test` extra (Playwright).
 """
 
+# ruff: noqa: T201, S603 - a command-line script that prints what it wrote and runs schutz
 from __future__ import annotations
 
 import argparse
@@ -127,7 +128,9 @@ def _account_link(data_dir: Path, since: float) -> str:
             text = message_from_bytes(eml.read_bytes(), policy=policy.default).get_body(
                 preferencelist=("plain",)
             )
-            found = re.search(r"https?://\S+/account/login\?token=\S+", text.get_content() if text else "")
+            found = re.search(
+                r"https?://\S+/account/login\?token=\S+", text.get_content() if text else ""
+            )
             if found:
                 return found.group(0)
         time.sleep(0.1)

@@ -11,13 +11,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, ViewportSize, expect
 
 from axe import axe_violations, describe_violations
 from live import free_port, stop, wait_for, wait_until_healthy
 
-DESKTOP = {"width": 1280, "height": 800}
-PHONE = {"width": 390, "height": 844}
+DESKTOP: ViewportSize = {"width": 1280, "height": 800}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 DPO = "dpo@demo.schutz.example"
 
 
@@ -47,7 +47,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
         stop(process)
 
 
-def staff_page(browser: Browser, demo: Demo, viewport: dict[str, int], email: str = DPO) -> Page:
+def staff_page(browser: Browser, demo: Demo, viewport: ViewportSize, email: str = DPO) -> Page:
     page = browser.new_context(viewport=viewport, locale="en-GB").new_page()
     page.goto(f"{demo.url}/staff/login")
     page.fill("#email", email)
@@ -60,12 +60,13 @@ def staff_page(browser: Browser, demo: Demo, viewport: dict[str, int], email: st
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
 @pytest.mark.parametrize("email", [DPO, "admin@demo.schutz.example"])
 def test_the_top_bar_stays_one_row_and_the_menu_holds_every_section(
-    browser: Browser, demo: Demo, viewport: dict[str, int], email: str
+    browser: Browser, demo: Demo, viewport: ViewportSize, email: str
 ) -> None:
     page = staff_page(browser, demo, viewport, email)
     bar = page.locator("header.console-bar")
     box = bar.bounding_box()
-    assert box is not None and box["height"] < 64, box  # one row, not three
+    assert box is not None
+    assert box["height"] < 64, box  # one row, not three
     assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
     page.click("details.menu summary")
     menu = page.locator("details.menu nav")
@@ -93,7 +94,7 @@ def test_the_dashboard_counts_what_needs_attention(browser: Browser, demo: Demo)
 
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
 def test_the_audit_log_reads_as_sentences_inside_the_page(
-    browser: Browser, demo: Demo, viewport: dict[str, int]
+    browser: Browser, demo: Demo, viewport: ViewportSize
 ) -> None:
     page = staff_page(browser, demo, viewport)
     page.goto(f"{demo.url}/staff/audit?lang=en")
@@ -101,7 +102,7 @@ def test_the_audit_log_reads_as_sentences_inside_the_page(
     widths = region.evaluate("el => [el.scrollWidth, el.clientWidth]")
     assert widths[0] <= widths[1], widths  # no sideways scrolling for the log
     table = region.locator("table")
-    expect(table).to_contain_text(f"you ({DPO}) signed in to the staff console")
+    expect(table).to_contain_text(f"You ({DPO}) signed in to the staff console")
     expect(table).to_contain_text("read a customer's data for “Legal obligations”")
     shown = table.inner_text()  # what the reader sees, with every JSON toggle closed
     assert "staff:" not in shown
@@ -124,9 +125,7 @@ def test_german_staff_see_kinds_and_channels_in_german(browser: Browser, demo: D
     page.context.close()
 
 
-def test_a_bad_address_on_the_paper_form_keeps_what_was_typed(
-    browser: Browser, demo: Demo
-) -> None:
+def test_a_bad_address_on_the_paper_form_keeps_what_was_typed(browser: Browser, demo: Demo) -> None:
     page = staff_page(browser, demo, DESKTOP, "support@demo.schutz.example")
     page.goto(f"{demo.url}/staff/requests/new?lang=en")
     page.select_option("#kind", "erasure")
@@ -187,7 +186,7 @@ def _check(page: Page, where: str) -> None:
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
 @pytest.mark.parametrize("lang", ["en", "de"])
 def test_axe_finds_nothing_on_any_console_page(
-    browser: Browser, demo: Demo, lang: str, viewport: dict[str, int]
+    browser: Browser, demo: Demo, lang: str, viewport: ViewportSize
 ) -> None:
     anonymous = browser.new_context(viewport=viewport).new_page()
     anonymous.goto(f"{demo.url}/staff/login?lang={lang}")

@@ -102,6 +102,6 @@ def describe(
         count=str(count),
     )
     sentence = names.translate(SENTENCES.get(action, UNKNOWN)).format_map(words)
-    if "@" in words["who"] and sentence.startswith(words["who"]):
+    if sentence.startswith(words["who"]) and "@" in words["who"] and " " not in words["who"]:
         return sentence  # an e-mail address keeps its case
     return sentence[:1].upper() + sentence[1:]
