@@ -57,12 +57,19 @@ def demo_server(data_dir: Path) -> Iterator[str]:
     argv = [sys.executable, "-m", "schutz", "serve", "--demo", "--port", str(port),
             "--data-dir", str(data_dir)]  # fmt: skip
     log = (data_dir.parent / "serve.log").open("wb")
-    process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(
+            filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")])
+        ),
+    }
+    process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, env=env)
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(600):
             if process.poll() is not None:
-                sys.exit(f"the demo server stopped; see {log.name}")
+                log.close()
+                sys.exit("the demo server stopped:\n" + Path(log.name).read_text()[-2000:])
             try:
                 with urllib.request.urlopen(f"{base}/healthz", timeout=1):  # noqa: S310 - ours
                     break
