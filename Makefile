@@ -2,7 +2,7 @@
 PORT ?= 8000
 export PORT
 
-.PHONY: run test bench lint i18n clean prove
+.PHONY: run test bench lint i18n clean prove screenshots
 
 run:
 	@scripts/venv.sh
@@ -37,3 +37,8 @@ i18n:
 
 clean:
 	rm -rf .venv schutz-data .pytest_cache .mypy_cache .ruff_cache
+
+# Regenerate docs/screenshots/ (console, privacy centre, banner, public pages) with Chromium.
+screenshots:
+	@scripts/venv.sh test
+	.venv/bin/python scripts/screenshots.py

@@ -16,12 +16,11 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install --quiet -e "$spec"
   touch "$stamp"
 fi
-
-# The browser tests run axe-core from npm (tests/browser/package.json, pinned by its lock).
-if [[ ",$extras," == *",test,"* ]] && [ ! -f tests/browser/node_modules/axe-core/axe.min.js ]; then
+# The browser tests check pages with axe-core (npm, pinned in tests/axe/package-lock.json).
+if [[ ",$extras," == *",test,"* ]] && [ ! -f tests/axe/node_modules/axe-core/axe.min.js ]; then
   if ! command -v npm >/dev/null; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null
   fi
-  echo "installing axe-core for the browser tests ..."
-  npm ci --prefix tests/browser --no-audit --no-fund --silent
+  echo "installing axe-core into tests/axe/node_modules ..."
+  npm ci --prefix tests/axe --no-audit --no-fund --silent
 fi

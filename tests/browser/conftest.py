@@ -5,20 +5,19 @@ directory and a migrated SQLite database, and yields its base URL. `page` is a f
 Playwright page (own context: no cookies, no cache) in a headless Chromium that resolves
 no host but 127.0.0.1, so a stray third-party request fails instead of leaving the machine.
 Without /usr/bin/chromium the tests skip, except in CI (CI=true), where that is a failure.
-`axe` checks the page for accessibility with axe-core from npm (tests/browser/package.json,
-installed by scripts/venv.sh); without it the tests skip, and in CI fail.
+`axe` checks the page for accessibility with axe-core from npm (tests/axe.py, installed by
+scripts/venv.sh into tests/axe); without it the tests skip, and in CI fail.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, Playwright
 
+from axe import axe_violations
 from live import chromium_launched, migrated_sqlite_url, require_mark, uvicorn_serving
 from schutz.scan.browser import CHROMIUM_ARGS as SCAN_ARGS
 
@@ -63,39 +62,7 @@ def no_js_page(browser: Browser) -> Iterator[Page]:
     context.close()
 
 
-AXE = Path(os.environ.get("SCHUTZ_AXE", Path(__file__).parent / "node_modules/axe-core/axe.min.js"))
-AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
-Violations = list[dict[str, Any]]
-
-
-@pytest.fixture(scope="session")
-def axe_source() -> str:
-    """axe-core's script; a missing one fails the test in CI and skips it elsewhere."""
-    if not AXE.exists():
-        message = f"axe-core not found at {AXE}; run scripts/venv.sh test (npm ci in tests/browser)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"{message}; accessibility tests are required in CI")
-        pytest.skip(message)
-    return AXE.read_text(encoding="utf-8")
-
-
 @pytest.fixture
-def axe(axe_source: str) -> Callable[[Page], Violations]:
-    """axe-core's violations on the page as it is now: [{id, help, nodes: [{target, html}]}]."""
-
-    def check(page: Page) -> Violations:
-        if not page.evaluate("typeof window.axe !== 'undefined'"):
-            page.evaluate(axe_source)  # evaluated by the driver: the page's CSP stays as it is
-        found: Violations = page.evaluate(
-            """async (tags) => {
-                const result = await axe.run(document, {runOnly: {type: "tag", values: tags}});
-                return result.violations.map(v => ({
-                    id: v.id, help: v.help,
-                    nodes: v.nodes.slice(0, 3).map(n => ({target: n.target, html: n.html})),
-                }));
-            }""",
-            AXE_TAGS,
-        )
-        return found
-
-    return check
+def axe() -> Callable[[Page], list[dict[str, Any]]]:
+    """axe-core's violations on the page as it is now (tests/axe.py: fails in CI without it)."""
+    return axe_violations

@@ -41,3 +41,22 @@ def test_an_unknown_command_is_one_clear_error_without_traceback(tmp_path: Path)
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
     assert "frobnicate" in result.stderr
+
+
+def test_data_dir_is_accepted_after_the_command_name_as_the_readme_says(tmp_path: Path) -> None:
+    """Issue 17, defect 10: `schutz init --data-dir X` was "No such option"."""
+    after = tmp_path / "after"
+    nested = tmp_path / "nested"
+    first = schutz("init", "--data-dir", str(after))
+    assert first.returncode == 0, first.stderr
+    assert (after / "schutz.db").exists()
+    # A sub-command of a group too, and the later option wins over the earlier one.
+    schutz("init", "--data-dir", str(nested))
+    checked = schutz(
+        "--data-dir", str(tmp_path / "unused"), "audit", "verify", "--data-dir", str(nested)
+    )
+    assert checked.returncode == 0, checked.stderr
+    assert "intact" in checked.stdout
+    assert not (tmp_path / "unused").exists()
+    shown = schutz("init", "--help")
+    assert "--data-dir" in shown.stdout

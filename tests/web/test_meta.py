@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from schutz.web.api_summaries import SUMMARIES
 from schutz.web.routes.meta import list_operations
 from webapp import TestClient, sqlite_client
 
@@ -82,3 +83,15 @@ def test_list_operations_sorts_by_tag_path_and_method() -> None:
     assert ops[1].summary == "read_a"
     assert ops[3].public is False
     assert ops[2].public is True
+
+
+def test_every_api_operation_has_a_written_summary(client: TestClient) -> None:
+    """Issue 17, defect 9: /api/docs listed "Get Audience", "Readyz", made from names."""
+    schema = client.get("/api/v1/openapi.json").json()
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            assert (method.upper(), path) in SUMMARIES, f"{method.upper()} {path} has no summary"
+            assert operation["summary"] == SUMMARIES[(method.upper(), path)]
+    docs = client.get("/api/docs").text
+    assert "Get Audience" not in docs
+    assert "Everyone who may be contacted for a purpose now" in docs

@@ -134,5 +134,5 @@ def test_the_page_speaks_german(client: TestClient, dead_id: str) -> None:
     _sign_in(client, "fulfilment")
     page = client.get("/staff/disclosures?lang=de")
     assert "<h1>Weitergaben</h1>" in page.text
-    assert "Tote Zustellungen" in page.text
+    assert "Fehlgeschlagene Übermittlungen" in page.text  # issue 17: in words, not "dead letters"
     assert "Erneut senden" in page.text

@@ -230,3 +230,9 @@ def recent_entries(
     if flagged_only:
         query = query.where(AuditEntry.flagged.is_(True))
     return list(session.scalars(query))
+
+
+def count_flagged(session: Session) -> int:
+    """How many entries are flagged for the DPO's review (C9), for the console's dashboard."""
+    query = select(func.count()).select_from(AuditEntry).where(AuditEntry.flagged.is_(True))
+    return int(session.scalar(query) or 0)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
+from typer.core import TyperGroup, TyperOption
 
 from schutz.cli import (
     audit,
@@ -27,8 +29,42 @@ from schutz.cli import (
 from schutz.cli.context import CliState
 from schutz.errors import SchutzError
 
+DATA_DIR_HELP = "Data directory (default ./schutz-data)."
+
+
+def _late_data_dir(ctx: Any, _param: Any, value: Any) -> None:
+    """`--data-dir` given after the command name: it replaces the one before, if any."""
+    if value is None:
+        return
+    root = ctx.find_root()
+    if not isinstance(root.obj, CliState):
+        root.obj = CliState()
+    root.obj.data_dir = Path(value)
+
+
+class SchutzGroup(TyperGroup):
+    """The root group. Every command below it takes `--data-dir` too, so that
+    `schutz init --data-dir X` works as well as `schutz --data-dir X init`."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        own = next(p for p in self.params if isinstance(p, TyperOption) and p.name == "data_dir")
+        late = copy.copy(own)  # the same option, without the environment variable
+        late.envvar = None
+        late.expose_value = False
+        late.callback = _late_data_dir
+        late.help = DATA_DIR_HELP
+        pending = list(self.commands.values())
+        while pending:
+            command = pending.pop()
+            if not any(p.name == "data_dir" for p in command.params):
+                command.params.append(late)
+            pending.extend(getattr(command, "commands", {}).values())
+
+
 app = typer.Typer(
     name="schutz",
+    cls=SchutzGroup,
     help="Schutz makes a website keep its privacy policy.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -56,7 +92,9 @@ def main(
     data_dir: Annotated[
         Path | None,
         typer.Option(
-            "--data-dir", envvar="SCHUTZ_DATA_DIR", help="Data directory (default ./schutz-data)."
+            "--data-dir",
+            envvar="SCHUTZ_DATA_DIR",
+            help=DATA_DIR_HELP + " Also accepted after the command name.",
         ),
     ] = None,
 ) -> None:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from schutz.clock import utcnow
 from schutz.config import Settings
 from schutz.db import transaction
+from schutz.demo.console import seed_console
 from schutz.disclosures.demo import seed_demo_recipients
 from schutz.identity.service import add_staff, create_api_key
 from schutz.policy.loader import load_policy_set
@@ -136,8 +137,9 @@ def seed_story(session: Session, settings: Settings, *, now: datetime) -> None:
     policies = load_policy_set(settings.policy)
     rules = policies.engine(policies.in_force(now.date()).version)
     keyring = load_keyring(settings)
+    subject_ids = []
     for step in DEMO_INTAKES:
-        intake(
+        result = intake(
             session,
             rules,
             keyring,
@@ -148,3 +150,5 @@ def seed_story(session: Session, settings: Settings, *, now: datetime) -> None:
             actor="demo",
             now=now,
         )
+        subject_ids.append(result.subject_id)
+    seed_console(session, settings, rules, keyring, subject_ids[0], now=now)

@@ -15,6 +15,7 @@ from schutz.db import make_engine, make_session_factory
 from schutz.policy.loader import load_policy_set
 from schutz.policy.sites import declared_sites
 from schutz.vault.keys import load_keyring
+from schutz.web.api_summaries import write_summaries
 from schutz.web.auth import load_or_create_secret
 from schutz.web.cookie_guard import CookieGuardMiddleware
 from schutz.web.cors import CorsMiddleware
@@ -114,6 +115,7 @@ def create_app(
     app.include_router(metrics_router)
     for extra in extra_routers:
         app.include_router(extra)
+    write_summaries(app)
     return app
 
 

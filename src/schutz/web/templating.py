@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from schutz.web.i18n import LANGUAGES, babel_locale, pick_language, translations
-from schutz.web.staff_sections import SECTIONS
+from schutz.web.staff_sections import SECTIONS, menu_for
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 
@@ -32,6 +32,7 @@ def make_templates() -> Jinja2Templates:
     env.policies["ext.i18n.trimmed"] = True
     env.filters["money"] = money
     env.globals["staff_sections"] = SECTIONS
+    env.globals["staff_menu"] = menu_for
     return Jinja2Templates(env=env)
 
 

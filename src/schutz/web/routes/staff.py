@@ -23,6 +23,7 @@ from schutz.identity.service import (
     session_for_token,
     start_session,
 )
+from schutz.web.audit_text import describe
 from schutz.web.auth import (
     SESSION_COOKIE,
     StaffContext,
@@ -40,7 +41,9 @@ from schutz.web.client_ip import truncated_client_ip
 from schutz.web.deps import SessionDep, SettingsDep, UnitOfWorkRoute, session_for, unit_of_work
 from schutz.web.i18n import LANGUAGES
 from schutz.web.password_gate import RETRY_AFTER, GateBusy, password_gate
+from schutz.web.staff_dashboard import dashboard_for
 from schutz.web.staff_sections import SECTIONS
+from schutz.web.staff_view import names_for, staff_page
 from schutz.web.templating import render
 
 router = APIRouter(prefix="/staff", include_in_schema=False, route_class=UnitOfWorkRoute)
@@ -158,15 +161,17 @@ def _has_page(request: Request, path: str) -> bool:
 
 
 @router.get("/")
-def dashboard(request: Request, staff: StaffDep) -> Response:
+def dashboard(request: Request, session: SessionDep, staff: StaffDep) -> Response:
+    """Counts of what needs attention, the overdue requests and failed deliveries by name,
+    and every section the viewer's role may open."""
     sections = [
         {"path": path, "title": title, "text": text, "live": _has_page(request, path)}
         for path, title, text, roles in SECTIONS
         if staff.actor.role in roles
     ]
-    response = render(request, "staff/dashboard.html", {"staff": staff, "sections": sections})
-    response.headers.update(NO_STORE)
-    return response
+    board = dashboard_for(session, staff.actor.role, now=utcnow())
+    ctx = {"staff": staff, "sections": sections, "board": board, "now": utcnow()}
+    return staff_page(request, "staff/dashboard.html", ctx)
 
 
 @router.get("/audit")
@@ -176,12 +181,13 @@ def audit_log(
     staff: Annotated[StaffContext, Depends(require_staff("dpo", "admin"))],
     flagged: bool = False,
 ) -> Response:
+    """The newest entries as sentences, with who did it by name; the chain checked."""
     result = verify(session)
     entries = recent_entries(session, limit=100, flagged_only=flagged)
-    response = render(
-        request,
-        "staff/audit.html",
-        {"staff": staff, "result": result, "entries": entries, "flagged": flagged},
-    )
-    response.headers.update(NO_STORE)
-    return response
+    names = names_for(request, staff, session, (e.actor for e in entries))
+    rows = [
+        (e, describe(names, e.action, actor=e.actor, purpose=e.purpose, details=e.details))
+        for e in entries
+    ]
+    ctx = {"staff": staff, "result": result, "rows": rows, "flagged": flagged}
+    return staff_page(request, "staff/audit.html", ctx, names=names)

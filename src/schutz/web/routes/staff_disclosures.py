@@ -14,14 +14,13 @@ from schutz.disclosures.endpoints import list_endpoints
 from schutz.disclosures.models import DisclosureStatus
 from schutz.web.auth import StaffContext, require_staff
 from schutz.web.deps import LangDep, PolicyDep, SessionDep, UnitOfWorkRoute
-from schutz.web.templating import render
+from schutz.web.staff_view import staff_page
 
 router = APIRouter(
     prefix="/staff/disclosures", include_in_schema=False, route_class=UnitOfWorkRoute
 )
 
 Viewer = Annotated[StaffContext, Depends(require_staff("fulfilment", "dpo", "admin"))]
-NO_STORE = {"Cache-Control": "no-store"}
 
 
 @router.get("")
@@ -34,7 +33,7 @@ def disclosures_page(
     retried: str | None = None,
 ) -> Response:
     """What each processor is configured for, what went out lately, and what failed for good."""
-    response = render(
+    return staff_page(
         request,
         "staff/disclosures/index.html",
         {
@@ -50,8 +49,6 @@ def disclosures_page(
             "statuses": [s.value for s in DisclosureStatus],
         },
     )
-    response.headers.update(NO_STORE)
-    return response
 
 
 @router.post("/{disclosure_id}/retry")

@@ -31,12 +31,11 @@ from schutz.vault import service as vault
 from schutz.web.auth import StaffContext, require_staff
 from schutz.web.deps import KeyringDep, PolicyDep, SessionDep, SettingsDep, UnitOfWorkRoute
 from schutz.web.i18n import pick_language
-from schutz.web.templating import render
+from schutz.web.staff_view import staff_page
 
 router = APIRouter(prefix="/staff", include_in_schema=False, route_class=UnitOfWorkRoute)
 
 PAPER_CHANNELS = ("post", "fax", "phone")
-NO_STORE = {"Cache-Control": "no-store"}
 MAIL_LIMIT = 200
 _MAIL_ID = re.compile(r"[0-9a-f]{32}")
 _URL = re.compile(r"https?://[^\s<>\"']+")
@@ -66,9 +65,7 @@ def _objections_page(
         "values": {"channel": "post", "purposes": ["direct_marketing"]},
     }  # fmt: skip
     context.update(ctx)
-    response = render(request, "staff/paper/objections.html", context, status_code=status)
-    response.headers.update(NO_STORE)
-    return response
+    return staff_page(request, "staff/paper/objections.html", context, status=status)
 
 
 @router.get("/objections")
@@ -157,13 +154,11 @@ def mail_list(request: Request, staff: Support, settings: SettingsDep) -> Respon
             mails.append(
                 {"id": path.stem, "subject": msg["Subject"], "to": msg["To"], "date": msg["Date"]}
             )
-    response = render(
+    return staff_page(
         request,
         "staff/paper/mail.html",
         {"staff": staff, "mails": mails, "smtp": settings.smtp_url is not None},
     )
-    response.headers.update(NO_STORE)
-    return response
 
 
 @router.get("/mail/{mail_id}")
@@ -183,8 +178,7 @@ def mail_message(request: Request, mail_id: str, staff: Support, settings: Setti
         "headers": headers,
         "body": _linkify(str(text), live=live),
         "mail_id": mail_id,
+        "subject": str(msg["Subject"] or ""),
         "hidden": not live,
     }
-    response = render(request, "staff/paper/mail_message.html", context)
-    response.headers.update(NO_STORE)
-    return response
+    return staff_page(request, "staff/paper/mail_message.html", context)

@@ -23,9 +23,10 @@ from schutz.clock import utcnow
 from schutz.errors import Conflict, Denied, InvalidInput
 from schutz.policy.ropa import records_of_processing
 from schutz.subject_requests import service
-from schutz.subject_requests.models import RequestChannel, RequestKind, RequestStatus
+from schutz.subject_requests.models import RequestKind, RequestStatus
 from schutz.subject_requests.self_service import EDITABLE  # the fields a correction may change
 from schutz.systems import answers
+from schutz.web.audit_text import describe
 from schutz.web.auth import StaffContext, require_staff
 from schutz.web.deps import (
     Desk,
@@ -38,8 +39,9 @@ from schutz.web.deps import (
     UnitOfWorkRoute,
 )
 from schutz.web.errors import Revert
+from schutz.web.i18n import N_, translations
 from schutz.web.routes.requests_api import NO_STORE
-from schutz.web.templating import render
+from schutz.web.staff_view import Names, names_for, staff_page
 
 router = APIRouter(prefix="/staff", include_in_schema=False, route_class=UnitOfWorkRoute)
 
@@ -48,10 +50,10 @@ Records = Annotated[StaffContext, Depends(require_staff("dpo", "admin"))]
 STAFF_CHANNELS = ("post", "fax", "phone", "email")
 
 
-def _page(request: Request, name: str, ctx: dict[str, Any], status: int = 200) -> HTMLResponse:
-    response = render(request, f"staff/requests/{name}", ctx, status_code=status)
-    response.headers.update(NO_STORE)
-    return response
+def _page(
+    request: Request, name: str, ctx: dict[str, Any], status: int = 200, names: Names | None = None
+) -> HTMLResponse:
+    return staff_page(request, f"staff/requests/{name}", ctx, status=status, names=names)
 
 
 def _detail_url(request_id: str, lang: str, done: str = "") -> RedirectResponse:
@@ -72,6 +74,7 @@ def queue(
     rows = service.list_requests(
         session, status=status or None, kind=kind or None, overdue=overdue, now=now
     )
+    names = names_for(request, staff, session, (r.handler for r in rows if r.handler))
     ctx = {
         "staff": staff,
         "rows": [(r, service.is_overdue(r, now)) for r in rows],
@@ -88,7 +91,7 @@ def queue(
         "overdue": overdue,
         "now": now,
     }
-    return _page(request, "queue.html", ctx)
+    return _page(request, "queue.html", ctx, names=names)
 
 
 @router.get("/requests.csv")
@@ -120,14 +123,42 @@ def queue_csv(
     )
 
 
+BLANK_ENTRY = {
+    "kind": "access",
+    "channel": "post",
+    "email": "",
+    "details": "",
+    "subject_lang": "de",
+}
+FIELD_ERRORS = {
+    "email": N_("This is not a valid e-mail address. Check the letter, e.g. for a missing dot."),
+    "kind": N_("Choose the kind of request."),
+    "channel": N_("Choose how the request arrived."),
+    "details": N_("This is too long: at most 4,000 characters."),
+}
+
+
+def _entry_page(
+    request: Request, staff: StaffContext, values: dict[str, str], errors: dict[str, str]
+) -> HTMLResponse:
+    ctx = {
+        "staff": staff,
+        "kinds": [k.value for k in RequestKind],
+        "channels": STAFF_CHANNELS,
+        "values": values,
+        "errors": errors,
+    }
+    return _page(request, "new.html", ctx, status=422 if errors else 200)
+
+
 @router.get("/requests/new")
 def entry_form(request: Request, staff: Handler) -> Response:
-    ctx = {"staff": staff, "kinds": [k.value for k in RequestKind], "channels": STAFF_CHANNELS}
-    return _page(request, "new.html", ctx)
+    return _entry_page(request, staff, BLANK_ENTRY, {})
 
 
 @router.post("/requests/new")
 def enter_request(
+    request: Request,
     desk: DeskDep,
     staff: Handler,
     kind: Annotated[str, Form(max_length=20)] = "",
@@ -138,12 +169,23 @@ def enter_request(
 ) -> Response:
     """A request received by post, fax or phone, entered by staff; it is verified by the
     mailed link or, with a note, by staff."""
-    if channel not in {c.value for c in RequestChannel}:
-        raise InvalidInput("channel: not a request channel")
-    made = service.submit(
-        desk.session, desk.rules, desk.keyring, desk.links, kind=kind, email=email, channel=channel,
-        details=details, lang=subject_lang, actor=staff.actor.label, now=utcnow(),
-    )  # fmt: skip
+    values = {"kind": kind, "channel": channel, "email": email, "details": details,
+              "subject_lang": subject_lang}  # fmt: skip
+    try:
+        if channel not in STAFF_CHANNELS:
+            raise InvalidInput("channel: not a request channel")
+        made = service.submit(
+            desk.session, desk.rules, desk.keyring, desk.links, kind=kind, email=email,
+            channel=channel, details=details, lang=subject_lang, actor=staff.actor.label,
+            now=utcnow(),
+        )  # fmt: skip
+    except InvalidInput as exc:
+        field = str(exc).partition(":")[0]
+        message = FIELD_ERRORS.get(field, FIELD_ERRORS["details"])
+        errors = {
+            field if field in FIELD_ERRORS else "details": translations(desk.lang).gettext(message)
+        }
+        raise Revert(_entry_page(request, staff, values, errors)) from None
     return _detail_url(made.request_id, desk.lang, "entered")
 
 
@@ -158,10 +200,17 @@ def detail(
 ) -> Response:
     found = service.get_request(session, request.path_params["request_id"])
     now = utcnow()
+    events = service.history(session, found.id)
+    labels = [e.actor for e in events] + ([found.handler] if found.handler else [])
+    names = names_for(request, staff, session, labels)
+    details = {"request_id": found.id, "kind": found.kind}
     ctx = {
         "staff": staff,
         "req": found,
-        "events": service.history(session, found.id),
+        "events": [
+            (e, describe(names, f"request.{e.action}", actor=e.actor, details=details))
+            for e in events
+        ],
         "details": service.details_of(session, keyring, found),
         "overdue": service.is_overdue(found, now),
         "open": service.is_open(found),
@@ -169,7 +218,7 @@ def detail(
         "done": done,
         "error": error,
     }
-    return _page(request, "detail.html", ctx)
+    return _page(request, "detail.html", ctx, names=names)
 
 
 DONE = {
