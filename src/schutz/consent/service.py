@@ -39,6 +39,7 @@ from schutz.consent.state import (
     waiting_ask,
 )
 from schutz.consent.vocabulary import ConsentAction, ConsentChannel
+from schutz.consent.wordings import remember_wording
 from schutz.errors import Conflict, Denied, InvalidInput
 from schutz.policy.schema import Policy
 
@@ -163,6 +164,8 @@ def record_consent(
         at=now,
     )
     _append(session, event, actor=actor, now=now)
+    if wording is not None and event.wording_hash is not None:
+        remember_wording(session, event.wording_hash, wording, wording_version, now=now)
     return event
 
 
