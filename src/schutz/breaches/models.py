@@ -55,9 +55,7 @@ class Breach(Base):
         JSON, comment="Intake sources concerned; empty means every source."
     )
     risk: Mapped[str] = mapped_column(String(8), comment="none, risk or high (Art. 33/34).")
-    consequences: Mapped[str] = mapped_column(
-        Text, comment="Likely consequences (Art. 33(3)(c))."
-    )
+    consequences: Mapped[str] = mapped_column(Text, comment="Likely consequences (Art. 33(3)(c)).")
     measures: Mapped[str] = mapped_column(
         Text, comment="Measures taken or proposed (Art. 33(3)(d))."
     )

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from schutz.cli import (
     audit,
     backup,
+    breach,
     identity,
     keys,
     policy,
@@ -46,6 +47,7 @@ app.add_typer(retention.app, name="retention")
 app.add_typer(requests.app, name="requests")
 app.add_typer(recipients.app, name="recipients")
 app.add_typer(secret.app, name="secret")
+app.add_typer(breach.app, name="breach")
 
 
 @app.callback()

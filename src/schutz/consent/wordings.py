@@ -55,5 +55,5 @@ def wordings_by_hash(session: Session, digests: Iterable[str]) -> dict[str, str]
         rows = session.execute(
             select(ConsentWording.hash, ConsentWording.text).where(ConsentWording.hash.in_(chunk))
         )
-        found.update({h: t for h, t in rows})
+        found.update({str(h): str(t) for h, t in rows.tuples()})
     return found

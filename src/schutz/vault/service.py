@@ -28,6 +28,16 @@ from schutz.vault.access import (
     subject_fields,
 )
 from schutz.vault.audiences import read_emails_for_purpose, subjects_for_purpose
+from schutz.vault.census import (
+    FieldFacts,
+    all_live_fields,
+    count_live_fields,
+    expire_fields,
+    fields_in,
+    has_fields,
+    in_categories,
+    running_hold_names,
+)
 from schutz.vault.crypto import FieldCipher, IntegrityCheckError
 from schutz.vault.erasure import (
     ERASURE_TABLES,
@@ -61,6 +71,7 @@ __all__ = [
     "SUBJECTS",
     "ErasureResult",
     "FieldCipher",
+    "FieldFacts",
     "HeldField",
     "HeldHold",
     "IntakeResult",
@@ -68,10 +79,16 @@ __all__ = [
     "Keyring",
     "SubjectData",
     "SubjectFields",
+    "all_live_fields",
     "contact_address",
+    "count_live_fields",
     "erase_subject",
     "erasure_decisions",
+    "expire_fields",
+    "fields_in",
     "find_subject",
+    "has_fields",
+    "in_categories",
     "intake",
     "is_live",
     "legal_holds",
@@ -90,6 +107,7 @@ __all__ = [
     "reveal_justification",
     "rewrap_keys",
     "run_retention",
+    "running_hold_names",
     "seal_for_subject",
     "subject_cipher",
     "subject_fields",

@@ -80,7 +80,9 @@ def _breach() -> None:
         _ts("recorded_at", "Entered (UTC).", nullable=False),
         _ts("reported_at", "When the supervisory authority was notified (UTC)."),
         _str("authority_reference", 80, "The authority's file number, once it gave one."),
-        _text("delay_reason", "Why the notification came after 72 hours (Art. 33(1)).", nullable=True),
+        _text(
+            "delay_reason", "Why the notification came after 72 hours (Art. 33(1)).", nullable=True
+        ),
         _ts(
             "subjects_notified_at",
             "When the mails to the affected subjects were queued (Art. 34).",
@@ -124,9 +126,7 @@ def _subject_event() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_subject_event")),
     )
-    op.create_index(
-        "ix_subject_event_subject_type", "subject_event", ["subject_id", "type", "at"]
-    )
+    op.create_index("ix_subject_event_subject_type", "subject_event", ["subject_id", "type", "at"])
 
 
 def _consent_wording() -> None:
