@@ -8,11 +8,11 @@ and category, never by value.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, delete, func, or_, select
+from sqlalchemy import Select, delete, or_, select
 from sqlalchemy.orm import Session
 
 from schutz.audit import service as audit
@@ -71,23 +71,37 @@ def fields_in(
     return [_facts(r) for r in rows if in_categories(r.category, categories)]
 
 
-def all_live_fields(session: Session, *, batch: int = 1000) -> Iterator[FieldFacts]:
-    """Every field of every live subject whose erasure is not already held back, by
-    subject; metadata only, streamed in batches."""
+def retainable_subjects(session: Session) -> list[str]:
+    """Ids of live subjects with fields whose erasure is not already held back (those
+    finish through the legal-hold run), in id order."""
     query = (
-        _live_fields()
-        .where(Subject.erasure_requested_at.is_(None))
-        .order_by(PersonalField.subject_id, PersonalField.id)
-        .execution_options(yield_per=batch)
+        select(Subject.id)
+        .where(
+            Subject.erased_at.is_(None),
+            Subject.erasure_requested_at.is_(None),
+            select(PersonalField.id).where(PersonalField.subject_id == Subject.id).exists(),
+        )
+        .order_by(Subject.id)
     )
-    for row in session.scalars(query):
-        yield _facts(row)
+    return list(session.scalars(query))
 
 
-def count_live_fields(session: Session) -> int:
-    """How many fields `all_live_fields` yields (for a progress bar)."""
-    query = _live_fields().where(Subject.erasure_requested_at.is_(None))
-    return int(session.scalar(select(func.count()).select_from(query.subquery())) or 0)
+def fields_of(session: Session, subject_ids: Sequence[str]) -> list[FieldFacts]:
+    """The fields of these subjects, metadata only, by subject."""
+    query = (
+        select(PersonalField)
+        .where(PersonalField.subject_id.in_(list(subject_ids)))
+        .order_by(PersonalField.subject_id, PersonalField.id)
+    )
+    return [_facts(r) for r in session.scalars(query)]
+
+
+def held_erasures_due(session: Session, now: datetime) -> list[str]:
+    """Subjects whose erasure waited for a legal hold that has now lapsed."""
+    query = select(Subject.id).where(
+        Subject.erasure_due_on <= now.date(), Subject.erased_at.is_(None)
+    )
+    return list(session.scalars(query.order_by(Subject.erasure_due_on, Subject.id)))
 
 
 def running_hold_names(session: Session, subject_id: str, now: datetime) -> tuple[str, ...]:

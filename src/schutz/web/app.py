@@ -42,9 +42,12 @@ from schutz.web.routes import (
     requests_pages,
     social,
     staff,
+    staff_breaches,
+    staff_consents,
     staff_disclosures,
     staff_paper,
     staff_requests,
+    subject_events,
     subjects,
 )
 from schutz.web.security import SecurityHeadersMiddleware
@@ -60,6 +63,7 @@ ROUTES = (
     meta,
     policy_api,
     subjects,
+    subject_events,
     orders,
     consents,
     audiences,
@@ -72,6 +76,8 @@ ROUTES = (
     staff_paper,
     staff_requests,
     staff_disclosures,
+    staff_breaches,
+    staff_consents,
     social,
     embed,
 )
