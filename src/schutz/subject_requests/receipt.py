@@ -260,7 +260,7 @@ def _proceed(
         complete(session, request, "no_data", actor=actor, now=now)
         return
     kind = RequestKind(request.kind)
-    if kind is RequestKind.ACCESS:
+    if kind in (RequestKind.ACCESS, RequestKind.PORTABILITY):  # Art. 15, Art. 20
         complete(session, request, "export_ready", actor=actor, now=now)
         if request.verification != "session":
             # From the privacy centre the copy opens at once, by a link bound to the
