@@ -55,5 +55,5 @@ def wordings_by_hash(session: Session, digests: Iterable[str]) -> dict[str, str]
         rows = session.execute(
             select(ConsentWording.hash, ConsentWording.text).where(ConsentWording.hash.in_(chunk))
         )
-        found.update({str(h): str(t) for h, t in rows.tuples()})
+        found.update({str(h): str(t) for h, t in rows})
     return found

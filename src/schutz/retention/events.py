@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -31,7 +31,7 @@ def record_subject_event(
         raise InvalidInput(f"unknown event type {event_type!r}; use one of: {allowed}") from None
     if not vault.is_live(session, subject_id):
         raise NotFound("no such subject")
-    when = at or now
+    when = (at or now).astimezone(UTC)
     if when > now:
         raise InvalidInput("the event's time lies in the future")
     row = SubjectEvent(
@@ -60,6 +60,6 @@ def latest_events(session: Session, subject_ids: Iterable[str]) -> dict[tuple[st
             .where(SubjectEvent.subject_id.in_(wanted[start : start + 500]))
             .group_by(SubjectEvent.subject_id, SubjectEvent.type)
         )
-        for subject_id, kind, at in rows.tuples():
+        for subject_id, kind, at in rows:
             found[(subject_id, kind)] = at
     return found
