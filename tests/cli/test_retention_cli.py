@@ -1,4 +1,4 @@
-"""`schutz retention run [--dry-run]`: what would go and why, without personal data; then it goes."""
+"""`schutz retention run [--dry-run]`: what would go and why (no personal data), then it goes."""
 
 from __future__ import annotations
 

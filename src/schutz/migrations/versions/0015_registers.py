@@ -36,9 +36,9 @@ def _text(name: str, comment: str, *, nullable: bool = False) -> sa.Column[objec
     return sa.Column(name, sa.Text(), nullable=nullable, comment=comment)
 
 
-def _breach() -> None:
-    op.create_table(
-        "breach",
+def _breach_facts() -> list[sa.Column[object]]:
+    """The columns the DPO fills in: what happened, when, to which data."""
+    return [
         _str("id", 32, "Random hex id.", nullable=False),
         _str("title", 200, "Short label; no personal data.", nullable=False),
         _text("nature", "What happened (Art. 33(3)(a)); the DPO's words, no personal data."),
@@ -64,6 +64,13 @@ def _breach() -> None:
         _str("risk", 8, "none, risk or high (Art. 33/34).", nullable=False),
         _text("consequences", "Likely consequences (Art. 33(3)(c))."),
         _text("measures", "Measures taken or proposed (Art. 33(3)(d))."),
+    ]
+
+
+def _breach() -> None:
+    op.create_table(
+        "breach",
+        *_breach_facts(),
         sa.Column(
             "affected_subjects",
             sa.Integer(),
