@@ -144,3 +144,17 @@ def test_events_are_validated_and_need_a_live_subject(
     vault.erase_subject(session, rules.policy, subject_id, actor="t", now=NOW)
     with pytest.raises(NotFound):
         record_subject_event(session, subject_id, "last_contact", at=None, actor="t", now=NOW)
+
+
+def test_a_restricted_subject_is_left_as_it_is(
+    session: Session, rules: Engine, keyring: Keyring
+) -> None:
+    subject_id = take_order(
+        session, rules, keyring, {"email": "s@example.org", "name": "Sam"}, source="survey",
+        purposes=["market_research"], asserted_by="marketing",
+    ).subject_id  # fmt: skip
+    vault.restrict_subject(session, subject_id, actor="t", reason="legal_claims", now=NOW)
+
+    _run(session, rules, NOW + 800 * DAY)
+
+    assert set(_fields(session, subject_id)) == {"email", "name"}

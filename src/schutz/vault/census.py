@@ -72,12 +72,17 @@ def fields_in(
 
 
 def retainable_subjects(session: Session) -> list[str]:
-    """Ids of live subjects with fields whose erasure is not already held back (those
-    finish through the legal-hold run), in id order."""
+    """Ids of live, unrestricted subjects with fields, in id order.
+
+    A held-back erasure finishes through the legal-hold run; a restricted subject's data
+    is kept as it is (Art. 18(1)(c) GDPR: the subject may need it for a legal claim after
+    the controller no longer does), so retention leaves both alone.
+    """
     query = (
         select(Subject.id)
         .where(
             Subject.erased_at.is_(None),
+            Subject.restricted_at.is_(None),
             Subject.erasure_requested_at.is_(None),
             select(PersonalField.id).where(PersonalField.subject_id == Subject.id).exists(),
         )
