@@ -6,10 +6,13 @@ Alembic and the tests see the whole schema.
 
 import schutz.analytics.models
 import schutz.audit.models
+import schutz.breaches.models
 import schutz.consent.models
+import schutz.consent.wordings
 import schutz.disclosures.models
 import schutz.identity.models
 import schutz.mail.models
+import schutz.retention.models
 import schutz.subject_requests.models
 import schutz.systems.models
 import schutz.vault.models  # noqa: F401 - imported for its tables

@@ -91,6 +91,8 @@ PURPOSES: dict[str, Purpose] = {
 }
 DIRECT_MARKETING = frozenset(k for k, p in PURPOSES.items() if p.direct_marketing)
 DOUBLE_OPT_IN = "newsletter"
+# Purposes whose retention runs "until withdrawal" (`retention.start: withdrawal`, no period).
+UNTIL_WITHDRAWAL = frozenset({"newsletter"})
 # Roles that may record consent events over the API, submit requests, read orders.
 CONSENT_RECORDERS = _s("shop", "support", "marketing", "dpo", "admin")
 REQUEST_SUBMITTERS = _s("shop", "support", "dpo", "admin")
@@ -253,6 +255,26 @@ class Model:
         """May `email` be in the marketing role's audience for `purpose` now?"""
         outcome, fields = self.read("marketing", purpose, email)
         return outcome.kind == "ok" and fields.get("email") == email
+
+    # -- retention (`schutz retention run`) ---------------------------------------------
+    def retention_run(self) -> list[str]:
+        """The periods that end within the machine's time: those that run "until
+        withdrawal" end once the person withdrew or objected. A field held for nothing else
+        goes; a person left with nothing is erased. Restricted people are left alone.
+        Returns the addresses erased."""
+        erased = []
+        for person in self.people.values():
+            if person.erased or person.restricted or not person.known:
+                continue
+            ended = {p for p in UNTIL_WITHDRAWAL if person.state_of(p) in ("withdrawn", "objected")}
+            for name, held in list(person.fields.items()):
+                held.purposes -= ended
+                if not held.purposes:
+                    del person.fields[name]
+            if not person.fields:
+                self.erase(person.email)
+                erased.append(person.email)
+        return erased
 
     # -- erasure and restore (invariants 4 and 5) ----------------------------------------
     def erase(self, email: str) -> None:

@@ -23,6 +23,16 @@ def retention_cutoff(policy: Policy, now: datetime) -> datetime | None:
     return None if days is None else now - timedelta(days=days)
 
 
+def count_expired_page_views(session: Session, policy: Policy, *, now: datetime) -> int:
+    """How many raw page views and site events `delete_expired_page_views` would delete."""
+    cutoff = retention_cutoff(policy, now)
+    if cutoff is None:
+        return 0
+    views = session.scalar(select(func.count()).where(PageView.at < cutoff)) or 0
+    events = session.scalar(select(func.count()).where(AnalyticsEvent.at < cutoff)) or 0
+    return int(views) + int(events)
+
+
 def delete_expired_page_views(
     session: Session, policy: Policy, *, actor: str, now: datetime
 ) -> int:

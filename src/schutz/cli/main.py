@@ -14,6 +14,7 @@ from typer.core import TyperGroup, TyperOption
 from schutz.cli import (
     audit,
     backup,
+    breach,
     identity,
     keys,
     policy,
@@ -84,6 +85,7 @@ app.add_typer(requests.app, name="requests")
 app.add_typer(recipients.app, name="recipients")
 app.add_typer(systems.app, name="systems")
 app.add_typer(secret.app, name="secret")
+app.add_typer(breach.app, name="breach")
 
 
 @app.callback()

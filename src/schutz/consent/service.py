@@ -39,6 +39,7 @@ from schutz.consent.state import (
     waiting_ask,
 )
 from schutz.consent.vocabulary import ConsentAction, ConsentChannel
+from schutz.consent.wordings import remember_wording
 from schutz.errors import Conflict, Denied, InvalidInput
 from schutz.policy.schema import Policy
 
@@ -162,7 +163,7 @@ def record_consent(
         recorded_by=actor,
         at=now,
     )
-    _append(session, event, actor=actor, now=now)
+    _append(session, event, wording=wording, actor=actor, now=now)
     return event
 
 
@@ -194,11 +195,15 @@ def _check_confirmable(
         raise Conflict(f"there is no consent to {purpose!r} waiting for confirmation")
 
 
-def _append(session: Session, event: ConsentEvent, *, actor: str, now: datetime) -> None:
+def _append(
+    session: Session, event: ConsentEvent, *, wording: str | None, actor: str, now: datetime
+) -> None:
     """Add `event` to the ledger with its audit entry: its id and proof, never who the
-    visitor is."""
+    visitor is. The wording's text is kept once under its hash, for the DPO's export."""
     session.add(event)
     session.flush()
+    if wording is not None and event.wording_hash is not None:
+        remember_wording(session, event.wording_hash, wording, event.wording_version, now=now)
     details: dict[str, object] = {
         "event_id": event.id,
         "channel": event.channel,

@@ -11,11 +11,12 @@ import os
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from schutz.breaches.service import BreachFacts, record_breach
 from schutz.clock import utcnow
 from schutz.config import Settings
 from schutz.db import transaction
@@ -23,6 +24,7 @@ from schutz.demo.console import seed_console
 from schutz.disclosures.demo import seed_demo_recipients
 from schutz.identity.service import add_staff, create_api_key
 from schutz.policy.loader import load_policy_set
+from schutz.policy.schema import Policy
 from schutz.vault.keys import load_keyring
 from schutz.vault.service import intake
 
@@ -152,3 +154,22 @@ def seed_story(session: Session, settings: Settings, *, now: datetime) -> None:
         )
         subject_ids.append(result.subject_id)
     seed_console(session, settings, rules, keyring, subject_ids[0], now=now)
+    seed_breach(session, rules.policy, now=now)
+
+
+def seed_breach(session: Session, policy: Policy, *, now: datetime) -> None:
+    """One recorded breach, 30 hours into its 72-hour clock, for the DPO's register."""
+    facts = BreachFacts(
+        title="Shipping labels on an open file share",
+        nature="A folder of printed shipping labels was readable on the warehouse network"
+        " share without a login.",
+        aware_at=now - timedelta(hours=30),
+        categories=("user.name", "user.contact.address"),
+        risk="risk",
+        consequences="Names and delivery addresses could be read by warehouse visitors.",
+        measures="Share closed, access logs checked, label files deleted after printing.",
+        sources=("order",),
+        occurred_from=now - timedelta(days=3),
+        occurred_until=now,
+    )
+    record_breach(session, policy, facts, actor="demo", now=now)

@@ -24,6 +24,7 @@ _KIND = {
         "erasure": "the erasure of your personal data",
         "objection": "your objection to the use of your personal data",
         "restriction": "the restriction of the use of your personal data",
+        "portability": "the personal data you gave us, in a portable format",
     },
     "de": {
         "access": "eine Kopie Ihrer personenbezogenen Daten",
@@ -32,6 +33,7 @@ _KIND = {
         "erasure": "die Löschung Ihrer personenbezogenen Daten",
         "objection": "Ihren Widerspruch gegen die Nutzung Ihrer personenbezogenen Daten",
         "restriction": "die Einschränkung der Nutzung Ihrer personenbezogenen Daten",
+        "portability": "die von Ihnen bereitgestellten Daten in einem übertragbaren Format",
     },
 }
 

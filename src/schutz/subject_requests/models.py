@@ -33,7 +33,7 @@ RowId = BigInteger().with_variant(Integer(), "sqlite")
 
 
 class RequestKind(StrEnum):
-    """The rights of Art. 15-18 and 21 GDPR (completion is Art. 16, second sentence)."""
+    """The rights of Art. 15-18, 20 and 21 GDPR (completion is Art. 16, second sentence)."""
 
     ACCESS = "access"
     RECTIFICATION = "rectification"
@@ -41,6 +41,7 @@ class RequestKind(StrEnum):
     ERASURE = "erasure"
     OBJECTION = "objection"
     RESTRICTION = "restriction"
+    PORTABILITY = "portability"
 
 
 class RequestChannel(StrEnum):

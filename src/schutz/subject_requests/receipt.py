@@ -264,8 +264,10 @@ def _proceed(
         return
     kind = RequestKind(request.kind)
     waiting.announce(session, policy, keyring, request, "request.verified", actor=actor, now=now)
-    if kind is RequestKind.ACCESS:
-        if waiting.complete_or_wait(
+    if kind in (RequestKind.ACCESS, RequestKind.PORTABILITY):  # Art. 15, Art. 20
+        if kind is RequestKind.PORTABILITY:  # what the subject gave Schutz: no system is asked
+            complete(session, request, "export_ready", actor=actor, now=now)
+        elif waiting.complete_or_wait(
             session,
             policy,
             keyring,

@@ -28,6 +28,17 @@ from schutz.vault.access import (
     subject_fields,
 )
 from schutz.vault.audiences import read_emails_for_purpose, subjects_for_purpose
+from schutz.vault.census import (
+    FieldFacts,
+    expire_fields,
+    fields_in,
+    fields_of,
+    has_fields,
+    held_erasures_due,
+    in_categories,
+    retainable_subjects,
+    running_hold_names,
+)
 from schutz.vault.crypto import FieldCipher, IntegrityCheckError
 from schutz.vault.erasure import (
     ERASURE_TABLES,
@@ -62,6 +73,7 @@ __all__ = [
     "SUBJECTS",
     "ErasureResult",
     "FieldCipher",
+    "FieldFacts",
     "HeldField",
     "HeldHold",
     "IntakeResult",
@@ -72,8 +84,14 @@ __all__ = [
     "contact_address",
     "erase_subject",
     "erasure_decisions",
+    "expire_fields",
+    "fields_in",
+    "fields_of",
     "find_by_identity",
     "find_subject",
+    "has_fields",
+    "held_erasures_due",
+    "in_categories",
     "intake",
     "is_live",
     "legal_holds",
@@ -89,9 +107,11 @@ __all__ = [
     "reapply_erasure",
     "rectify",
     "restrict_subject",
+    "retainable_subjects",
     "reveal_justification",
     "rewrap_keys",
     "run_retention",
+    "running_hold_names",
     "seal_for_subject",
     "subject_cipher",
     "subject_fields",

@@ -32,6 +32,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from schutz.breaches.service import unreported_overdue
 from schutz.clock import utcnow
 from schutz.config import Settings
 from schutz.disclosures.metrics import dead_disclosures
@@ -164,7 +165,13 @@ class BacklogCollector(Collector):
             "schutz_requests_overdue",
             "Open data-subject requests past their deadline (Art. 12(3) GDPR).",
         )
+        breaches = GaugeMetricFamily(
+            "schutz_breaches_unreported_overdue",
+            "Breaches not reported to the supervisory authority 72 hours after awareness"
+            " (Art. 33(1) GDPR).",
+        )
         with self.sessions() as session:
+            late_breaches = unreported_overdue(session, now=utcnow())
             by_kind = outbox_counts(session)
             n_dead_disclosures = dead_disclosures(session)
             requests = request_counts(session, now=utcnow())
@@ -175,7 +182,8 @@ class BacklogCollector(Collector):
         dead.add_metric(["disclosure"], n_dead_disclosures)
         open_requests.add_metric([], requests.open)
         overdue.add_metric([], requests.overdue)
-        yield from (outbox, dead, open_requests, overdue)
+        breaches.add_metric([], late_breaches)
+        yield from (outbox, dead, open_requests, overdue, breaches)
 
 
 def make_registry(sessions: sessionmaker[Session]) -> CollectorRegistry:

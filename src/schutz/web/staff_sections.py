@@ -21,6 +21,12 @@ SECTIONS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
      ("support", "dpo", "admin")),
     ("/staff/records", N_("Records of processing"),
      N_("The Art. 30 GDPR records, from the policy."), ("dpo", "admin")),
+    ("/staff/consents", N_("Consent records"),
+     N_("Search consents by subject, e-mail or visitor; export them with their wording."),
+     ("dpo", "admin")),
+    ("/staff/breaches", N_("Breach register"),
+     N_("Breaches, the 72-hour clock and the notifications (Art. 33/34 GDPR)."),
+     ("dpo", "admin")),
     ("/staff/audit", N_("Audit log"), N_("Check the chain and review flagged entries."),
      ("dpo", "admin")),
 )  # fmt: skip

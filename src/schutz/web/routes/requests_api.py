@@ -39,7 +39,9 @@ from schutz.web.deps import (
 
 router = APIRouter(prefix="/api/v1/requests", tags=["requests"], route_class=UnitOfWorkRoute)
 
-Kind = Literal["access", "rectification", "completion", "erasure", "objection", "restriction"]
+Kind = Literal[
+    "access", "rectification", "completion", "erasure", "objection", "restriction", "portability"
+]
 Channel = Literal["web", "api", "post", "fax", "phone", "email"]
 Submitter = Annotated[Actor, Depends(require_role("shop", "support", "dpo", "admin"))]
 Reader = Annotated[Actor, Depends(require_role("shop", "support", "dpo", "admin"))]

@@ -36,6 +36,7 @@ from schutz.web.deps import (
     UnitOfWorkRoute,
 )
 from schutz.web.errors import Revert
+from schutz.web.portable import portable_answer
 from schutz.web.routes.requests_api import NO_STORE
 from schutz.web.templating import render
 
@@ -186,13 +187,20 @@ def package_file(package: dict[str, Any]) -> JSONResponse:
 
 @router.get("/export")
 @router.get("/export.json")
+@router.get("/export.csv")
 def export(
     request: Request,
     desk: DeskDep,
     token: str = "",
 ) -> Response:
-    """The readable copy (Art. 15(3) GDPR), with the JSON file beside it (Art. 20)."""
+    """The readable copy (Art. 15(3) GDPR), with the JSON file beside it (Art. 20); for a
+    portability request the data the subject gave, as a page, JSON and CSV."""
     try:
+        request_id = desk.links.request_of(EXPORT, token, max_age=EXPORT_MAX_AGE)
+        if service.get_request(desk.session, request_id).kind == RequestKind.PORTABILITY.value:
+            return portable_answer(request, desk, request_id, token)
+        if request.url.path.endswith(".csv"):
+            raise Conflict("this request has no CSV file")
         package = _package(desk, token)
     except (InvalidInput, Conflict, NotFound) as exc:
         return _link_error(request, exc)
