@@ -1,0 +1,82 @@
+"""Rate-limit buckets shared by every app server: one row per route group and client network.
+
+On PostgreSQL each request spends its token with one statement (`take_token`): an
+`INSERT ... ON CONFLICT DO UPDATE` that refills the bucket for the time since its last use,
+takes a token when there is one and returns what is left, all under the row lock the upsert
+holds. The database's clock decides, so servers whose clocks differ still agree. SQLite runs
+on one machine and one process, where the in-process buckets of `web/limits.py` suffice;
+the table exists there too, so the schema is the same on both.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, Connection, Float, Index, String, bindparam, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from schutz.db import Base, UtcDateTime
+
+
+class RateBucket(Base):
+    """The tokens left in one bucket at one moment (a full bucket may be deleted at any time)."""
+
+    __tablename__ = "rate_bucket"
+    __table_args__ = (Index("ix_rate_bucket_at", "at"),)
+
+    grp: Mapped[str] = mapped_column(
+        String(32), primary_key=True, comment="Route group (rate_limit_<group> setting)."
+    )
+    network: Mapped[str] = mapped_column(
+        String(64), primary_key=True, comment="Client network: IPv4 /24 or IPv6 /48, no host."
+    )
+    tokens: Mapped[float] = mapped_column(Float, comment="Tokens left at `at` (fractional).")
+    granted: Mapped[bool] = mapped_column(
+        Boolean, comment="Whether the latest request took a token (false: it was refused)."
+    )
+    at: Mapped[datetime] = mapped_column(UtcDateTime, comment="When `tokens` was computed.")
+
+
+# The bucket holds `fill` now: the stored tokens plus the refill since `at`, capped at the
+# capacity. A token is taken only when a whole one is there. One statement under the row lock
+# of the upsert, so two servers can never both spend the last token.
+_FILL = "LEAST(:capacity, b.tokens + EXTRACT(EPOCH FROM now() - b.at) * :per_second)"
+TAKE = text(
+    f"""
+    INSERT INTO rate_bucket AS b (grp, network, tokens, granted, at)
+    VALUES (:grp, :network, :capacity - 1, true, now())
+    ON CONFLICT (grp, network) DO UPDATE SET
+        tokens = {_FILL} - CASE WHEN {_FILL} >= 1 THEN 1 ELSE 0 END,
+        granted = {_FILL} >= 1,
+        at = now()
+    RETURNING b.tokens, b.granted
+    """
+).bindparams(bindparam("capacity", type_=Float()), bindparam("per_second", type_=Float()))
+FORGET = text("DELETE FROM rate_bucket WHERE at < now() - make_interval(secs => :seconds)")
+
+
+def take_token(
+    conn: Connection, grp: str, network: str, *, capacity: int, seconds: float
+) -> float:
+    """Spend one token of (`grp`, `network`): 0.0 if there was one, else seconds until one.
+
+    `conn` runs the statement in its own short transaction (the caller commits).
+    """
+    per_second = capacity / seconds
+    row = conn.execute(
+        TAKE,
+        {
+            "grp": grp,
+            "network": network,
+            "capacity": float(capacity),
+            "per_second": per_second,
+        },
+    ).one()
+    tokens, granted = float(row[0]), bool(row[1])
+    return 0.0 if granted else (1.0 - tokens) / per_second
+
+
+def forget_full(conn: Connection, *, older_than: float) -> int:
+    """Delete buckets untouched for `older_than` seconds (they have refilled: nothing lost)."""
+    result = conn.execute(FORGET, {"seconds": older_than})
+    return int(getattr(result, "rowcount", 0) or 0)

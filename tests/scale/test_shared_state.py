@@ -1,0 +1,49 @@
+"""Two app servers on one PostgreSQL share one rate limit and one undeclared-cookie report."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from schutz.config import Settings
+from schutz.cookies.undeclared import report_undeclared, undeclared_rows
+from schutz.clock import utcnow
+from schutz.web.app import create_app
+from webapp import TestClient, close_app
+
+
+def _server(settings: Settings) -> FastAPI:
+    return create_app(settings.model_copy(update={"rate_limit_contact": "3/600"}))
+
+
+def test_two_servers_allow_one_limit_between_them(pg_settings: Settings) -> None:
+    first, second = _server(pg_settings), _server(pg_settings)
+    codes = []
+    with TestClient(first) as a, TestClient(second) as b:
+        for client in (a, b, a, b, a):
+            codes.append(client.post("/contact", data={}).status_code)
+    close_app(first)
+    close_app(second)
+    assert codes[3:] == [429, 429]
+    assert 429 not in codes[:3]
+
+
+def test_a_refused_request_says_when_to_come_back(pg_settings: Settings) -> None:
+    app = create_app(pg_settings.model_copy(update={"rate_limit_contact": "1/600"}))
+    with TestClient(app) as client:
+        client.post("/contact", data={})
+        refused = client.post("/contact", data={})
+    close_app(app)
+    assert refused.status_code == 429
+    assert 590 <= int(refused.headers["Retry-After"]) <= 600
+
+
+def test_undeclared_cookies_add_up_across_servers(pg_settings: Settings) -> None:
+    first, second = create_app(pg_settings), create_app(pg_settings)
+    for app, path in ((first, "/a"), (second, "/b"), (second, "/b")):
+        with app.state.sessions() as session, session.begin():
+            report_undeclared(session, "tracker", path, now=utcnow())
+    with first.state.sessions() as session:
+        rows = undeclared_rows(session)
+    close_app(first)
+    close_app(second)
+    assert [(name, count, path) for name, count, path, _ in rows] == [("tracker", 3, "/b")]
