@@ -14,6 +14,7 @@ import re
 from datetime import UTC, date, datetime
 
 from sqlalchemy import Connection, text
+from sqlalchemy.orm import Session, sessionmaker
 
 PARENT = "page_view"
 DEFAULT = "page_view_pdefault"
@@ -99,6 +100,19 @@ def _create_month(conn: Connection, month: date) -> None:
     )
 
 
+MONTHS_AHEAD = 2
+
+
+def prepare_months(sessions: sessionmaker[Session], today: date) -> list[str]:
+    """This month's partition and the next `MONTHS_AHEAD` months', committed (the app's start
+    and the worker, hourly, call it; two servers at once wait on the advisory lock)."""
+    last = month_start(today)
+    for _ in range(MONTHS_AHEAD):
+        last = next_month(last)
+    with sessions() as session, session.begin():
+        return ensure_partitions(session.connection(), today, last)
+
+
 def drop_months_before(conn: Connection, cutoff: datetime) -> tuple[int, list[str]]:
     """Drop every monthly partition that ends on or before `cutoff`, in one statement.
 
@@ -108,12 +122,10 @@ def drop_months_before(conn: Connection, cutoff: datetime) -> tuple[int, list[st
     if not is_partitioned(conn):
         return 0, []
     conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK})
-    limit = cutoff.astimezone(UTC).date()
     gone = sorted(
         name
         for month, name in month_partitions(conn).items()
         if datetime.combine(next_month(month), datetime.min.time(), UTC) <= cutoff
-        and next_month(month) <= limit
     )
     if not gone:
         return 0, []
