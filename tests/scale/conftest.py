@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from disclosures.builders import Receiver
 from schutz.config import Settings
 
 
@@ -24,3 +25,11 @@ def pg_url(request: pytest.FixtureRequest) -> Iterator[str]:
 @pytest.fixture
 def pg_settings(tmp_path: Path, pg_url: str) -> Settings:
     return Settings(data_dir=tmp_path / "data", database_url=pg_url)
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A webhook receiver on 127.0.0.1 that counts each disclosure it is sent."""
+    running = Receiver().start()
+    yield running
+    running.stop()
