@@ -42,22 +42,20 @@ class RateBucket(Base):
 # of the upsert, so two servers can never both spend the last token.
 _FILL = "LEAST(:capacity, b.tokens + EXTRACT(EPOCH FROM now() - b.at) * :per_second)"
 TAKE = text(
-    f"""
+    """
     INSERT INTO rate_bucket AS b (grp, network, tokens, granted, at)
     VALUES (:grp, :network, :capacity - 1, true, now())
     ON CONFLICT (grp, network) DO UPDATE SET
-        tokens = {_FILL} - CASE WHEN {_FILL} >= 1 THEN 1 ELSE 0 END,
-        granted = {_FILL} >= 1,
+        tokens = FILL - CASE WHEN FILL >= 1 THEN 1 ELSE 0 END,
+        granted = FILL >= 1,
         at = now()
     RETURNING b.tokens, b.granted
-    """
+    """.replace("FILL", _FILL)
 ).bindparams(bindparam("capacity", type_=Float()), bindparam("per_second", type_=Float()))
 FORGET = text("DELETE FROM rate_bucket WHERE at < now() - make_interval(secs => :seconds)")
 
 
-def take_token(
-    conn: Connection, grp: str, network: str, *, capacity: int, seconds: float
-) -> float:
+def take_token(conn: Connection, grp: str, network: str, *, capacity: int, seconds: float) -> float:
     """Spend one token of (`grp`, `network`): 0.0 if there was one, else seconds until one.
 
     `conn` runs the statement in its own short transaction (the caller commits).

@@ -5,8 +5,8 @@ Alembic and the tests see the whole schema.
 """
 
 import schutz.analytics.models
-import schutz.buckets
 import schutz.audit.models
+import schutz.buckets
 import schutz.consent.models
 import schutz.cookies.models
 import schutz.disclosures.models

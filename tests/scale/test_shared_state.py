@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from schutz.clock import utcnow
 from schutz.config import Settings
 from schutz.cookies.undeclared import report_undeclared, undeclared_rows
-from schutz.clock import utcnow
 from schutz.web.app import create_app
 from webapp import TestClient, close_app
 

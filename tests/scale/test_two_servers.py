@@ -10,6 +10,7 @@ with 201 is in the database.
 
 from __future__ import annotations
 
+import functools
 import http.client
 import json
 import os
@@ -87,12 +88,14 @@ def _healthy(port: int, process: subprocess.Popen[bytes], log: Path) -> bool:
 
 
 @contextmanager
-def _processes(env: dict[str, str], ports: list[int], log: Path) -> Iterator[list[Any]]:
+def _processes(
+    env: dict[str, str], ports: list[int], log: Path
+) -> Iterator[list[subprocess.Popen[bytes]]]:
     servers = [_start(["serve", "--no-worker", "--port", str(p)], env, log) for p in ports]
     workers: list[subprocess.Popen[bytes]] = []
     try:
         for port, server in zip(ports, servers, strict=True):
-            live.wait_for(lambda p=port, s=server: _healthy(p, s, log), "a server", STARTUP)
+            live.wait_for(functools.partial(_healthy, port, server, log), "a server", STARTUP)
         workers += [_start(["worker"], env, log) for _ in range(2)]
         yield servers
     finally:
@@ -107,7 +110,9 @@ def _processes(env: dict[str, str], ports: list[int], log: Path) -> Iterator[lis
                 process.wait()
 
 
-def _journey(n: int, ports: list[int], alive: list[bool], api: dict[str, str], ledger: Ledger) -> None:
+def _journey(
+    n: int, ports: list[int], alive: list[bool], api: dict[str, str], ledger: Ledger
+) -> None:
     """Intake, order and consent of one customer, each step on the next live server."""
     steps = iter(range(n, n + 3))
 
@@ -151,14 +156,19 @@ def _journey(n: int, ports: list[int], alive: list[bool], api: dict[str, str], l
             ledger.consents.add((subject, "market_research"))
 
 
-def _client(first: int, ports: list[int], alive: list[bool], api: dict[str, str], ledger: Ledger) -> None:
+def _client(
+    first: int, ports: list[int], alive: list[bool], api: dict[str, str], ledger: Ledger
+) -> None:
     for j in range(JOURNEYS):
         _journey(first + j * CLIENTS, ports, alive, api, ledger)
 
 
 def _contact_codes(ports: list[int]) -> list[int]:
     """POST /contact from one client network, alternating servers, past the limit."""
-    headers = {"X-Forwarded-For": "198.51.100.7", "Content-Type": "application/x-www-form-urlencoded"}
+    headers = {
+        "X-Forwarded-For": "198.51.100.7",
+        "Content-Type": "application/x-www-form-urlencoded",
+    }
     codes = []
     for i in range(CONTACT_LIMIT + 4):
         conn = http.client.HTTPConnection("127.0.0.1", ports[i % 2], timeout=30)

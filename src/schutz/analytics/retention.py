@@ -39,7 +39,7 @@ def delete_expired_page_views(
     events = session.execute(delete(AnalyticsEvent).where(AnalyticsEvent.at < cutoff))
     gone = int(getattr(events, "rowcount", 0) or 0)
     oldest = session.scalar(select(func.min(PageView.at)).where(PageView.at < cutoff))
-    deleted, months = 0, []
+    deleted, months = 0, list[str]()
     if oldest is not None:
         refresh_aggregates(session, oldest.astimezone(UTC).date(), cutoff.date(), today=now.date())
         # PostgreSQL: whole months go with one DROP TABLE; the rest row by row.

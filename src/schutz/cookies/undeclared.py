@@ -5,8 +5,9 @@ and a restart forgets nothing (C17: only declared cookies leave; the others are 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -19,7 +20,7 @@ PATH_MAX = 512
 def report_undeclared(session: Session, name: str, path: str, *, now: datetime) -> None:
     """Count one dropped undeclared cookie `name` (set on `path`): one upsert, flushed."""
     values = {"name": name[:NAME_MAX], "count": 1, "last_path": path[:PATH_MAX], "last_at": now}
-    table = UndeclaredCookie.__table__
+    table = cast("Table", UndeclaredCookie.__table__)
     dialect = session.get_bind().dialect.name
     build = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = build(table).values(values)

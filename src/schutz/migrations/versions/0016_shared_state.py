@@ -27,7 +27,10 @@ def upgrade() -> None:
     op.create_table(
         "rate_bucket",
         sa.Column(
-            "grp", sa.String(32), nullable=False, comment="Route group (rate_limit_<group> setting)."
+            "grp",
+            sa.String(32),
+            nullable=False,
+            comment="Route group (rate_limit_<group> setting).",
         ),
         sa.Column(
             "network",
@@ -35,7 +38,9 @@ def upgrade() -> None:
             nullable=False,
             comment="Client network: IPv4 /24 or IPv6 /48, no host.",
         ),
-        sa.Column("tokens", sa.Float(), nullable=False, comment="Tokens left at `at` (fractional)."),
+        sa.Column(
+            "tokens", sa.Float(), nullable=False, comment="Tokens left at `at` (fractional)."
+        ),
         sa.Column(
             "granted",
             sa.Boolean(),
@@ -136,7 +141,9 @@ def _partition_page_view() -> None:
             "utm",
             sa.String(512),
             nullable=True,
-            comment="Allow-listed utm_* parameters of the page's address (query form); others dropped.",
+            comment=(
+                "Allow-listed utm_* parameters of the page's address (query form); others dropped."
+            ),
         ),
         sa.PrimaryKeyConstraint("id", "at", name=op.f("pk_page_view")),
         postgresql_partition_by="RANGE (at)",
@@ -153,10 +160,11 @@ def _partition_page_view() -> None:
         last = _next(last)
     while month <= last:
         name = f"page_view_p{month.year:04d}{month.month:02d}"
-        run(
-            f"CREATE TABLE {name} PARTITION OF page_view FOR VALUES"
-            f" FROM ('{month.isoformat()} 00:00:00+00') TO ('{_next(month).isoformat()} 00:00:00+00')"
+        low, high = (
+            f"'{month.isoformat()} 00:00:00+00'",
+            f"'{_next(month).isoformat()} 00:00:00+00'",
         )
+        run(f"CREATE TABLE {name} PARTITION OF page_view FOR VALUES FROM ({low}) TO ({high})")
         month = _next(month)
     run("INSERT INTO page_view SELECT * FROM page_view_plain")
     run("DROP TABLE page_view_plain")

@@ -24,8 +24,8 @@ from schutz.analytics.service import IngestBuffer, page_view
 from schutz.analytics.sites import site_reports
 from schutz.clock import utcnow
 from schutz.cookies.choices import Choices, decode, is_visitor_id, new_visitor_id
-from schutz.cookies.undeclared import undeclared_rows
 from schutz.cookies.registry import CONSENT_COOKIE, OPTOUT_COOKIE, VISITOR_COOKIE
+from schutz.cookies.undeclared import undeclared_rows
 from schutz.errors import InvalidInput
 from schutz.identity.actor import Actor
 from schutz.web.auth import StaffContext, require_role, require_staff
