@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Connection, Float, Index, String, bindparam, text
+from sqlalchemy import Connection, Float, Index, Integer, String, bindparam, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from schutz.db import Base, UtcDateTime
@@ -31,34 +31,43 @@ class RateBucket(Base):
         String(64), primary_key=True, comment="Client network: IPv4 /24 or IPv6 /48, no host."
     )
     tokens: Mapped[float] = mapped_column(Float, comment="Tokens left at `at` (fractional).")
-    granted: Mapped[bool] = mapped_column(
-        Boolean, comment="Whether the latest request took a token (false: it was refused)."
+    taken: Mapped[int] = mapped_column(
+        Integer, comment="Tokens the latest request took (0: it was refused; more: a lease)."
     )
     at: Mapped[datetime] = mapped_column(UtcDateTime, comment="When `tokens` was computed.")
 
 
 # The bucket holds `fill` now: the stored tokens plus the refill since `at`, capped at the
-# capacity. A token is taken only when a whole one is there. One statement under the row lock
-# of the upsert, so two servers can never both spend the last token.
+# capacity. Up to `want` whole tokens are taken, none when not one whole token is there. One
+# statement under the row lock of the upsert, so two servers can never both spend the last.
 _FILL = "LEAST(:capacity, b.tokens + EXTRACT(EPOCH FROM now() - b.at) * :per_second)"
+_TAKEN = "LEAST(:want, FLOOR(FILL))"
 TAKE = text(
     """
-    INSERT INTO rate_bucket AS b (grp, network, tokens, granted, at)
-    VALUES (:grp, :network, :capacity - 1, true, now())
+    INSERT INTO rate_bucket AS b (grp, network, tokens, taken, at)
+    VALUES (:grp, :network, :capacity - :want, :want, now())
     ON CONFLICT (grp, network) DO UPDATE SET
-        tokens = FILL - CASE WHEN FILL >= 1 THEN 1 ELSE 0 END,
-        granted = FILL >= 1,
+        tokens = FILL - TAKEN,
+        taken = TAKEN,
         at = now()
-    RETURNING b.tokens, b.granted
-    """.replace("FILL", _FILL)
-).bindparams(bindparam("capacity", type_=Float()), bindparam("per_second", type_=Float()))
+    RETURNING b.tokens, b.taken
+    """.replace("TAKEN", _TAKEN).replace("FILL", _FILL)
+).bindparams(
+    bindparam("capacity", type_=Float()),
+    bindparam("per_second", type_=Float()),
+    bindparam("want", type_=Integer()),
+)
 FORGET = text("DELETE FROM rate_bucket WHERE at < now() - make_interval(secs => :seconds)")
 
 
-def take_token(conn: Connection, grp: str, network: str, *, capacity: int, seconds: float) -> float:
-    """Spend one token of (`grp`, `network`): 0.0 if there was one, else seconds until one.
+def take_tokens(
+    conn: Connection, grp: str, network: str, *, capacity: int, seconds: float, want: int = 1
+) -> tuple[int, float]:
+    """Take up to `want` tokens of (`grp`, `network`): (tokens taken, seconds until one
+    whole token is back when none was there, else 0.0).
 
-    `conn` runs the statement in its own short transaction (the caller commits).
+    `want` above 1 leases tokens for the caller to spend without asking again; `conn` runs
+    the statement in its own short transaction (the caller commits).
     """
     per_second = capacity / seconds
     row = conn.execute(
@@ -68,10 +77,11 @@ def take_token(conn: Connection, grp: str, network: str, *, capacity: int, secon
             "network": network,
             "capacity": float(capacity),
             "per_second": per_second,
+            "want": max(1, min(want, capacity)),
         },
     ).one()
-    tokens, granted = float(row[0]), bool(row[1])
-    return 0.0 if granted else (1.0 - tokens) / per_second
+    tokens, taken = float(row[0]), int(row[1])
+    return taken, 0.0 if taken else (1.0 - tokens) / per_second
 
 
 def forget_full(conn: Connection, *, older_than: float) -> int:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import anyio
 from fastapi import FastAPI
 
 from schutz.clock import utcnow
 from schutz.config import Settings
 from schutz.cookies.undeclared import report_undeclared, undeclared_rows
+from schutz.db import make_engine
 from schutz.web.app import create_app
+from schutz.web.limits import Rate, SharedBuckets
 from webapp import TestClient, close_app
 
 
@@ -47,3 +50,19 @@ def test_undeclared_cookies_add_up_across_servers(pg_settings: Settings) -> None
     close_app(first)
     close_app(second)
     assert [(name, count, path) for name, count, path, _ in rows] == [("tracker", 3, "/b")]
+
+
+def test_leased_tokens_keep_the_limit_within_one_lease_per_server(pg_settings: Settings) -> None:
+    engine = make_engine(pg_settings.resolved_database_url)
+    rate = Rate(100, 600.0)  # a fiftieth: leases of 2
+    servers = [SharedBuckets(engine, "collect", rate), SharedBuckets(engine, "collect", rate)]
+
+    async def traffic() -> list[float]:
+        return [await servers[i % 2].take("198.51.100.0") for i in range(120)]
+
+    waits = anyio.run(traffic)
+    engine.dispose()
+    passed = waits.count(0.0)
+    assert servers[0].lease == 2
+    assert 100 - 2 * (2 - 1) <= passed <= 100
+    assert all(w > 0 for w in waits[passed + 2 :])

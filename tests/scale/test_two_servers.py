@@ -1,6 +1,7 @@
 """Two app servers and two workers on one PostgreSQL schema keep one truth.
 
-Real processes: two `schutz serve --no-worker` and two `schutz worker`, a webhook receiver
+Real processes: two `schutz serve --no-worker` (the second with `--workers 2`, so three web
+processes in all) and two `schutz worker`, a webhook receiver
 on 127.0.0.1 for every recipient. Client threads send each step of a customer's journey
 (intake, order, consent) to either server, and one server is killed with SIGKILL while they
 do. Afterwards: the audit chain verifies, every order's disclosures reached the receiver
@@ -91,7 +92,11 @@ def _healthy(port: int, process: subprocess.Popen[bytes], log: Path) -> bool:
 def _processes(
     env: dict[str, str], ports: list[int], log: Path
 ) -> Iterator[list[subprocess.Popen[bytes]]]:
-    servers = [_start(["serve", "--no-worker", "--port", str(p)], env, log) for p in ports]
+    # The second server is itself two processes under uvicorn's supervisor (`--workers 2`).
+    servers = [
+        _start(["serve", "--no-worker", "--port", str(port), *extra], env, log)
+        for port, extra in zip(ports, ([], ["--workers", "2"]), strict=True)
+    ]
     workers: list[subprocess.Popen[bytes]] = []
     try:
         for port, server in zip(ports, servers, strict=True):

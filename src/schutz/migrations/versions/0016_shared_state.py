@@ -42,10 +42,10 @@ def upgrade() -> None:
             "tokens", sa.Float(), nullable=False, comment="Tokens left at `at` (fractional)."
         ),
         sa.Column(
-            "granted",
-            sa.Boolean(),
+            "taken",
+            sa.Integer(),
             nullable=False,
-            comment="Whether the latest request took a token (false: it was refused).",
+            comment="Tokens the latest request took (0: it was refused; more: a lease).",
         ),
         sa.Column(
             "at", sa.DateTime(timezone=True), nullable=False, comment="When `tokens` was computed."
