@@ -6,25 +6,33 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine
 
 from disclosures.builders import Receiver
 from schutz.config import Settings
+from schutz.db import make_engine, migrate
+from schutz.models import metadata
+
+_engines: dict[str, Engine] = {}
 
 
 @pytest.fixture
-def pg_url(request: pytest.FixtureRequest) -> Iterator[str]:
-    """The run's migrated PostgreSQL schema, emptied after the test (as `db_url` does)."""
-    from conftest import _empty_all_tables, _migrated_engine
-
+def pg_engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
+    """The run's PostgreSQL schema, migrated once; every table emptied after the test."""
     url: str = request.getfixturevalue("pg_schema_url")
-    engine = _migrated_engine(url)
-    yield url
-    _empty_all_tables(engine)
+    if url not in _engines:
+        _engines[url] = make_engine(url)
+        migrate(_engines[url])
+    engine = _engines[url]
+    yield engine
+    with engine.begin() as conn:
+        for table in reversed(metadata.sorted_tables):
+            conn.execute(table.delete())
 
 
 @pytest.fixture
-def pg_settings(tmp_path: Path, pg_url: str) -> Settings:
-    return Settings(data_dir=tmp_path / "data", database_url=pg_url)
+def pg_settings(tmp_path: Path, pg_engine: Engine, pg_schema_url: str) -> Settings:
+    return Settings(data_dir=tmp_path / "data", database_url=pg_schema_url)
 
 
 @pytest.fixture
@@ -33,3 +41,10 @@ def receiver() -> Iterator[Receiver]:
     running = Receiver().start()
     yield running
     running.stop()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _dispose_scale_engines() -> Iterator[None]:
+    yield
+    for engine in _engines.values():
+        engine.dispose()

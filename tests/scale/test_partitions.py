@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
 from schutz.analytics.models import PageView
@@ -25,10 +25,8 @@ NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
 
 
 @pytest.fixture
-def pg_session(pg_url: str) -> Iterator[Session]:
-    from conftest import _migrated
-
-    with make_session_factory(_migrated[pg_url])() as session:
+def pg_session(pg_engine: Engine) -> Iterator[Session]:
+    with make_session_factory(pg_engine)() as session:
         yield session
 
 
