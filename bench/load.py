@@ -44,7 +44,9 @@ from typing import Any
 from sqlalchemy import func, select, text
 
 from schutz.analytics.models import PageView
+from schutz.audit.keys import bind_audit_key, load_audit_key, write_new_audit_key
 from schutz.clock import utcnow
+from schutz.config import Settings
 from schutz.consent.models import ConsentEvent
 from schutz.cookies.choices import Choices, new_visitor_id
 from schutz.db import POOL_SIZE, make_engine, make_session_factory, migrate
@@ -201,7 +203,10 @@ def run_backend(
 ) -> dict[str, Any]:
     """`servers` uvicorn processes on one database; client i talks to server i mod N."""
     work = Path(tempfile.mkdtemp(prefix="schutz-load-"))
+    key_file = work / "audit.key"
+    write_new_audit_key(key_file)  # the servers chain under it too (SCHUTZ_AUDIT_KEY_FILE)
     engine = make_engine(database_url)
+    bind_audit_key(engine, load_audit_key(Settings(audit_key_file=key_file)))
     migrate(engine)
     with make_session_factory(engine)() as session:
         _, key = create_api_key(session, name="load-shop", role="shop", actor="bench", now=utcnow())
@@ -212,6 +217,7 @@ def run_backend(
         **os.environ,
         "SCHUTZ_DATA_DIR": str(work),
         "SCHUTZ_DATABASE_URL": database_url,
+        "SCHUTZ_AUDIT_KEY_FILE": str(key_file),
         "SCHUTZ_RATE_LIMIT_COLLECT": "off",
     }
     processes = [_start_server(port, env) for port in ports]
