@@ -92,6 +92,7 @@ def _healthy(port: int, process: subprocess.Popen[bytes], log: Path) -> bool:
 def _processes(
     env: dict[str, str], ports: list[int], log: Path
 ) -> Iterator[list[subprocess.Popen[bytes]]]:
+    live.require_mark("slow", "starts real servers and workers")
     # The second server is itself two processes under uvicorn's supervisor (`--workers 2`).
     servers = [
         _start(["serve", "--no-worker", "--port", str(port), *extra], env, log)
