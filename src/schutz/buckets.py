@@ -3,9 +3,9 @@
 On PostgreSQL a request spends its token with one statement (`take_tokens`): an
 `INSERT ... ON CONFLICT DO UPDATE` that refills the bucket for the time since its last use,
 takes a token (or a lease of a few) when there is one and returns what is left, all under
-the row lock the upsert holds. The database's clock decides, so servers whose clocks differ still agree. SQLite runs
-on one machine and one process, where the in-process buckets of `web/limits.py` suffice;
-the table exists there too, so the schema is the same on both.
+the row lock the upsert holds. The database's clock decides, so servers whose clocks differ
+still agree. SQLite runs on one machine and one process, where the in-process buckets of
+`web/limits.py` suffice; the table exists there too, so the schema is the same on both.
 """
 
 from __future__ import annotations

@@ -84,8 +84,6 @@ def serve(
     ] = 1,
 ) -> None:
     """Migrate, then serve the pages and the API."""
-    import uvicorn
-
     from schutz.logging_config import configure_logging
     from schutz.web.app import create_app
 
@@ -112,6 +110,20 @@ def serve(
 
         start_in_thread(st.sessions, settings)
     typer.echo(f"Schutz on http://{host}:{port}/privacy  (Ctrl+C stops it)")
+    _run(app, settings, host=host, port=port, workers=workers, log_config=log_config)
+
+
+def _run(
+    app: FastAPI,
+    settings: Settings,
+    *,
+    host: str,
+    port: int,
+    workers: int,
+    log_config: dict[str, Any],
+) -> None:
+    import uvicorn
+
     # Schutz decides itself which proxies to trust (SCHUTZ_TRUSTED_PROXIES); uvicorn's own
     # proxy handling would put forwarded client addresses into its access log, which is
     # off: schutz.access logs each request as JSON, without address or query string.

@@ -93,6 +93,31 @@ def _partition_page_view() -> None:
     run("ALTER INDEX ix_page_view_at RENAME TO ix_page_view_plain_at")
     run("ALTER INDEX ix_page_view_site_at RENAME TO ix_page_view_plain_site_at")
     run("ALTER SEQUENCE page_view_id_seq OWNED BY NONE")
+    _create_partitioned_table()
+    run("ALTER SEQUENCE page_view_id_seq OWNED BY page_view.id")
+    op.create_index("ix_page_view_at", "page_view", ["at"], unique=False)
+    op.create_index("ix_page_view_site_at", "page_view", ["site", "at"], unique=False)
+    run("CREATE TABLE page_view_pdefault PARTITION OF page_view DEFAULT")
+    oldest = bind.exec_driver_sql("SELECT min(at) FROM page_view_plain").scalar()
+    today = datetime.now(UTC).date()
+    month = _month(oldest.astimezone(UTC).date() if oldest else today)
+    last = _month(today)
+    for _ in range(MONTHS_AHEAD):
+        last = _next(last)
+    while month <= last:
+        name = f"page_view_p{month.year:04d}{month.month:02d}"
+        low, high = (
+            f"'{month.isoformat()} 00:00:00+00'",
+            f"'{_next(month).isoformat()} 00:00:00+00'",
+        )
+        run(f"CREATE TABLE {name} PARTITION OF page_view FOR VALUES FROM ({low}) TO ({high})")
+        month = _next(month)
+    run("INSERT INTO page_view SELECT * FROM page_view_plain")
+    run("DROP TABLE page_view_plain")
+
+
+def _create_partitioned_table() -> None:
+    """`page_view` as before (columns, comments), keyed (id, at), partitioned on `at`."""
     op.create_table(
         "page_view",
         sa.Column(
@@ -148,26 +173,6 @@ def _partition_page_view() -> None:
         sa.PrimaryKeyConstraint("id", "at", name=op.f("pk_page_view")),
         postgresql_partition_by="RANGE (at)",
     )
-    run("ALTER SEQUENCE page_view_id_seq OWNED BY page_view.id")
-    op.create_index("ix_page_view_at", "page_view", ["at"], unique=False)
-    op.create_index("ix_page_view_site_at", "page_view", ["site", "at"], unique=False)
-    run("CREATE TABLE page_view_pdefault PARTITION OF page_view DEFAULT")
-    oldest = bind.exec_driver_sql("SELECT min(at) FROM page_view_plain").scalar()
-    today = datetime.now(UTC).date()
-    month = _month(oldest.astimezone(UTC).date() if oldest else today)
-    last = _month(today)
-    for _ in range(MONTHS_AHEAD):
-        last = _next(last)
-    while month <= last:
-        name = f"page_view_p{month.year:04d}{month.month:02d}"
-        low, high = (
-            f"'{month.isoformat()} 00:00:00+00'",
-            f"'{_next(month).isoformat()} 00:00:00+00'",
-        )
-        run(f"CREATE TABLE {name} PARTITION OF page_view FOR VALUES FROM ({low}) TO ({high})")
-        month = _next(month)
-    run("INSERT INTO page_view SELECT * FROM page_view_plain")
-    run("DROP TABLE page_view_plain")
 
 
 def _unpartition_page_view() -> None:
