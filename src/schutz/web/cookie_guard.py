@@ -62,8 +62,8 @@ def record_undeclared(owner: Any, names: list[str], path: str) -> None:
         with sessions() as session, session.begin():
             for name in names:
                 report_undeclared(session, name, path, now=datetime.now(UTC))
-    except Exception:
-        log.exception("could not record %d undeclared cookie(s)", len(names))
+    except Exception as exc:
+        log.error("could not record %d undeclared cookie(s): %s", len(names), type(exc).__name__)
 
 
 def _parse_cookies(scope: Scope) -> dict[str, str]:

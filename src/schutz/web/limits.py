@@ -283,9 +283,10 @@ class SharedBuckets:
                     seconds=self.rate.seconds,
                     want=self.lease,
                 )
-        except SQLAlchemyError:
+        except SQLAlchemyError as exc:
             # The route behind would fail on the same database; let it answer (503 or 500).
-            log.exception("rate limit: the shared bucket could not be read")
+            # Only the error's type: its message would carry the statement's parameters.
+            log.error("rate limit: the shared bucket could not be read: %s", type(exc).__name__)
             return 1, 0.0
 
 
