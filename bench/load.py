@@ -1,6 +1,6 @@
 """Load: mixed traffic against a real uvicorn on 127.0.0.1, then a count of what was stored.
 
-Usage: python bench/load.py [RESULTS.md] [--seconds 60] [--clients C]
+Usage: python bench/load.py [RESULTS.md] [--seconds 60] [--clients C] [--scale-out]
 
 One uvicorn process serving Schutz (as `schutz serve` runs it, embedded worker off, rate
 limits lifted: every request comes from 127.0.0.1) on SQLite, and on PostgreSQL when
@@ -16,6 +16,9 @@ loop, so the rate is the highest the machine holds) for S seconds, in this mix:
 Afterwards the server is stopped (its page-view batch is written on shutdown) and rows are
 counted: page views, consent events and orders must equal the 2xx answers (no lost writes).
 With RESULTS.md, its `## Load` section is replaced (or appended).
+
+`--scale-out` runs the same mix on PostgreSQL against one server and then two (each on a
+fresh schema) and writes the `## Scale-out` section: requests per second and the ratio.
 """
 
 from __future__ import annotations
@@ -41,14 +44,17 @@ from typing import Any
 from sqlalchemy import func, select, text
 
 from schutz.analytics.models import PageView
+from schutz.audit.keys import bind_audit_key, load_audit_key, write_new_audit_key
 from schutz.clock import utcnow
+from schutz.config import Settings
 from schutz.consent.models import ConsentEvent
 from schutz.cookies.choices import Choices, new_visitor_id
-from schutz.db import make_engine, make_session_factory, migrate
+from schutz.db import POOL_SIZE, make_engine, make_session_factory, migrate
 from schutz.disclosures.models import Order
 from schutz.identity.service import create_api_key
 
 SECTION = "## Load"
+SCALE_SECTION = "## Scale-out: 1 and 2 servers on PostgreSQL"
 SUBJECTS = 200
 MIX = (("collect", 40), ("consent", 20), ("read", 25), ("order", 15))
 PG_URL = os.environ.get(
@@ -174,36 +180,57 @@ def _counts(database_url: str) -> dict[str, int]:
     return counts
 
 
-def run_backend(label: str, database_url: str, seconds: float, clients: int) -> dict[str, Any]:
-    work = Path(tempfile.mkdtemp(prefix="schutz-load-"))
-    engine = make_engine(database_url)
-    migrate(engine)
-    with make_session_factory(engine)() as session:
-        _, key = create_api_key(session, name="load-shop", role="shop", actor="bench", now=utcnow())
-        session.commit()
-    engine.dispose()
-    port = _free_port()
-    env = {
-        **os.environ,
-        "SCHUTZ_DATA_DIR": str(work),
-        "SCHUTZ_DATABASE_URL": database_url,
-        "SCHUTZ_BASE_URL": f"http://127.0.0.1:{port}",
-        "SCHUTZ_RATE_LIMIT_COLLECT": "off",
-    }
+def _start_server(port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
     argv = [
         sys.executable, "-m", "uvicorn", "--factory", "schutz.web.app:create_app",
         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
         "--no-access-log", "--no-proxy-headers",
     ]  # fmt: skip
-    server = subprocess.Popen(argv, env=env)
+    return subprocess.Popen(argv, env={**env, "SCHUTZ_BASE_URL": f"http://127.0.0.1:{port}"})
+
+
+def _stop(server: subprocess.Popen[bytes]) -> None:
+    server.send_signal(signal.SIGINT)  # lifespan shutdown writes the page-view batch
     try:
-        _wait_healthy(port, server)
-        subjects = _seed(port, key)
+        server.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+
+
+def run_backend(
+    label: str, database_url: str, seconds: float, clients: int, servers: int = 1
+) -> dict[str, Any]:
+    """`servers` uvicorn processes on one database; client i talks to server i mod N."""
+    work = Path(tempfile.mkdtemp(prefix="schutz-load-"))
+    key_file = work / "audit.key"
+    write_new_audit_key(key_file)  # the servers chain under it too (SCHUTZ_AUDIT_KEY_FILE)
+    engine = make_engine(database_url)
+    bind_audit_key(engine, load_audit_key(Settings(audit_key_file=key_file)))
+    migrate(engine)
+    with make_session_factory(engine)() as session:
+        _, key = create_api_key(session, name="load-shop", role="shop", actor="bench", now=utcnow())
+        session.commit()
+    engine.dispose()
+    ports = [_free_port() for _ in range(servers)]
+    env = {
+        **os.environ,
+        "SCHUTZ_DATA_DIR": str(work),
+        "SCHUTZ_DATABASE_URL": database_url,
+        "SCHUTZ_AUDIT_KEY_FILE": str(key_file),
+        "SCHUTZ_RATE_LIMIT_COLLECT": "off",
+    }
+    processes = [_start_server(port, env) for port in ports]
+    try:
+        for port, process in zip(ports, processes, strict=True):
+            _wait_healthy(port, process)
+        subjects = _seed(ports[0], key)
         before = _counts(database_url)
         queue: Any = multiprocessing.Queue()
         procs = [
             multiprocessing.Process(
-                target=_client_entry, args=((port, key, subjects, seconds, i), queue)
+                target=_client_entry,
+                args=((ports[i % servers], key, subjects, seconds, i), queue),
             )
             for i in range(clients)
         ]
@@ -215,12 +242,8 @@ def run_backend(label: str, database_url: str, seconds: float, clients: int) -> 
         for proc in procs:
             proc.join()
     finally:
-        server.send_signal(signal.SIGINT)  # lifespan shutdown writes the page-view batch
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        for process in processes:
+            _stop(process)
     after = _counts(database_url)
     latencies: dict[str, list[float]] = {name: [] for name, _ in MIX}
     statuses: dict[str, dict[int, int]] = {name: {} for name, _ in MIX}
@@ -300,10 +323,43 @@ def report(runs: list[dict[str, Any]], seconds: float, clients: int) -> str:
     return "\n".join(lines)
 
 
+def scale_report(one: dict[str, Any], two: dict[str, Any], seconds: float, clients: int) -> str:
+    """The `## Scale-out` section: the same mix against one and two servers on PostgreSQL."""
+    rates = []
+    for run in (one, two):
+        total = sum(len(v) for v in run["latencies"].values())
+        errors = sum(n for c in run["statuses"].values() for s, n in c.items() if s >= 300)
+        lost = sum(run["ok"][name] - stored for name, stored in run["stored"].items())
+        p99 = _pct([v for values in run["latencies"].values() for v in values], 0.99)
+        rates.append((run["label"], total / run["seconds"], p99, errors, lost))
+    base = rates[0][1]
+    lines = [
+        SCALE_SECTION,
+        "",
+        f"`bench/load.py --scale-out`: the mix of `## Load` for {seconds:.0f} s from {clients} "
+        "client processes against one, then two uvicorn processes (each its own pool of "
+        f"{POOL_SIZE} connections) on one PostgreSQL schema; client i talks to server i mod N. "
+        f"**This machine has {os.cpu_count()} cores**, which PostgreSQL, the load generator "
+        "and the servers share (other work ran beside it): a second server adds no core, so "
+        "the ratio shows what a second process costs or gains on the same cores, not what a "
+        "second machine would add. Rate limits are shared rows on PostgreSQL; the load comes "
+        "from one address, so the beacon's limit is lifted as in `## Load`.",
+        "",
+        "| servers | requests/s | p99 ms (all) | errors | lost writes | vs 1 server |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for label, rate, p99, errors, lost in rates:
+        lines.append(
+            f"| {label} | {rate:,.0f} | {p99:,.1f} | {errors} | {lost} | {rate / base:.2f} |"
+        )
+    return "\n".join([*lines, ""])
+
+
 def write_section(path: Path, section: str) -> None:
-    """Replace the `## Load` section of `path`, or append it."""
+    """Replace the section `section` starts with (its first line) in `path`, or append it."""
     current = path.read_text() if path.exists() else ""
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.MULTILINE | re.DOTALL)
+    heading = section.split("\n", 1)[0]
+    pattern = re.compile(rf"^{re.escape(heading)}\n.*?(?=^## |\Z)", re.MULTILINE | re.DOTALL)
     if pattern.search(current):
         updated = pattern.sub(lambda _: section + "\n", current)
     else:
@@ -334,12 +390,35 @@ def _drop_schema(url: str) -> None:
     admin.dispose()
 
 
+def scale_out(results: Path | None, seconds: float, clients: int) -> None:
+    runs = []
+    for servers in (1, 2):
+        pg = _postgres_url()
+        if pg is None:
+            raise SystemExit("--scale-out needs PostgreSQL")
+        try:
+            label = f"{servers} server" + ("s" if servers > 1 else "")
+            runs.append(run_backend(label, pg, seconds, clients, servers=servers))
+        finally:
+            _drop_schema(pg)
+    section = scale_report(runs[0], runs[1], seconds, clients)
+    print(section)
+    if results:
+        write_section(results, section)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("results", nargs="?", type=Path)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--clients", type=int, default=max(2, os.cpu_count() or 2))
+    parser.add_argument(
+        "--scale-out", action="store_true", help="PostgreSQL only: 1 server, then 2 servers."
+    )
     args = parser.parse_args()
+    if args.scale_out:
+        scale_out(args.results, args.seconds, args.clients)
+        return
     sqlite_dir = Path(tempfile.mkdtemp(prefix="schutz-load-db-"))
     runs = [run_backend("SQLite", f"sqlite:///{sqlite_dir / 'schutz.db'}", args.seconds,
                         args.clients)]  # fmt: skip

@@ -1,5 +1,6 @@
 """The migrations are the schema: one head, and the models match what they build."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -23,7 +24,9 @@ def test_the_migrations_have_exactly_one_head(engine: Engine) -> None:
 @pytest.mark.filterwarnings("ignore:autogenerate skipping metadata-specified expression-based")
 def test_the_models_match_the_migrated_schema(engine: Engine) -> None:
     with engine.connect() as conn:
-        ctx = MigrationContext.configure(conn, opts={"compare_type": False})
+        ctx = MigrationContext.configure(
+            conn, opts={"compare_type": False, "include_name": _not_a_partition}
+        )
         diff = compare_metadata(ctx, metadata)
     assert diff == []
 
@@ -57,3 +60,12 @@ def test_a_request_keeps_its_history_through_the_upgrades(tmp_path: Path) -> Non
     engine.dispose()
     assert events == ["verified"]
     assert status == "in_progress"
+
+
+# On PostgreSQL `page_view` is partitioned by month: its partitions are tables the models do
+# not name (analytics/partitions.py makes them).
+_PARTITION = re.compile(r"^page_view_p(\d{6}|default)$")
+
+
+def _not_a_partition(name: str | None, kind: str, _parent: object) -> bool:
+    return not (kind == "table" and name is not None and _PARTITION.match(name))

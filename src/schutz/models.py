@@ -7,8 +7,10 @@ Alembic and the tests see the whole schema.
 import schutz.analytics.models
 import schutz.audit.models
 import schutz.breaches.models
+import schutz.buckets
 import schutz.consent.models
 import schutz.consent.wordings
+import schutz.cookies.models
 import schutz.disclosures.models
 import schutz.identity.models
 import schutz.mail.models

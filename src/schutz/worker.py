@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from schutz.analytics.partitions import prepare_months
 from schutz.clock import utcnow
 from schutz.config import Settings
 from schutz.db import stop_waking, transaction, wake_on_work
@@ -28,6 +30,9 @@ from schutz.vault.keys import Keyring, load_keyring
 from schutz.wakeup import listen
 
 log = logging.getLogger("schutz.worker")
+
+PARTITION_CHECK = 3600.0
+"""Seconds between checks that next months' page-view partitions exist."""
 
 SenderFactory = Callable[[sessionmaker[Session], Settings, Keyring], Sender]
 
@@ -93,9 +98,13 @@ def run_forever(
     wake = threading.Event()
     wake_on_work(wake)
     listener = listen(sessions.kw.get("bind"), wake)  # PostgreSQL: work queued elsewhere
+    months_checked = -PARTITION_CHECK
     try:
         while not stop.is_set():
             wake.clear()
+            if time.monotonic() - months_checked >= PARTITION_CHECK:
+                months_checked = time.monotonic()
+                _prepare_months(sessions)
             try:
                 reports = run_once(sessions, settings)
             except Exception as exc:
@@ -109,6 +118,14 @@ def run_forever(
         stop_waking(wake)
         if listener is not None:
             listener.close()
+
+
+def _prepare_months(sessions: sessionmaker[Session]) -> None:
+    """Page-view partitions for the months ahead (PostgreSQL; a no-op elsewhere)."""
+    try:
+        prepare_months(sessions, utcnow().date())
+    except Exception as exc:
+        log.error("preparing page-view partitions failed: %s", type(exc).__name__)
 
 
 def start_in_thread(sessions: sessionmaker[Session], settings: Settings) -> threading.Event:

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import logging
-from typing import Annotated
+import os
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from schutz.cli.context import state
+from schutz.config import Settings
 from schutz.db import migrate
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 
 def init_storage(ctx: typer.Context) -> None:
@@ -33,6 +38,32 @@ def init(ctx: typer.Context) -> None:
     typer.echo(f"ready: {state(ctx).settings.data_dir.resolve()}")
 
 
+SETTINGS_ENV = "SCHUTZ_SERVE_SETTINGS"
+"""How `serve --workers N` hands its settings to the worker processes uvicorn starts."""
+
+
+def worker_app() -> FastAPI:
+    """The app of one of `serve --workers N`'s processes, built from the parent's settings."""
+    from schutz.web.app import create_app
+
+    settings = Settings.model_validate_json(os.environ[SETTINGS_ENV])
+    if settings.demo:
+        from schutz.demo.app import create_demo_app
+
+        return create_demo_app(settings)
+    return create_app(settings)
+
+
+def _refuse_sqlite_workers(settings: Settings, workers: int) -> None:
+    if workers > 1 and settings.resolved_database_url.startswith("sqlite"):
+        typer.echo(
+            "--workers above 1 needs PostgreSQL (set SCHUTZ_DATABASE_URL): SQLite has one "
+            "writer at a time, and rate limits would be counted per process.",
+            err=True,
+        )
+        raise typer.Exit(2)
+
+
 def serve(
     ctx: typer.Context,
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
@@ -42,14 +73,22 @@ def serve(
         bool,
         typer.Option("--worker/--no-worker", help="Deliver the outbox from inside this process."),
     ] = True,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            envvar="SCHUTZ_WEB_WORKERS",
+            help="Web processes sharing the port (uvicorn's supervisor); above 1 needs "
+            "PostgreSQL. The outbox worker still runs once, in the supervising process.",
+        ),
+    ] = 1,
 ) -> None:
     """Migrate, then serve the pages and the API."""
-    import uvicorn
-
     from schutz.logging_config import configure_logging
     from schutz.web.app import create_app
 
     st = state(ctx)
+    _refuse_sqlite_workers(st.settings, workers)
     log_config = configure_logging(st.settings.log_level)
     lean_log_records()
     init_storage(ctx)
@@ -71,18 +110,39 @@ def serve(
 
         start_in_thread(st.sessions, settings)
     typer.echo(f"Schutz on http://{host}:{port}/privacy  (Ctrl+C stops it)")
+    _run(app, settings, host=host, port=port, workers=workers, log_config=log_config)
+
+
+def _run(
+    app: FastAPI,
+    settings: Settings,
+    *,
+    host: str,
+    port: int,
+    workers: int,
+    log_config: dict[str, Any],
+) -> None:
+    import uvicorn
+
     # Schutz decides itself which proxies to trust (SCHUTZ_TRUSTED_PROXIES); uvicorn's own
     # proxy handling would put forwarded client addresses into its access log, which is
     # off: schutz.access logs each request as JSON, without address or query string.
-    uvicorn.run(
-        app,
-        host=host,
-        port=port,
-        log_config=log_config,
-        log_level=settings.log_level,
-        access_log=False,
-        proxy_headers=False,
-    )
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "log_config": log_config,
+        "log_level": settings.log_level,
+        "access_log": False,
+        "proxy_headers": False,
+    }
+    if workers == 1:
+        uvicorn.run(app, **options)
+        return
+    # Several processes: uvicorn's supervisor binds the port once, starts `workers`
+    # processes that each build the app from these settings, and restarts one that dies.
+    app.state.engine.dispose()
+    os.environ[SETTINGS_ENV] = settings.model_dump_json()
+    uvicorn.run(f"{__name__}:worker_app", factory=True, workers=workers, **options)
 
 
 def register(app: typer.Typer) -> None:

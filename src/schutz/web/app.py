@@ -9,7 +9,9 @@ from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from schutz import __version__
+from schutz.analytics.partitions import prepare_months
 from schutz.audit.keys import bind_audit_key, load_audit_key
+from schutz.clock import utcnow
 from schutz.config import Settings
 from schutz.db import make_engine, make_session_factory
 from schutz.policy.loader import load_policy_set
@@ -138,6 +140,7 @@ def _bind_state(app: FastAPI, settings: Settings) -> None:
     load_keyring(settings)
     bind_audit_key(engine, load_audit_key(settings))
     app.state.secret = load_or_create_secret(settings.data_dir)
+    prepare_months(app.state.sessions, utcnow().date())  # PostgreSQL's page-view partitions
     app.state.templates = make_templates()
     app.state.page_cache = PageCache()
 

@@ -5,7 +5,7 @@ and leaves them on `request.state.cookie_consent` for the banner and the routes;
 out it holds every `Set-Cookie` against the registry of the policy in force:
 
 - an undeclared cookie is dropped, logged by name only (never its value) and counted in
-  `app.state.undeclared_cookies` for the staff analytics page;
+  the `cookie_undeclared` rows (`cookies/undeclared.py`) the staff analytics page shows;
 - a non-essential cookie whose category the visitor has not allowed is dropped (TDDDG §25);
 - a session cookie loses Expires/Max-Age; any other gets its declared Max-Age.
 A route that records a new choice sets `request.state.cookie_consent.choices`, so the
@@ -16,18 +16,18 @@ stay on the request too (`request_cookies`): the header is parsed once.
 from __future__ import annotations
 
 import logging
-import threading
-from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+import anyio.to_thread
 from starlette.requests import Request, cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from schutz.cookies.choices import Choices, decode
 from schutz.cookies.registry import CONSENT_COOKIE, Registry, registry_for
 from schutz.cookies.setcookie import Verdict, enforce
+from schutz.cookies.undeclared import report_undeclared
 from schutz.policy.loader import PolicySet
 from schutz.policy.schema import Policy
 
@@ -52,36 +52,18 @@ class CookieConsent:
         return self.choices.allows(category)
 
 
-@dataclass
-class UndeclaredCookies:
-    """How often each undeclared cookie was dropped, and where last (no values are kept)."""
-
-    counts: Counter[str] = field(default_factory=Counter)
-    last_path: dict[str, str] = field(default_factory=dict)
-    last_at: dict[str, datetime] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def report(self, name: str, path: str) -> None:
-        with self._lock:
-            self.counts[name] += 1
-            self.last_path[name] = path
-            self.last_at[name] = datetime.now(UTC)
-
-    def rows(self) -> list[tuple[str, int, str, datetime]]:
-        with self._lock:
-            return [
-                (n, c, self.last_path[n], self.last_at[n]) for n, c in self.counts.most_common()
-            ]
-
-
-def undeclared_log(app: Any) -> UndeclaredCookies:
-    """The app's record of dropped undeclared cookies (created on first use)."""
-    state = app.state
-    found = getattr(state, "undeclared_cookies", None)
-    if found is None:
-        found = UndeclaredCookies()
-        state.undeclared_cookies = found
-    return found
+def record_undeclared(owner: Any, names: list[str], path: str) -> None:
+    """Add `names` to the report of undeclared cookies (rows every app server shares), in
+    its own short transaction; a failure is logged, never the visitor's problem."""
+    sessions = getattr(getattr(owner, "state", None), "sessions", None)
+    if sessions is None:
+        return
+    try:
+        with sessions() as session, session.begin():
+            for name in names:
+                report_undeclared(session, name, path, now=datetime.now(UTC))
+    except Exception as exc:
+        log.error("could not record %d undeclared cookie(s): %s", len(names), type(exc).__name__)
 
 
 def _parse_cookies(scope: Scope) -> dict[str, str]:
@@ -136,15 +118,20 @@ class CookieGuardMiddleware:
 
         async def guarded_send(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = self._filter(message.get("headers", []), consent, scope, owner)
+                dropped: list[str] = []
+                message["headers"] = self._filter(message.get("headers", []), consent, dropped)
+                if dropped:  # rare: a route or an embedding site set a cookie not declared
+                    path = scope.get("path", "")
+                    await anyio.to_thread.run_sync(record_undeclared, owner, dropped, path)
             await send(message)
 
         await self.app(scope, receive, guarded_send)
 
     @staticmethod
     def _filter(
-        headers: list[tuple[bytes, bytes]], consent: CookieConsent, scope: Scope, owner: Any
+        headers: list[tuple[bytes, bytes]], consent: CookieConsent, dropped: list[str]
     ) -> list[tuple[bytes, bytes]]:
+        """The headers to send; the names of undeclared cookies held back go to `dropped`."""
         kept = []
         for key, value in headers:
             if key.lower() != b"set-cookie":
@@ -154,9 +141,8 @@ class CookieGuardMiddleware:
             if decision.header is not None:
                 kept.append((key, decision.header.encode("latin-1")))
             elif decision.verdict is Verdict.DROP_UNDECLARED:
-                path = scope.get("path", "")
-                log.warning("undeclared cookie %r dropped on %s", decision.name, path)
-                undeclared_log(owner).report(decision.name, path)
+                log.warning("undeclared cookie %r dropped", decision.name)
+                dropped.append(decision.name)
             else:
                 log.info("cookie %r held back: no consent for its category", decision.name)
         return kept

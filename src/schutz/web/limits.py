@@ -4,24 +4,35 @@
 not JSON (415), JSON that is not UTF-8 or is nested deeper than `MAX_JSON_DEPTH` (422), all
 before a route parses anything. `RateLimitMiddleware` keeps one token bucket per (truncated
 client address, route group) for the public forms, the staff sign-in and the analytics beacon,
-and answers 429 with `Retry-After` (RFC 6585 section 4) once a bucket is empty.
+and answers 429 with `Retry-After` (RFC 6585 section 4) once a bucket is empty. On
+PostgreSQL the buckets are rows every app server shares (one upsert per database visit,
+`schutz/buckets.py`; busy groups lease a few tokens per visit), so N servers still allow one
+limit; on SQLite (one process) they live in memory.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import anyio
+import anyio.to_thread
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from schutz.buckets import forget_full, take_tokens
 from schutz.config import Settings
 from schutz.web.client_ip import truncated_client_ip
 from schutz.web.errors import error_response
+
+log = logging.getLogger(__name__)
 
 MAX_JSON_DEPTH = 32
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -215,13 +226,96 @@ GROUPS: dict[tuple[str, str], str] = {
 }
 
 
-def buckets_from(settings: Settings) -> dict[str, TokenBuckets]:
-    """A bucket set per limited group; a group whose setting is "off" gets none."""
-    out = {}
+class SharedBuckets:
+    """The same token buckets kept in PostgreSQL, shared by every app server (`buckets.py`).
+
+    One statement per database visit, on a connection of its own in a worker thread; at
+    most `CONCURRENT` of them at once, so the limiter never takes more of the pool than that.
+    A busy group leases tokens: a visit takes up to `lease` (a fiftieth of the bucket, 24 of
+    the beacon's 1200/60, 1 of a form's 30/600) and this server spends them without asking
+    again for up to one period. The limit then holds across servers to within one lease per
+    server, and the beacon goes to the database once per 24 page views of a network, not
+    on every one.
+    """
+
+    CONCURRENT = 4
+    FORGET_EVERY = 1000
+    LEASE_PARTS = 50
+    MAX_LEASES = 65536
+
+    def __init__(self, engine: Engine, group: str, rate: Rate) -> None:
+        self.engine = engine
+        self.group = group
+        self.rate = rate
+        self.lease = max(1, rate.count // self.LEASE_PARTS)
+        self._leased: dict[str, tuple[int, float]] = {}  # key -> (tokens, valid until)
+        self._calls = 0
+        self._gate = anyio.CapacityLimiter(self.CONCURRENT)
+
+    async def take(self, key: str) -> float:
+        """0.0 when the request may pass, else seconds until it may (runs on the event loop:
+        the leases need no lock)."""
+        now = time.monotonic()
+        left, until = self._leased.get(key, (0, 0.0))
+        if left > 0 and now < until:
+            self._leased[key] = (left - 1, until)
+            return 0.0
+        taken, wait = await anyio.to_thread.run_sync(self._take, key, limiter=self._gate)
+        if taken > 1:
+            if len(self._leased) >= self.MAX_LEASES:
+                self._leased.clear()  # a lease forgotten only makes the limit stricter
+            self._leased[key] = (taken - 1, now + self.rate.seconds)
+        else:
+            self._leased.pop(key, None)
+        return wait
+
+    def _take(self, key: str) -> tuple[int, float]:
+        self._calls += 1
+        try:
+            with self.engine.begin() as conn:
+                if self._calls % self.FORGET_EVERY == 0:
+                    forget_full(conn, older_than=self.rate.seconds)
+                return take_tokens(
+                    conn,
+                    self.group,
+                    key,
+                    capacity=self.rate.count,
+                    seconds=self.rate.seconds,
+                    want=self.lease,
+                )
+        except SQLAlchemyError as exc:
+            # The route behind would fail on the same database; let it answer (503 or 500).
+            # Only the error's type: its message would carry the statement's parameters.
+            log.error("rate limit: the shared bucket could not be read: %s", type(exc).__name__)
+            return 1, 0.0
+
+
+class LocalBuckets:
+    """`TokenBuckets` behind the same awaitable `take` as `SharedBuckets`."""
+
+    def __init__(self, rate: Rate) -> None:
+        self.buckets = TokenBuckets(rate)
+
+    async def take(self, key: str) -> float:
+        return self.buckets.take(key)
+
+
+Buckets = SharedBuckets | LocalBuckets
+
+
+def buckets_from(settings: Settings, engine: Engine | None = None) -> dict[str, Buckets]:
+    """A bucket set per limited group; a group whose setting is "off" gets none. On
+    PostgreSQL the buckets are rows every app server shares; else this process's memory."""
+    shared = engine is not None and engine.dialect.name == "postgresql"
+    out: dict[str, Buckets] = {}
     for group in sorted(set(GROUPS.values())):
         rate = Rate.parse(getattr(settings, f"rate_limit_{group}"))
-        if rate is not None:
-            out[group] = TokenBuckets(rate)
+        if rate is None:
+            continue
+        if shared and engine is not None:
+            out[group] = SharedBuckets(engine, group, rate)
+        else:
+            out[group] = LocalBuckets(rate)
     return out
 
 
@@ -231,16 +325,22 @@ class RateLimitMiddleware:
     def __init__(self, app: ASGIApp, *, settings: Settings) -> None:
         self.app = app
         self.settings = settings
-        self.buckets = buckets_from(settings)
+        self.buckets: dict[str, Buckets] | None = None
+
+    def _buckets(self, scope: Scope) -> dict[str, Buckets]:
+        if self.buckets is None:
+            state = getattr(scope.get("app"), "state", None)
+            self.buckets = buckets_from(self.settings, getattr(state, "engine", None))
+        return self.buckets
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             group = GROUPS.get((scope["method"], scope["path"]))
-            buckets = self.buckets.get(group) if group else None
+            buckets = self._buckets(scope).get(group) if group else None
             if buckets is not None:
                 request = Request(scope)
                 network = truncated_client_ip(request, self.settings) or "unknown"
-                wait = buckets.take(network)
+                wait = await buckets.take(network)
                 if wait > 0:
                     retry_after = max(1, math.ceil(wait))
                     minutes = max(1, math.ceil(retry_after / 60))

@@ -25,11 +25,12 @@ from schutz.analytics.sites import site_reports
 from schutz.clock import utcnow
 from schutz.cookies.choices import Choices, decode, is_visitor_id, new_visitor_id
 from schutz.cookies.registry import CONSENT_COOKIE, OPTOUT_COOKIE, VISITOR_COOKIE
+from schutz.cookies.undeclared import undeclared_rows
 from schutz.errors import InvalidInput
 from schutz.identity.actor import Actor
 from schutz.web.auth import StaffContext, require_role, require_staff
 from schutz.web.client_ip import truncated_client_ip
-from schutz.web.cookie_guard import request_cookies, undeclared_log
+from schutz.web.cookie_guard import request_cookies
 from schutz.web.cors import sites_of
 from schutz.web.deps import PolicyDep, SessionDep, SettingsDep, UnitOfWorkRoute
 from schutz.web.i18n import pick_language, translations
@@ -239,7 +240,7 @@ def staff_analytics(
             "days": days,
             "periods": PERIODS,
             "policy": policy,
-            "undeclared": undeclared_log(request.app).rows(),
+            "undeclared": undeclared_rows(session),
             "buffer": buffer.stats if buffer else None,
             "site_reports": site_reports(session, sites_of(request.app), first, last),
         },
