@@ -16,11 +16,10 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from schutz.consent.service import record_consent
 from schutz.errors import Conflict, InvalidInput, NotFound
 from schutz.policy.engine import Engine
 from schutz.policy.schema import Policy
-from schutz.subject_requests import holdings, lookups, waiting
+from schutz.subject_requests import effects, holdings, lookups, waiting
 from schutz.subject_requests.deadlines import due_date
 from schutz.subject_requests.models import (
     DataRequest,
@@ -42,7 +41,6 @@ from schutz.subject_requests.records import (
     record_event,
 )
 from schutz.subject_requests.tokens import VERIFY, VERIFY_MAX_AGE, Links
-from schutz.systems import events as system_events
 from schutz.vault import service as vault
 from schutz.vault.keys import Keyring
 from schutz.vault.validation import normalise_email
@@ -265,74 +263,11 @@ def _proceed(
     kind = RequestKind(request.kind)
     waiting.announce(session, policy, keyring, request, "request.verified", actor=actor, now=now)
     if kind in (RequestKind.ACCESS, RequestKind.PORTABILITY):  # Art. 15, Art. 20
-        if kind is RequestKind.PORTABILITY:  # what the subject gave Schutz: no system is asked
-            complete(session, request, "export_ready", actor=actor, now=now)
-        elif waiting.complete_or_wait(
-            session,
-            policy,
-            keyring,
-            request,
-            "export_ready",
-            event="access.collect",
-            actor=actor,
-            now=now,
-        ):
-            return  # the link goes out once every system has given its part
-        if request.verification != "session":
-            # From the privacy centre the copy opens at once, by a link bound to the
-            # session; a mailed link would outlive the sign-out.
-            waiting.mail_export(session, policy, keyring, links, request, now=now)
+        effects.export(session, policy, keyring, links, request, actor=actor, now=now)
     elif kind is RequestKind.OBJECTION:
-        purposes = [k for k, p in policy.purposes.items() if p.objectable]
-        for purpose in purposes:
-            record_consent(
-                session,
-                policy,
-                subject_id=subject_id,
-                purpose=purpose,
-                action="object",
-                channel=request.channel,
-                evidence=f"request:{request.id}",
-                actor=actor,
-                now=now,
-            )
-        complete(session, request, "objected", actor=actor, now=now, purposes=purposes)
-        waiting.announce(
-            session,
-            policy,
-            keyring,
-            request,
-            "consent.changed",
-            actor=actor,
-            now=now,
-            action="object",
-            purposes=purposes,
-        )
-        queue_mail(session, keyring, request, policy, "done", note="", now=now)
+        effects.object_to_all(session, policy, keyring, request, subject_id, actor=actor, now=now)
     elif kind is RequestKind.RESTRICTION:
-        vault.restrict_subject(
-            session, subject_id, actor=actor, reason="requested_by_subject", now=now
-        )
-        system_events.notify_recipients(
-            session,
-            keyring,
-            request_id=request.id,
-            kind=request.kind,
-            subject_id=subject_id,
-            actor=actor,
-            now=now,
-        )
-        waiting.complete_or_wait(
-            session,
-            policy,
-            keyring,
-            request,
-            "restricted",
-            event="restriction.applied",
-            actor=actor,
-            now=now,
-        )
-        queue_mail(session, keyring, request, policy, "done", note="", now=now)
+        effects.restrict(session, policy, keyring, request, subject_id, actor=actor, now=now)
     elif kind is RequestKind.ERASURE:
         record_event(session, request, "awaiting_approval", actor=actor, now=now)
     else:

@@ -107,6 +107,15 @@ def _subject_ref(
     return ref
 
 
+def _changed_for(
+    policy: Policy, spec: System, subject_id: str, changed: Mapping[str, str]
+) -> dict[str, str]:
+    """The corrected values of the system's own categories (a rectification event)."""
+    values = _subject_ref(policy, spec, subject_id, changed)
+    del values["subject_id"]
+    return values
+
+
 def tell_systems(
     session: Session,
     policy: Policy,
@@ -123,11 +132,8 @@ def tell_systems(
     actor: str,
     now: datetime,
 ) -> list[str]:
-    """Queue `event` to every system of the policy; with `wait`, each owes an answer.
-
-    Returns the systems asked. `changed` holds corrected values (rectification); each system
-    gets those of its own categories only.
-    """
+    """Queue `event` to every system of the policy; with `wait`, each owes an answer. Returns
+    the systems asked; each gets the corrected values (`changed`) of its own categories only."""
     if not policy.systems:
         return []
     email = vault.contact_address(session, keyring, subject_id)
@@ -143,8 +149,7 @@ def tell_systems(
             **(extra or {}),
         }
         if changed is not None:
-            body["changed"] = _subject_ref(policy, spec, subject_id, changed)
-            del body["changed"]["subject_id"]
+            body["changed"] = _changed_for(policy, spec, subject_id, changed)
         _queue(
             session,
             keyring,
@@ -157,16 +162,8 @@ def tell_systems(
             sealed_for=None if erasing else subject_id,
             now=now,
         )
-        if wait and session.get(RequestSystem, (request_id, key)) is None:
-            session.add(
-                RequestSystem(
-                    request_id=request_id,
-                    system=key,
-                    event=event,
-                    status=Answer.PENDING.value,
-                    asked_at=now,
-                )
-            )
+        if wait:
+            _owe_answer(session, request_id, key, event, now=now)
         asked.append(key)
     session.flush()
     audit.record(
@@ -178,6 +175,22 @@ def tell_systems(
         now=now,
     )
     return asked
+
+
+def _owe_answer(
+    session: Session, request_id: str, system: str, event: str, *, now: datetime
+) -> None:
+    """Note that `system` owes an answer to `request_id` (once, however often it is asked)."""
+    if session.get(RequestSystem, (request_id, system)) is None:
+        session.add(
+            RequestSystem(
+                request_id=request_id,
+                system=system,
+                event=event,
+                status=Answer.PENDING.value,
+                asked_at=now,
+            )
+        )
 
 
 def notify_recipients(

@@ -56,17 +56,10 @@ def rectify(
             changed.append({"id": have[name].id, **sealed, "updated_at": now})
         else:
             origin, purposes = additions[name]
+            row = {"subject_id": subject_id, "field": name, **sealed, "source": origin}
             new_rows.append(
-                {
-                    "subject_id": subject_id,
-                    "field": name,
-                    **sealed,
-                    "source": origin,
-                    "purposes": purposes,
-                    "policy_version": rules.policy.version,
-                    "created_at": now,
-                    "updated_at": now,
-                }
+                {**row, "purposes": purposes, "policy_version": rules.policy.version}
+                | {"created_at": now, "updated_at": now}
             )
     if "email" in values:
         _reindex(session, keyring, subject, values["email"])
