@@ -5,16 +5,18 @@ index only, unique, rectified, exported and erased like built-in fields."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+import yaml
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from records import NOW
 from schutz.errors import Conflict, Denied, InvalidInput, NotFound
 from schutz.policy.engine import Engine
+from schutz.policy.loader import parse_policy
 from schutz.vault import service
 from schutz.vault.keys import Keyring
 from schutz.vault.models import PersonalField, SubjectIdentity
-from vocabulary_policy import vocabulary_policy
+from vocabulary_policy import vocabulary_data, vocabulary_policy
 
 RULES = Engine(vocabulary_policy())
 ORDER = ["order_processing", "billing"]
@@ -153,3 +155,28 @@ def test_erasure_forgets_the_identity(session: Session, keyring: Keyring) -> Non
     with pytest.raises(NotFound):
         _find(session, keyring, "C-000123")
     assert _intake(session, keyring, customer_number="C-000123") != subject_id
+
+
+def _only_dpo_finds_customer_numbers() -> Engine:
+    data = vocabulary_data()
+    data["custom_fields"]["customer_number"]["lookup_roles"] = ["dpo"]
+    return Engine(parse_policy(yaml.safe_dump(data, sort_keys=False), "vocabulary.yaml"))
+
+
+def test_an_intake_cannot_find_a_subject_by_an_identity_its_role_may_not_look_up(
+    session: Session, keyring: Keyring
+) -> None:
+    """Sending only a customer number would name its holder's subject id, and a clash would
+    tell that the number is held: a role outside `lookup_roles` learns neither (403)."""
+    held = _intake(session, keyring, email="ada@example.org", customer_number="C-000123")
+    rules = _only_dpo_finds_customer_numbers()
+    for data in ({"customer_number": "C-000123"},
+                 {"email": "eve@example.org", "customer_number": "C-000123"}):  # fmt: skip
+        with pytest.raises(Denied) as refused:
+            service.intake(
+                session, rules, keyring, source="order", purposes=ORDER, data=data,
+                asserted_by="shop", actor="test", now=NOW,
+            )  # fmt: skip
+        assert refused.value.rule == "identity_role"
+        assert held not in str(refused.value)
+    assert session.scalar(select(func.count()).select_from(SubjectIdentity)) == 1

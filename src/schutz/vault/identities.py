@@ -121,6 +121,33 @@ def _clash(names: list[str]) -> str:
     )
 
 
+def check_may_find(
+    session: Session,
+    policy: Policy,
+    names: Iterable[str],
+    *,
+    role: str,
+    actor: str,
+    now: datetime,
+) -> None:
+    """`Denied` (audited, flagged) unless `role` is one the policy lets find subjects by each
+    identity in `names`. An intake that carries an identity finds its subject by it, and a
+    clash tells that the value is held: both are look-ups, so the same roles apply."""
+    for identity in names:
+        if role in policy.custom_fields[identity].lookup_roles:
+            continue
+        audit.record(
+            session,
+            actor=actor,
+            action="vault.lookup_denied",
+            details={"identity": identity, "role": role, "rule": IDENTITY_ROLE},
+            flagged=True,
+            now=now,
+        )
+        reason = f"role {role!r} may not find subjects by {identity!r}"
+        raise Denied(f"look-up by {identity!r} is not allowed", reason, IDENTITY_ROLE)
+
+
 def find_by_identity(
     session: Session,
     policy: Policy,
@@ -141,17 +168,7 @@ def find_by_identity(
     if spec is None or not spec.identity:
         known = ", ".join(policy.identities) or "none"
         raise InvalidInput(f"identity: {identity!r} is not an identity of the policy ({known})")
-    if role not in spec.lookup_roles:
-        audit.record(
-            session,
-            actor=actor,
-            action="vault.lookup_denied",
-            details={"identity": identity, "role": role, "rule": IDENTITY_ROLE},
-            flagged=True,
-            now=now,
-        )
-        reason = f"role {role!r} may not find subjects by {identity!r}"
-        raise Denied(f"look-up by {identity!r} is not allowed", reason, IDENTITY_ROLE)
+    check_may_find(session, policy, [identity], role=role, actor=actor, now=now)
     normalised = normalise_fields({identity: value}, policy.custom_fields)[identity]
     found = holder(session, keyring, identity, normalised)
     audit.record(

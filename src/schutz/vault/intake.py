@@ -308,6 +308,7 @@ def intake(
     check_intake(rules, source, purposes, data)
     values = normalise_fields(data, rules.policy.custom_fields)
     idents = identities.identities_in(rules.policy, values)
+    identities.check_may_find(session, rules.policy, idents, role=asserted_by, actor=actor, now=now)
     subject_id, cipher, created = _subject_for(session, keyring, values.get("email"), idents, now)
     stored, unchanged, added = merge_new_fields(
         session, rules, cipher, subject_id, values,
