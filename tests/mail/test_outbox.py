@@ -23,6 +23,7 @@ from schutz.mail.service import (
     enqueue,
     enqueue_mail,
     purge_finished,
+    seal_payload,
 )
 from schutz.mail.transport import Delivery, PermanentDeliveryError, describe_failure
 from schutz.policy.engine import Engine as Rules
@@ -373,3 +374,25 @@ def test_finished_mail_tied_to_no_subject_is_purged_at_once(
         assert purge_finished(s, older_than=timedelta(days=30), now=NOW) == 1
     with sessions() as s:
         assert [r.id for r in s.scalars(select(OutboxMessage))] == list(ids - {sent})
+
+
+def test_a_finished_event_sealed_under_its_own_key_is_purged_at_once(
+    sessions: sessionmaker[Session], settings: Settings
+) -> None:
+    """The `erasure.approved` event to the operator's systems carries the erased address under
+    a key of its own (the subject's is shredded): no erasure reaches it later, so it goes as
+    soon as it is delivered. A disclosure's row holds only its id and keeps its time."""
+    keyring = load_keyring(settings)
+    with transaction(sessions) as s:
+        sealed = seal_payload(s, keyring, {"body": "erased@example.org"}, subject_id=None,
+                              ref="own-key-row")  # fmt: skip
+        event = enqueue(s, kind=OutboxKind.WEBHOOK, payload=sealed, idempotency_key="event",
+                        now=NOW, row_id="own-key-row")  # fmt: skip
+        plain = enqueue(s, kind=OutboxKind.WEBHOOK, payload={"disclosure_id": "d1"},
+                        idempotency_key="disclosure", now=NOW)  # fmt: skip
+        for row in (event, plain):
+            row.status = OutboxStatus.SENT.value
+    with transaction(sessions) as s:
+        assert purge_finished(s, older_than=timedelta(days=7), now=NOW) == 1
+    with sessions() as s:
+        assert [r.id for r in s.scalars(select(OutboxMessage))] == [plain.id]

@@ -27,12 +27,14 @@ _FINISHED = (OutboxStatus.SENT.value, OutboxStatus.DEAD.value)
 def purge_finished(session: Session, *, older_than: timedelta, now: datetime) -> int:
     """Delete finished (sent or dead) rows; return how many.
 
-    A mail about a subject goes once it was created before `now - older_than`. A mail tied
-    to no subject (sealed under a key of its own: an unknown requester, the confirmation
-    of an erasure) goes at once: no erasure could ever reach it, so it must not outlive its
+    A row about a subject goes once it was created before `now - older_than`. A row tied
+    to no subject (sealed under a key of its own: mail to an unknown requester, the
+    confirmation of an erasure, the `erasure.approved` event to the operator's systems) goes
+    at once, of any kind: no erasure could ever reach it, so it must not outlive its
     delivery. Its key lives in the row, so deleting the row shreds it.
     """
     subject_of = OutboxMessage.payload["subject_id"].as_string()
+    own_key = OutboxMessage.payload["key"].as_string()
     result = session.execute(
         delete(OutboxMessage)
         .where(
@@ -40,6 +42,7 @@ def purge_finished(session: Session, *, older_than: timedelta, now: datetime) ->
             or_(
                 OutboxMessage.created_at < now - older_than,
                 and_(OutboxMessage.kind == OutboxKind.EMAIL.value, subject_of.is_(None)),
+                own_key.is_not(None),
             ),
         )
         .execution_options(synchronize_session=False)
