@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import secrets
 from typing import Any
 
@@ -102,8 +103,13 @@ def test_a_stranger_learns_nothing_of_which_requests_exist(
         _answer(client, request_id, other_request),
         _answer(client, unknown, wrong_secret),
         _answer(client, request_id, auth("shop")["Authorization"].removeprefix("Bearer ")),
+        client.post(  # not ASCII: once made the comparison raise (500)
+            f"/api/v1/requests/{request_id}/systems/shop_database",
+            json={"status": "done"},
+            headers={"Authorization": "Bearer été".encode("latin-1")},
+        ),
     ]
-    assert [a.status_code for a in answers] == [401] * 5
+    assert [a.status_code for a in answers] == [401] * 6
     assert len({a.json()["detail"] for a in answers}) == 1
     still = client.get(f"/api/v1/requests/{request_id}", headers=auth("dpo")).json()
     assert still["status"] == "awaiting_systems"
@@ -196,3 +202,24 @@ def test_the_requests_api_pages_by_keyset_and_shows_subject_ids_to_staff_only(
     assert all("subject_id" not in r for r in as_shop["requests"])
     filtered = client.get("/api/v1/requests?status=completed", headers=auth("dpo")).json()
     assert filtered["requests"] == []
+
+
+def test_only_staff_may_filter_requests_by_subject(client: TestClient, auth: Headers) -> None:
+    """The shop knows its customers' ids: a subject filter would tell it who asked for what."""
+    body = {"kind": "erasure", "email": "p@example.org"}
+    assert client.post("/api/v1/requests", json=body, headers=auth("shop")).status_code == 202
+    [request] = client.get("/api/v1/requests", headers=auth("support")).json()["requests"]
+    by_subject = {"subject_id": request["subject_id"] or "0" * 32}
+    assert (
+        client.get("/api/v1/requests", params=by_subject, headers=auth("shop")).status_code == 403
+    )
+    as_support = client.get("/api/v1/requests", params=by_subject, headers=auth("support"))
+    assert as_support.status_code == 200
+
+
+def test_a_forged_cursor_is_refused_not_a_server_error(client: TestClient, auth: Headers) -> None:
+    forged = ["2099-01-01T00:00:00|x", "9999-12-31T23:59:59-23:59|a", "not a date|x"]
+    for text in forged:
+        cursor = base64.urlsafe_b64encode(text.encode()).decode()
+        answer = client.get("/api/v1/requests", params={"cursor": cursor}, headers=auth("dpo"))
+        assert answer.status_code == 422, text

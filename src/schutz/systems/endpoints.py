@@ -47,8 +47,8 @@ def callback_token(secret: bytes, request_id: str, system: str) -> str:
 def token_matches(session: Session, system: str, request_id: str, token: str) -> bool:
     """Whether `token` is `system`'s credential for `request_id` (constant-time)."""
     row = session.get(SystemEndpoint, system) if len(system) <= 64 else None
-    if row is None or not request_id.isascii() or not system.isascii():
-        return False
+    if row is None or not (request_id.isascii() and system.isascii() and token.isascii()):
+        return False  # compare_digest raises on non-ASCII text: a stranger's 500
     try:
         secret = read_secret(row.secret_file)
     except SecretFileError:

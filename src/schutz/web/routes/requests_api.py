@@ -8,7 +8,7 @@ status, dates and outcome are ids and codes.
 from __future__ import annotations
 
 import base64
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
@@ -178,8 +178,11 @@ STAFF_ROLES = ("support", "dpo", "admin")
 def _cursor(value: str) -> tuple[datetime, str]:
     try:
         due, _, request_id = base64.urlsafe_b64decode(value.encode("ascii")).decode().partition("|")
-        return datetime.fromisoformat(due), request_id[:32]
-    except (ValueError, UnicodeError):
+        at = datetime.fromisoformat(due)
+        if at.tzinfo is None:
+            raise ValueError("naive")  # every cursor this API gives carries its offset
+        return at.astimezone(UTC), request_id[:32]
+    except (ValueError, UnicodeError, OverflowError):
         raise InvalidInput("cursor: not a cursor this API gave") from None
 
 
@@ -203,6 +206,14 @@ def list_requests(
 ) -> RequestPage:
     """Requests, the most urgent first, a page at a time (keyset: pass `next` as `cursor`).
     Staff roles (support, dpo, admin) see each request's `subject_id`; others do not."""
+    staff = any(actor.has_role(role) for role in STAFF_ROLES)
+    if subject_id is not None and not staff:
+        # Filtering by a subject would tell which of the caller's customers asked for what.
+        raise Denied(
+            "subject_id: only support, dpo and admin may filter by subject",
+            "the subject filter is for staff roles",
+            "role",
+        )
     now = utcnow()
     rows = list(
         service.list_requests(
@@ -210,7 +221,6 @@ def list_requests(
             limit=limit, after=_cursor(cursor) if cursor else None,
         )
     )  # fmt: skip
-    staff = any(actor.has_role(role) for role in STAFF_ROLES)
     systems = answers.answers_of(session, [r.id for r in rows])
     page = []
     for r in rows:
