@@ -152,3 +152,20 @@ def test_deactivate_newsletter_in_the_centre_withdraws_the_subscription(
     session.expire_all()
     assert current_state(session, policy, subject_id)["newsletter"] is ConsentState.WITHDRAWN
     assert "newsletter" not in subject_state(session, policy, subject_id).consented
+
+
+def test_asking_for_erasure_again_files_no_second_request(
+    client: TestClient, auth: Headers, settings: Settings
+) -> None:
+    """A second click (or a reload) while the first erasure request is open hands back that
+    one: the DPO's queue gets one request per subject and kind."""
+    subject_id = _customer(client, auth)
+    csrf = sign_in(client, settings, str(ADA["email"]))
+    ask = {"csrf_token": csrf, "kind": "erasure", "confirm": "yes"}
+    for _ in range(3):
+        assert client.post("/account/requests", data=ask).status_code == 303
+    listed = client.get(
+        "/api/v1/requests", params={"subject_id": subject_id, "kind": "erasure"},
+        headers=auth("dpo"),
+    ).json()["requests"]  # fmt: skip
+    assert len(listed) == 1

@@ -22,6 +22,7 @@ from schutz.policy.schema import Policy
 from schutz.subject_requests import effects, holdings, lookups, waiting
 from schutz.subject_requests.deadlines import due_date
 from schutz.subject_requests.models import (
+    OPEN_STATUSES,
     DataRequest,
     RequestChannel,
     RequestKind,
@@ -287,9 +288,23 @@ def submit_verified(
     actor: str,
     now: datetime,
 ) -> DataRequest:
-    """A request from the privacy centre, whose session already proves the address."""
+    """A request from the privacy centre, whose session already proves the address.
+
+    While one of the same kind is open, that one is returned: a second click, or twenty in
+    parallel (the subject's row is locked first), files nothing new for staff to handle.
+    """
     request_kind = parse_choice(kind, RequestKind, "kind")
     holdings.live_subject(session, subject_id)
+    vault.lock_subject(session, subject_id)
+    already = session.scalar(
+        select(DataRequest).where(
+            DataRequest.subject_id == subject_id,
+            DataRequest.kind == request_kind.value,
+            DataRequest.status.in_([s.value for s in OPEN_STATUSES]),
+        )
+    )
+    if already is not None:
+        return already
     text = clip(details, DETAILS_MAX)
     request = _received(
         session,
