@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from records import api_customer
@@ -10,6 +11,7 @@ from schutz.clock import utcnow
 from schutz.config import Settings
 from schutz.consent.service import ConsentState, current_state, record_consent, subject_state
 from schutz.policy.loader import load_policy_set
+from schutz.subject_requests.models import AccountToken
 from webapp import (
     Headers,
     TestClient,
@@ -169,3 +171,19 @@ def test_asking_for_erasure_again_files_no_second_request(
         headers=auth("dpo"),
     ).json()["requests"]  # fmt: skip
     assert len(listed) == 1
+
+
+def test_an_approved_erasure_leaves_no_sign_in_behind(
+    client: TestClient, auth: Headers, settings: Settings, session: Session
+) -> None:
+    subject_id = _customer(client, auth)
+    csrf = sign_in(client, settings, str(ADA["email"]))
+    ask = {"csrf_token": csrf, "kind": "erasure", "confirm": "yes"}
+    assert client.post("/account/requests", data=ask).status_code == 303
+    [request] = client.get(
+        "/api/v1/requests", params={"subject_id": subject_id}, headers=auth("dpo")
+    ).json()["requests"]
+    approved = client.post(f"/api/v1/requests/{request['request_id']}/approve", headers=auth("dpo"))
+    assert approved.status_code == 200
+    left = session.scalars(select(AccountToken).where(AccountToken.subject_id == subject_id))
+    assert list(left) == []

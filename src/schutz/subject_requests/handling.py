@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, update
+from sqlalchemy import CursorResult, delete, update
 from sqlalchemy.orm import Session
 
 from schutz.audit import service as audit
@@ -22,6 +22,7 @@ from schutz.subject_requests.deadlines import MAX_EXTENSION_MONTHS, due_date
 from schutz.subject_requests.mails import format_date
 from schutz.subject_requests.models import (
     OPEN_STATUSES,
+    AccountToken,
     DataRequest,
     RequestKind,
     RequestStatus,
@@ -67,6 +68,15 @@ def _claim_approval(session: Session, request: DataRequest, *, actor: str, now: 
     session.refresh(request)
 
 
+def _approvable(session: Session, request_id: str) -> DataRequest:
+    request = open_request(session, request_id)
+    if request.kind != RequestKind.ERASURE.value:
+        raise Conflict("only an erasure request needs approval")
+    if request.verified_at is None:
+        raise Conflict("the requester's identity has not been verified yet")
+    return request
+
+
 def approve_erasure(
     session: Session, rules: Engine, keyring: Keyring, request_id: str, *, actor: str, now: datetime
 ) -> DataRequest:
@@ -76,11 +86,7 @@ def approve_erasure(
     and restricts the rest until the hold lapses; the subject is told what is kept, why and
     until when. The mail is queued before the key is destroyed, while the address exists.
     """
-    request = open_request(session, request_id)
-    if request.kind != RequestKind.ERASURE.value:
-        raise Conflict("only an erasure request needs approval")
-    if request.verified_at is None:
-        raise Conflict("the requester's identity has not been verified yet")
+    request = _approvable(session, request_id)
     policy = rules.policy
     _claim_approval(session, request, actor=actor, now=now)
     record_event(session, request, "approved", actor=actor, now=now)
@@ -92,6 +98,8 @@ def approve_erasure(
     _tell_of_erasure(session, policy, keyring, request, actor=actor, now=now)
     result = vault.erase_subject(session, policy, request.subject_id, actor=actor, now=now)
     if result.erased:
+        # Its sign-in links and sessions open nothing any more; none should say it signed in.
+        session.execute(delete(AccountToken).where(AccountToken.subject_id == request.subject_id))
         queue_mail(session, keyring, request, policy, "erased", to=address, now=now)
         waiting.complete_unless_pending(session, request, "erased", actor=actor, now=now)
         return request
