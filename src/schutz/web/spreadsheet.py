@@ -1,8 +1,9 @@
 """CSV files that staff and subjects open in a spreadsheet, safe from formula injection.
 
 A cell that begins with `=`, `+`, `-`, `@`, a tab or a carriage return is read as a formula
-by common spreadsheet programs; such a cell gets a leading apostrophe (OWASP, "CSV
-Injection"), which the programs show as text. RFC 4180 quoting is the csv module's.
+by common spreadsheet programs, and some import settings strip leading spaces and line
+breaks first; such a cell gets a leading apostrophe (OWASP, "CSV Injection"), which the
+programs show as text. RFC 4180 quoting is the csv module's.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def safe_cell(value: str) -> str:
-    return "'" + value if value.startswith(_FORMULA_START) else value
+    return "'" + value if value.lstrip(" \n\r\t").startswith(_FORMULA_START) else value
 
 
 def csv_text(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
