@@ -223,3 +223,20 @@ def test_a_forged_cursor_is_refused_not_a_server_error(client: TestClient, auth:
         cursor = base64.urlsafe_b64encode(text.encode()).decode()
         answer = client.get("/api/v1/requests", params={"cursor": cursor}, headers=auth("dpo"))
         assert answer.status_code == 422, text
+
+
+def test_an_objection_through_the_consent_api_tells_the_systems(
+    app: FastAPI, client: TestClient, auth: Headers
+) -> None:
+    """The shop's CRM must stop mailing an objector, however the objection arrived."""
+    subject_id = _customer_with_order(client, auth)
+    body = {"subject_id": subject_id, "purpose": "direct_marketing", "action": "object",
+            "channel": "email", "evidence": "mail of 2026-11-29"}  # fmt: skip
+    assert client.post("/api/v1/consents", json=body, headers=auth("support")).status_code == 201
+    with app.state.sessions() as session:
+        told = session.scalars(
+            select(RequestNotice).where(
+                RequestNotice.subject_id == subject_id, RequestNotice.event == "consent.changed"
+            )
+        ).all()
+    assert [(n.target, n.request_id) for n in told] == [("shop_database", None)]

@@ -26,6 +26,7 @@ from schutz.policy.engine import Engine
 from schutz.policy.loader import load_policy_set
 from schutz.subject_requests import account, lookups, service
 from schutz.subject_requests.models import PendingLookup
+from schutz.systems import events as system_events
 from schutz.vault import service as vault
 from schutz.vault.keys import Keyring, load_keyring
 
@@ -91,6 +92,10 @@ def _objection(session: Session, tools: Tools, job: Mapping[str, Any], now: date
         actor=str(job["actor"]),
         now=now,
     )
+    system_events.consent_changed(
+        session, tools.rules.policy, tools.keyring, subject_id, purpose=str(job["purpose"]),
+        action="object", actor=str(job["actor"]), now=now,
+    )  # fmt: skip
     return True
 
 

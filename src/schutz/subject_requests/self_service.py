@@ -20,6 +20,7 @@ from schutz.policy.schema import Policy
 from schutz.subject_requests import holdings, service
 from schutz.subject_requests.models import RequestKind
 from schutz.subject_requests.tokens import Links
+from schutz.systems import events as system_events
 from schutz.vault.keys import Keyring
 from schutz.vault.service import SubjectFields as Holdings
 
@@ -85,6 +86,7 @@ def switch_action(policy: Policy, purpose: str, *, on: bool) -> str:
 def flip_switch(
     session: Session,
     policy: Policy,
+    keyring: Keyring,
     subject_id: str,
     purpose: str,
     *,
@@ -113,6 +115,10 @@ def flip_switch(
         actor=SUBJECT,
         now=now,
     )
+    system_events.consent_changed(
+        session, policy, keyring, subject_id, purpose=purpose, action=action, actor=SUBJECT,
+        now=now,
+    )  # fmt: skip
 
 
 def changes(held: Holdings, sent: Mapping[str, object]) -> dict[str, str]:

@@ -121,7 +121,7 @@ def tell_systems(
     policy: Policy,
     keyring: Keyring,
     *,
-    request_id: str,
+    request_id: str | None,
     kind: str,
     subject_id: str,
     event: str,
@@ -162,7 +162,7 @@ def tell_systems(
             sealed_for=None if erasing else subject_id,
             now=now,
         )
-        if wait:
+        if wait and request_id is not None:
             _owe_answer(session, request_id, key, event, now=now)
         asked.append(key)
     session.flush()
@@ -175,6 +175,28 @@ def tell_systems(
         now=now,
     )
     return asked
+
+
+def consent_changed(
+    session: Session,
+    policy: Policy,
+    keyring: Keyring,
+    subject_id: str,
+    *,
+    purpose: str,
+    action: str,
+    actor: str,
+    now: datetime,
+) -> list[str]:
+    """`consent.changed` to every system for a grant, withdrawal or objection made outside a
+    request (the consent API, the privacy centre's switches, a letter or fax entered by
+    staff, the contact form): the shop's CRM must stop mailing an objector too. No answer is
+    owed; an objection request sends its own event with the request's id."""
+    return tell_systems(
+        session, policy, keyring, request_id=None, kind="consent", subject_id=subject_id,
+        event="consent.changed", wait=False, extra={"action": action, "purposes": [purpose]},
+        actor=actor, now=now,
+    )  # fmt: skip
 
 
 def _owe_answer(

@@ -25,6 +25,7 @@ from schutz.web.deps import (
     Desk,
     DeskDep,
     FormDep,
+    KeyringDep,
     LangDep,
     RulesDep,
     SessionDep,
@@ -186,6 +187,7 @@ def switch(
     request: Request,
     session: SessionDep,
     rules: RulesDep,
+    keyring: KeyringDep,
     lang: LangDep,
     live: CentreSession,
     purpose: Annotated[str, Form(max_length=64)] = "",
@@ -203,7 +205,7 @@ def switch(
         return RedirectResponse(f"/newsletter?lang={lang}", status_code=303)
     try:
         self_service.flip_switch(
-            session, rules.policy, live.subject_id, purpose, on=turn_on,
+            session, rules.policy, keyring, live.subject_id, purpose, on=turn_on,
             wording=translations(lang).gettext(SWITCH_WORDING),
             wording_version=f"account-switch/{lang}",
             user_agent=request.headers.get("user-agent"), now=utcnow(),

@@ -19,6 +19,7 @@ from schutz.consent import service as consent
 from schutz.consent.models import ConsentEvent
 from schutz.errors import NotFound
 from schutz.identity.actor import Actor
+from schutz.systems import events as system_events
 from schutz.vault import service as vault
 from schutz.web.auth import require_role
 from schutz.web.deps import KeyringDep, PolicyDep, SessionDep, UnitOfWorkRoute
@@ -125,6 +126,10 @@ def record(
         actor=actor.label,
         now=now,
     )
+    system_events.consent_changed(
+        session, policy, keyring, subject_id, purpose=body.purpose, action=body.action,
+        actor=actor.label, now=now,
+    )  # fmt: skip
     state = consent.current_state(session, policy, subject_id)[body.purpose]
     return ConsentRecorded(
         event_id=event.id,

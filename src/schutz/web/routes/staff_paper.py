@@ -27,6 +27,7 @@ from schutz.clock import utcnow
 from schutz.consent.service import record_consent
 from schutz.errors import InvalidInput, NotFound
 from schutz.policy.schema import Policy
+from schutz.systems import events as system_events
 from schutz.vault import service as vault
 from schutz.web.auth import StaffContext, require_staff
 from schutz.web.deps import KeyringDep, PolicyDep, SessionDep, SettingsDep, UnitOfWorkRoute
@@ -111,6 +112,11 @@ def record_objection(
         ).id
         for purpose in chosen
     ]  # fmt: skip
+    for purpose in chosen:
+        system_events.consent_changed(
+            session, policy, keyring, subject_id, purpose=purpose, action="object",
+            actor=staff.actor.label, now=now,
+        )  # fmt: skip
     result = {"subject_id": subject_id, "events": events, "purposes": chosen}
     return _objections_page(request, staff, policy, result=result)
 
