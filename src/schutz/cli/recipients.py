@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from datetime import datetime
 from typing import Annotated
 
 import typer
+from sqlalchemy.orm import Session
 
-from schutz.cli.context import state
-from schutz.clock import utcnow
-from schutz.db import migrate
+from schutz.cli.webhooks import CLI_ACTOR, SecretFile, Url, print_endpoints, set_and_commit
 from schutz.disclosures.endpoints import list_endpoints, set_endpoint
-from schutz.errors import Denied
-from schutz.policy.loader import load_policy_set
-
-CLI_ACTOR = "cli"
+from schutz.policy.schema import Policy
 
 app = typer.Typer(help="Processors' webhook endpoints (C2, C3).", no_args_is_help=True)
 
@@ -28,39 +24,28 @@ def recipients() -> None:
 def set_recipient(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="A recipient the policy names, e.g. bank.")],
-    url: Annotated[str, typer.Option(help="Webhook URL (https; http only to localhost).")],
-    secret_file: Annotated[
-        Path, typer.Option("--secret-file", help="File (mode 0600) holding the signing secret.")
-    ],
+    url: Url,
+    secret_file: SecretFile,
 ) -> None:
     """Point a processor at its webhook URL; only recipients in the policy are accepted."""
-    st = state(ctx)
-    migrate(st.engine)
-    now = utcnow()
-    policy = load_policy_set(st.settings.policy).in_force(now.date())
-    with st.sessions() as session:
-        try:
-            set_endpoint(
-                session, policy, name, url=url, secret_file=secret_file, actor=CLI_ACTOR, now=now
-            )
-        except Denied:
-            session.commit()  # the refused attempt stays in the audit log
-            raise
-        session.commit()
+
+    def setter(session: Session, policy: Policy, now: datetime) -> None:
+        set_endpoint(
+            session, policy, name, url=url, secret_file=secret_file, actor=CLI_ACTOR, now=now
+        )
+
+    set_and_commit(ctx, setter)
     typer.echo(f"{name}: webhooks go to {url}")
 
 
 @app.command("list")
 def list_recipients(ctx: typer.Context) -> None:
     """Every recipient of the policy in force, with its endpoint or "not configured"."""
-    st = state(ctx)
-    migrate(st.engine)
-    policy = load_policy_set(st.settings.policy).in_force(utcnow().date())
-    with st.sessions() as session:
-        views = list_endpoints(session, policy)
-    for view in views:
-        if view.url is None:
-            where = "not configured"
-        else:
-            where = view.url + ("" if view.secret_ok else "  (secret file unusable)")
-        typer.echo(f"{view.recipient:<26} {','.join(view.purposes):<18} {where}")
+
+    def rows(session: Session, policy: Policy) -> list[tuple[str, str, str | None, bool]]:
+        return [
+            (v.recipient, ",".join(v.purposes), v.url, v.secret_ok)
+            for v in list_endpoints(session, policy)
+        ]
+
+    print_endpoints(ctx, rows, (26, 18))

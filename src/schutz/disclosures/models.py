@@ -25,14 +25,12 @@ class DisclosureStatus(StrEnum):
     DEAD = "dead"
 
 
-class RecipientEndpoint(Base):
-    """Where a processor named in the policy receives its webhooks, and the signing secret."""
+class WebhookEndpoint:
+    """The columns of a webhook endpoint: its URL, its signing secret's file, who set it.
 
-    __tablename__ = "disclosure_endpoint"
+    Recipients' endpoints and the operator's systems' endpoints (`schutz.systems`) share them.
+    """
 
-    recipient: Mapped[str] = mapped_column(
-        String(64), primary_key=True, comment="Recipient key in the policy, e.g. freight_carrier."
-    )
     url: Mapped[str] = mapped_column(
         String(2000), comment="Webhook URL: https, or http to a loopback address only."
     )
@@ -41,6 +39,16 @@ class RecipientEndpoint(Base):
     )
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, comment="Last set (UTC).")
     updated_by: Mapped[str] = mapped_column(String(120), comment="Who set it (audit label).")
+
+
+class RecipientEndpoint(WebhookEndpoint, Base):
+    """Where a processor named in the policy receives its webhooks, and the signing secret."""
+
+    __tablename__ = "disclosure_endpoint"
+
+    recipient: Mapped[str] = mapped_column(
+        String(64), primary_key=True, comment="Recipient key in the policy, e.g. freight_carrier."
+    )
 
 
 class Order(Base):

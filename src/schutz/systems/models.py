@@ -15,6 +15,7 @@ from sqlalchemy import JSON, ForeignKey, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from schutz.db import Base, UtcDateTime
+from schutz.disclosures.models import WebhookEndpoint
 
 
 class Answer(StrEnum):
@@ -28,7 +29,7 @@ class Target(StrEnum):
     RECIPIENT = "recipient"
 
 
-class SystemEndpoint(Base):
+class SystemEndpoint(WebhookEndpoint, Base):
     """Where one of the operator's systems named in the policy receives request events."""
 
     __tablename__ = "system_endpoint"
@@ -36,14 +37,6 @@ class SystemEndpoint(Base):
     system: Mapped[str] = mapped_column(
         String(64), primary_key=True, comment="System key in the policy, e.g. shop_database."
     )
-    url: Mapped[str] = mapped_column(
-        String(2000), comment="Webhook URL: https, or http to a loopback address only."
-    )
-    secret_file: Mapped[str] = mapped_column(
-        String(1000), comment="Absolute path of the file (mode 0600) holding the signing secret."
-    )
-    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, comment="Last set (UTC).")
-    updated_by: Mapped[str] = mapped_column(String(120), comment="Who set it (audit label).")
 
 
 class RequestSystem(Base):
