@@ -15,7 +15,6 @@ from schutz.subject_requests import waiting
 from schutz.subject_requests.models import DataRequest, RequestKind
 from schutz.subject_requests.records import complete, queue_mail
 from schutz.subject_requests.tokens import Links
-from schutz.systems import events as system_events
 from schutz.vault import service as vault
 from schutz.vault.keys import Keyring
 
@@ -102,15 +101,7 @@ def restrict(
 ) -> None:
     """Restriction (Art. 18) applies at once; recipients are told (Art. 19)."""
     vault.restrict_subject(session, subject_id, actor=actor, reason="requested_by_subject", now=now)
-    system_events.notify_recipients(
-        session,
-        keyring,
-        request_id=request.id,
-        kind=request.kind,
-        subject_id=subject_id,
-        actor=actor,
-        now=now,
-    )
+    waiting.tell_recipients(session, keyring, request, actor=actor, now=now)
     waiting.complete_or_wait(
         session,
         policy,

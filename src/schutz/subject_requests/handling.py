@@ -147,23 +147,14 @@ def _tell_of_erasure(
 ) -> None:
     """Before the key is shredded: the systems get `erasure.approved` (sealed under a key of
     its own, so that it still leaves) and every recipient an Art. 19 notice."""
-    subject_id = request.subject_id or ""
-    system_events.notify_recipients(
-        session,
-        keyring,
-        request_id=request.id,
-        kind=request.kind,
-        subject_id=subject_id,
-        actor=actor,
-        now=now,
-    )
+    waiting.tell_recipients(session, keyring, request, actor=actor, now=now)
     system_events.tell_systems(
         session,
         policy,
         keyring,
         request_id=request.id,
         kind=request.kind,
-        subject_id=subject_id,
+        subject_id=request.subject_id or "",
         event="erasure.approved",
         wait=True,
         erasing=True,
@@ -258,16 +249,11 @@ def apply_rectification(
     before = holdings.subject_email(session, keyring, request.subject_id)
     fields = vault.rectify(session, rules, keyring, request.subject_id, data, actor=actor, now=now)
     recipients = notify.recipients_to_notify(session, rules.policy, request.subject_id, fields)
-    system_events.notify_recipients(
-        session,
-        keyring,
-        request_id=request.id,
-        kind=request.kind,
-        subject_id=request.subject_id,
-        categories=[rules.policy.fields[f] for f in fields if f in rules.policy.fields],
-        actor=actor,
-        now=now,
-    )
+    categories = rules.policy.field_categories  # custom fields too
+    waiting.tell_recipients(
+        session, keyring, request, categories=[categories[f] for f in fields if f in categories],
+        actor=actor, now=now,
+    )  # fmt: skip
     waiting.complete_or_wait(
         session,
         rules.policy,

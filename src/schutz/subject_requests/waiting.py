@@ -60,6 +60,23 @@ def complete_or_wait(
     return complete_unless_pending(session, request, outcome, actor=actor, now=now, **details)
 
 
+def tell_recipients(
+    session: Session,
+    keyring: Keyring,
+    request: DataRequest,
+    *,
+    categories: list[str] | None = None,
+    actor: str,
+    now: datetime,
+) -> None:
+    """Art. 19: every recipient that got the subject's data hears of this request's change
+    (with `categories`, a rectification: only those that got one of them)."""
+    system_events.notify_recipients(
+        session, keyring, request_id=request.id, kind=request.kind,
+        subject_id=request.subject_id or "", categories=categories, actor=actor, now=now,
+    )  # fmt: skip
+
+
 def complete_unless_pending(
     session: Session,
     request: DataRequest,
