@@ -106,7 +106,7 @@ def test_a_stranger_learns_nothing_of_which_requests_exist(
         client.post(  # not ASCII: once made the comparison raise (500)
             f"/api/v1/requests/{request_id}/systems/shop_database",
             json={"status": "done"},
-            headers={"Authorization": "Bearer été".encode("latin-1")},
+            headers={b"Authorization": "Bearer été".encode("latin-1")},
         ),
     ]
     assert [a.status_code for a in answers] == [401] * 6
