@@ -158,3 +158,23 @@ def test_a_restricted_subject_is_left_as_it_is(
     _run(session, rules, NOW + 800 * DAY)
 
     assert set(_fields(session, subject_id)) == {"email", "name"}
+
+
+def test_an_expired_address_can_no_longer_find_the_person(
+    session: Session, rules: Engine, keyring: Keyring
+) -> None:
+    """Retention that deletes the address but keeps other fields takes the address's blind
+    index too: a look-up by it finds nobody, and a new intake with it starts afresh."""
+    subject_id = take_order(
+        session, rules, keyring, {"email": "n@example.org", "name": "Nora"}
+    ).subject_id  # fmt: skip
+    facts = {f.field: f for f in vault.fields_of(session, [subject_id])}
+    vault.expire_fields(
+        session, subject_id, drop=[facts["email"]], narrow=[], rules={"email": "test"},
+        actor="system:retention", now=NOW,
+    )  # fmt: skip
+    assert set(_fields(session, subject_id)) == {"name"}
+    with pytest.raises(NotFound):
+        vault.find_subject(session, keyring, "n@example.org", actor="test", now=NOW)
+    again = take_order(session, rules, keyring, {"email": "n@example.org", "name": "Nora"})
+    assert again.subject_id != subject_id

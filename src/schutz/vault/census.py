@@ -12,10 +12,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, delete, or_, select
+from sqlalchemy import Select, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from schutz.audit import service as audit
+from schutz.vault import identities
 from schutz.vault.models import LegalHold, PersonalField, Subject
 
 
@@ -131,9 +132,19 @@ def expire_fields(
     now: datetime,
 ) -> None:
     """Delete the fields in `drop`, keep those in `narrow` for the listed purposes only,
-    and audit it once with the fields' names, categories and the rules applied."""
+    and audit it once with the fields' names, categories and the rules applied.
+
+    A dropped address or custom identity takes its blind index with it: the person can no
+    longer be found by it, and a later intake with it starts a new subject.
+    """
     if drop:
         session.execute(delete(PersonalField).where(PersonalField.id.in_([f.id for f in drop])))
+        dropped = [f.field for f in drop]
+        if "email" in dropped:
+            session.execute(
+                update(Subject).where(Subject.id == subject_id).values(email_index=None)
+            )
+        identities.forget(session, subject_id, dropped)
     for facts, keep in narrow:
         row = session.get(PersonalField, facts.id)
         if row is not None:
