@@ -10,7 +10,9 @@ from fastapi import FastAPI
 from sqlalchemy import Engine, select
 
 from schutz.client import callback_token
+from schutz.mail.models import OutboxMessage
 from schutz.systems.models import RequestNotice, RequestSystem
+from schutz.vault.models import Subject
 from systems.builders import SECRET
 from webapp import GRACE_ORDER, Headers, TestClient, sign_in_staff, verified_request
 
@@ -240,3 +242,47 @@ def test_an_objection_through_the_consent_api_tells_the_systems(
             )
         ).all()
     assert [(n.target, n.request_id) for n in told] == [("shop_database", None)]
+
+
+def test_what_systems_gave_goes_with_an_erasure_even_under_a_legal_hold(
+    app: FastAPI, client: TestClient, auth: Headers
+) -> None:
+    """The order's invoice keeps the subject's key (a legal hold), but no hold covers what a
+    system posted, its free-text note or the events that carry the address."""
+    subject_id = _customer_with_order(client, auth)
+    access = verified_request(app, GRACE_ORDER["data"]["email"], kind="access")
+    token = callback_token(SECRET, access, "shop_database")
+    client.post(
+        f"/api/v1/requests/{access}/systems/shop_database/data",
+        json={"data": {"wishlist": ["CL390"]}},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    note = "sent everything we hold on grace.hopper@example.org"
+    answered = client.post(
+        f"/api/v1/requests/{access}/systems/shop_database",
+        json={"status": "done", "note": note},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert answered.status_code == 200
+    with app.state.sessions() as session:
+        [part] = session.scalars(select(RequestSystem).where(RequestSystem.request_id == access))
+        assert part.note is not None
+        assert "grace" not in part.note  # sealed, not plaintext
+
+    erasure = verified_request(app, GRACE_ORDER["data"]["email"], kind="erasure")
+    assert (
+        client.post(f"/api/v1/requests/{erasure}/approve", headers=auth("dpo")).status_code == 200
+    )
+
+    with app.state.sessions() as session:
+        [part] = session.scalars(select(RequestSystem).where(RequestSystem.request_id == access))
+        assert (part.data_sealed, part.note) == (None, None)
+        held = session.get(Subject, subject_id)
+        assert held is not None
+        assert held.erased_at is None  # the invoice's hold kept the subject (and its key)
+        queued = session.scalars(
+            select(OutboxMessage).where(
+                OutboxMessage.payload["subject_id"].as_string() == subject_id
+            )
+        ).all()
+    assert queued == []

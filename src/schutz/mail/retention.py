@@ -52,17 +52,17 @@ def purge_finished(session: Session, *, older_than: timedelta, now: datetime) ->
 
 
 def forget_subject(session: Session, subject_id: str) -> int:
-    """Delete every outbox row sealed for `subject_id`, queued or finished (Art. 17 GDPR).
+    """Delete every outbox row sealed for `subject_id`, queued or finished, of any kind:
+    mail, and the events to the operator's systems that carry the address (Art. 17 GDPR).
 
     Called by the vault's erasure in its transaction; the rows' .eml files follow with the
-    next `remove_orphaned_files` (the worker's pass or `schutz retention run`).
+    next `remove_orphaned_files` (the worker's pass or `schutz retention run`). The
+    `erasure.approved` event is sealed under a key of its own, names no subject here, and
+    still leaves.
     """
     result = session.execute(
         delete(OutboxMessage)
-        .where(
-            OutboxMessage.kind == OutboxKind.EMAIL.value,
-            OutboxMessage.payload["subject_id"].as_string() == subject_id,
-        )
+        .where(OutboxMessage.payload["subject_id"].as_string() == subject_id)
         .execution_options(synchronize_session=False)
     )
     session.flush()

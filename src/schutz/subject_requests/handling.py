@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete, update
+from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.orm import Session
 
 from schutz.audit import service as audit
@@ -37,6 +37,7 @@ from schutz.subject_requests.records import (
     queue_mail,
     record_event,
 )
+from schutz.systems import answers
 from schutz.systems import events as system_events
 from schutz.vault import service as vault
 from schutz.vault.keys import Keyring
@@ -77,6 +78,12 @@ def _approvable(session: Session, request_id: str) -> DataRequest:
     return request
 
 
+def _forget_systems_parts(session: Session, subject_id: str) -> None:
+    """What the systems gave for the subject's requests: no legal hold covers it."""
+    ids = session.scalars(select(DataRequest.id).where(DataRequest.subject_id == subject_id))
+    answers.forget_requests(session, list(ids))
+
+
 def approve_erasure(
     session: Session, rules: Engine, keyring: Keyring, request_id: str, *, actor: str, now: datetime
 ) -> DataRequest:
@@ -97,6 +104,7 @@ def approve_erasure(
     holds = holdings.running_holds(session, request.subject_id, now.date())
     _tell_of_erasure(session, policy, keyring, request, actor=actor, now=now)
     result = vault.erase_subject(session, policy, request.subject_id, actor=actor, now=now)
+    _forget_systems_parts(session, request.subject_id)
     if result.erased:
         # Its sign-in links and sessions open nothing any more; none should say it signed in.
         session.execute(delete(AccountToken).where(AccountToken.subject_id == request.subject_id))

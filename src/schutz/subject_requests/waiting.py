@@ -156,7 +156,10 @@ def answer(
 ) -> DataRequest:
     """Record `system`'s answer; the last answer completes the request. A repeat is a no-op."""
     request = _locked(session, request_id)
-    if answers.record_answer(session, request.id, system, status, note, now=now):
+    recorded = answers.record_answer(
+        session, keyring, request.id, system, status, note, subject_id=request.subject_id, now=now
+    )
+    if recorded:
         record_event(session, request, f"system_{status}", actor=actor, now=now, system=system)
     if request.status == RequestStatus.AWAITING_SYSTEMS.value and not answers.pending(
         session, request.id

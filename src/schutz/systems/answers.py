@@ -8,6 +8,7 @@ erasure shreds it with the rest (Art. 17 GDPR).
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterable
 from datetime import datetime
@@ -22,6 +23,7 @@ from schutz.vault import service as vault
 from schutz.vault.keys import Keyring
 
 SEALED_DATA = "system.data"
+SEALED_NOTE = "system.note"
 MAX_DATA_BYTES = 256 * 1024
 NOTE_MAX = 1000
 
@@ -34,16 +36,32 @@ def _row(session: Session, request_id: str, system: str) -> RequestSystem:
 
 
 def record_answer(
-    session: Session, request_id: str, system: str, status: str, note: str | None, *, now: datetime
+    session: Session,
+    keyring: Keyring,
+    request_id: str,
+    system: str,
+    status: str,
+    note: str | None,
+    *,
+    subject_id: str | None,
+    now: datetime,
 ) -> bool:
     """Record `system`'s answer; True if this call changed it, False for a repeat.
 
+    The note is free text from another system, so it may name the person whatever we ask:
+    it is kept sealed under the subject's data key (an erasure shreds it), never in plaintext.
     Raises `NotFound` when the system was not asked for this request and `Conflict` when it
     answered differently before.
     """
     if status not in (Answer.DONE.value, Answer.FAILED.value):
         raise InvalidInput("status: use done or failed")
-    clean = (note or "").strip()[:NOTE_MAX] or None
+    text = (note or "").strip()[:NOTE_MAX]
+    clean = None
+    if text and subject_id is not None:
+        sealed = vault.seal_for_subject(
+            session, keyring, subject_id, text.encode("utf-8"), context=SEALED_NOTE
+        )
+        clean = base64.b64encode(sealed).decode("ascii")
     result = session.execute(
         update(RequestSystem)
         .where(
@@ -82,6 +100,17 @@ def store_data(
         session, keyring, subject_id, plain, context=SEALED_DATA
     )
     session.flush()
+
+
+def forget_requests(session: Session, request_ids: Iterable[str]) -> None:
+    """Drop what the systems gave for these requests (their data and notes): on erasure, also
+    under a legal hold, which keeps the subject's key but covers none of it."""
+    session.execute(
+        update(RequestSystem)
+        .where(RequestSystem.request_id.in_(list(request_ids)))
+        .values(data_sealed=None, note=None)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def pending(session: Session, request_id: str) -> list[str]:
