@@ -127,7 +127,7 @@ def announce(
         )
 
 
-def _locked(session: Session, request_id: str) -> DataRequest:
+def locked_request(session: Session, request_id: str) -> DataRequest:
     """The request, its row locked (PostgreSQL) so that answers to it queue one behind another
     and the last one sees every other's answer."""
     request = session.scalars(
@@ -155,7 +155,7 @@ def answer(
     now: datetime,
 ) -> DataRequest:
     """Record `system`'s answer; the last answer completes the request. A repeat is a no-op."""
-    request = _locked(session, request_id)
+    request = locked_request(session, request_id)
     recorded = answers.record_answer(
         session, keyring, request.id, system, status, note, subject_id=request.subject_id, now=now
     )

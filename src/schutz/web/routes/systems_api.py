@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from schutz.clock import utcnow
 from schutz.errors import Conflict, Unauthenticated
 from schutz.identity.service import api_key_actor, authenticate_api_key
-from schutz.subject_requests import records, service, waiting
+from schutz.subject_requests import records, waiting
 from schutz.systems import answers
 from schutz.systems.endpoints import token_matches
 from schutz.web.deps import KeyringDep, LinksDep, RulesDep, SessionDep, UnitOfWorkRoute
@@ -96,7 +96,8 @@ def give_data(
     caller: Caller,
 ) -> SystemAnswered:
     """For an access request: what the system holds, for the subject's package (Art. 15)."""
-    request = service.get_request(session, request_id)
+    # Locked like an answer: a parallel "done" cannot finish the package before this lands.
+    request = waiting.locked_request(session, request_id)
     if request.kind != "access" or request.subject_id is None:
         raise Conflict("only an access request takes a system's data")
     answers.store_data(session, keyring, request.id, system, request.subject_id, body.data)
