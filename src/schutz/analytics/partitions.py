@@ -91,6 +91,9 @@ def _create_month(conn: Connection, month: date) -> None:
     conn.exec_driver_sql(
         f"CREATE TABLE {name} (LIKE {PARENT} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"
     )
+    # Until the ATTACH, a beacon of that month would land in the default partition again
+    # and the ATTACH would refuse: hold the default partition for the move.
+    conn.exec_driver_sql(f"LOCK TABLE {DEFAULT} IN ACCESS EXCLUSIVE MODE")
     conn.exec_driver_sql(
         f"WITH moved AS (DELETE FROM {DEFAULT} WHERE at >= {low} AND at < {high} RETURNING *)"  # noqa: S608 - names and bounds made here from dates
         f" INSERT INTO {name} SELECT * FROM moved"
