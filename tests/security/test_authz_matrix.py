@@ -13,6 +13,8 @@ from schutz.identity.roles import API_KEY_ROLES, STAFF_ROLES
 from webapp import TestClient
 
 PUBLIC = "public"
+SYSTEM = "system"
+FOR_SYSTEMS = frozenset({"dpo", "admin"})
 ANY_KEY = frozenset(API_KEY_ROLES)
 WRITERS = frozenset({"shop", "support", "dpo", "admin"})
 CONSENT_ROLES = frozenset({"shop", "support", "marketing", "dpo", "admin"})
@@ -45,6 +47,13 @@ API: dict[tuple[str, str], frozenset[str] | str] = {
     # Also open to the subject through the signed link in the mail (tested elsewhere).
     ("GET", "/api/v1/requests/{request_id}/export"): frozenset({"dpo"}),
     ("GET", "/api/v1/analytics/summary"): REPORTS,
+    ("GET", "/api/v1/requests"): WRITERS,
+    ("POST", "/api/v1/subjects/{subject_id}/events"): frozenset({"shop", "support"}),
+    # The operator's systems answer with a token bound to one request and one system; of
+    # the API keys only dpo and admin may answer for one. Any other caller gets the same
+    # 401 as a stranger, before anything is looked up (tests/systems).
+    ("POST", "/api/v1/requests/{request_id}/systems/{system}"): SYSTEM,
+    ("POST", "/api/v1/requests/{request_id}/systems/{system}/data"): SYSTEM,
 }
 
 EVERY_STAFF = frozenset(STAFF_ROLES)
@@ -69,6 +78,10 @@ STAFF: dict[str, frozenset[str] | str] = {
     "/staff/disclosures": frozenset({"fulfilment", "dpo", "admin"}),
     "/staff/analytics": REPORTS,
     "/staff/analytics/sites.csv": REPORTS,
+    "/staff/consents": RECORDS,
+    "/staff/consents.csv": RECORDS,
+    "/staff/breaches": RECORDS,
+    "/staff/breaches/{breach_id}": RECORDS,
 }
 
 BODY = {"probe": True}  # valid JSON, wrong shape: an allowed role gets 4xx from validation
@@ -104,6 +117,12 @@ def test_every_api_route_with_every_role_and_none(
 ) -> None:
     allowed = API[(method, path)]
     anonymous = _call(client, method, path, {})
+    if allowed == SYSTEM:
+        assert anonymous == 401
+        for role in API_KEY_ROLES:
+            got = _call(client, method, path, {"Authorization": f"Bearer {api_keys[role]}"})
+            assert (got not in (401, 4031)) if role in FOR_SYSTEMS else got == 401, (role, got)
+        return
     if allowed == PUBLIC:
         assert anonymous not in (401, 403, 4031), anonymous
     else:
