@@ -28,6 +28,16 @@ SUMMARIES: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/audiences/{purpose}"): "Everyone who may be contacted for a purpose now",
     ("POST", "/api/v1/newsletter/issues"): "Send a newsletter issue to confirmed subscribers",
     ("POST", "/api/v1/requests"): "Submit a data-subject request",
+    ("GET", "/api/v1/requests"): "Requests by status, kind or subject, a page at a time",
+    ("POST", "/api/v1/requests/{request_id}/systems/{system}"): (
+        "An operator's system answers a request: done or failed"
+    ),
+    ("POST", "/api/v1/requests/{request_id}/systems/{system}/data"): (
+        "An operator's system gives its part of an access package"
+    ),
+    ("POST", "/api/v1/subjects/{subject_id}/events"): (
+        "Record a last contact or a contract's end (retention starts)"
+    ),
     ("GET", "/api/v1/requests/{request_id}"): "The state and deadline of a request",
     ("POST", "/api/v1/requests/{request_id}/approve"): "Approve an erasure (DPO)",
     ("GET", "/api/v1/requests/{request_id}/export"): "The data export of an access request",
