@@ -38,7 +38,6 @@ from schutz.subject_requests.records import (
     record_event,
 )
 from schutz.systems import answers
-from schutz.systems import events as system_events
 from schutz.vault import service as vault
 from schutz.vault.keys import Keyring
 
@@ -156,19 +155,10 @@ def _tell_of_erasure(
     """Before the key is shredded: the systems get `erasure.approved` (sealed under a key of
     its own, so that it still leaves) and every recipient an Art. 19 notice."""
     waiting.tell_recipients(session, keyring, request, actor=actor, now=now)
-    system_events.tell_systems(
-        session,
-        policy,
-        keyring,
-        request_id=request.id,
-        kind=request.kind,
-        subject_id=request.subject_id or "",
-        event="erasure.approved",
-        wait=True,
-        erasing=True,
-        actor=actor,
-        now=now,
-    )
+    waiting.tell(
+        session, policy, keyring, request, "erasure.approved", wait=True, erasing=True,
+        actor=actor, now=now,
+    )  # fmt: skip
 
 
 def extend(

@@ -42,21 +42,10 @@ def complete_or_wait(
 ) -> bool:
     """Complete `request` with `outcome`, or, when the policy names systems, send them
     `event` and wait for their answers; True when it waits."""
-    if request.subject_id is not None:
-        system_events.tell_systems(
-            session,
-            policy,
-            keyring,
-            request_id=request.id,
-            kind=request.kind,
-            subject_id=request.subject_id,
-            event=event,
-            wait=True,
-            changed=changed,
-            erasing=erasing,
-            actor=actor,
-            now=now,
-        )
+    tell(
+        session, policy, keyring, request, event, wait=True, changed=changed, erasing=erasing,
+        actor=actor, now=now,
+    )  # fmt: skip
     return complete_unless_pending(session, request, outcome, actor=actor, now=now, **details)
 
 
@@ -111,20 +100,30 @@ def announce(
     **extra: Any,
 ) -> None:
     """Tell every system of `event` without waiting for an answer (request.verified, ...)."""
+    tell(session, policy, keyring, request, event, wait=False, extra=extra or None,
+         actor=actor, now=now)  # fmt: skip
+
+
+def tell(
+    session: Session,
+    policy: Policy,
+    keyring: Keyring,
+    request: DataRequest,
+    event: str,
+    *,
+    wait: bool,
+    actor: str,
+    now: datetime,
+    **options: Any,
+) -> None:
+    """Queue `event` about `request` to every system of the policy (`options`: `changed`,
+    `extra`, `erasing`, as `tell_systems` takes them); nothing for a request without subject."""
     if request.subject_id is not None:
         system_events.tell_systems(
-            session,
-            policy,
-            keyring,
-            request_id=request.id,
-            kind=request.kind,
-            subject_id=request.subject_id,
-            event=event,
-            wait=False,
-            extra=extra or None,
-            actor=actor,
-            now=now,
-        )
+            session, policy, keyring, request_id=request.id, kind=request.kind,
+            subject_id=request.subject_id, event=event, wait=wait, actor=actor, now=now,
+            **options,
+        )  # fmt: skip
 
 
 def locked_request(session: Session, request_id: str) -> DataRequest:
