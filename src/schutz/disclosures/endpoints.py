@@ -149,6 +149,15 @@ def set_endpoint(
     return row
 
 
+def secret_readable(path: str | Path) -> bool:
+    """Whether the secret file is there, private and usable (for listings, never raising)."""
+    try:
+        read_secret(path)
+    except SecretFileError:
+        return False
+    return True
+
+
 def get_endpoint(session: Session, recipient: str) -> RecipientEndpoint | None:
     return session.get(RecipientEndpoint, recipient)
 
@@ -159,13 +168,7 @@ def list_endpoints(session: Session, policy: Policy) -> list[EndpointView]:
     views = []
     for key, spec in policy.recipients.items():
         row = rows.get(key)
-        secret_ok = False
-        if row is not None:
-            try:
-                read_secret(row.secret_file)
-                secret_ok = True
-            except SecretFileError:
-                secret_ok = False
+        secret_ok = row is not None and secret_readable(row.secret_file)
         views.append(
             EndpointView(
                 recipient=key,

@@ -19,7 +19,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from schutz.audit import service as audit
-from schutz.disclosures.endpoints import SecretFileError, check_url, read_secret
+from schutz.disclosures.endpoints import (
+    SecretFileError,
+    check_url,
+    read_secret,
+    secret_readable,
+)
 from schutz.errors import Denied
 from schutz.policy.schema import Policy
 from schutz.systems.models import SystemEndpoint
@@ -108,13 +113,7 @@ def list_systems(session: Session, policy: Policy) -> list[SystemView]:
     views = []
     for key, spec in policy.systems.items():
         row = rows.get(key)
-        ok = False
-        if row is not None:
-            try:
-                read_secret(row.secret_file)
-                ok = True
-            except SecretFileError:
-                ok = False
+        ok = row is not None and secret_readable(row.secret_file)
         views.append(
             SystemView(
                 key, spec.name.get("en"), tuple(spec.categories), row.url if row else None, ok
