@@ -171,7 +171,7 @@ def _etag(port: int, path: str, headers: dict[str, str]) -> str:
 
 def paths(port: int, key: str, subject: str) -> list[Target]:
     consent = Choices(new_visitor_id(), "2026-11", {"analytics": True}).encode()
-    cookie = f"schutz_consent={consent}; schutz_visitor={new_visitor_id()}"
+    cookie = f"schutz_consent={consent}; schutz_vid={new_visitor_id()}"
     bearer = (("Authorization", f"Bearer {key}"),)
     etag = _etag(port, "/privacy", {})
     return [

@@ -24,6 +24,9 @@ def truncate_ip(address: str | None) -> str | None:
     """
     if not address:
         return None
+    quick = _truncate_dotted_quad(address)
+    if quick is not None:
+        return quick
     text = address.strip()
     if text.startswith("[") and text.endswith("]"):
         text = text[1:-1]
@@ -37,3 +40,18 @@ def truncate_ip(address: str | None) -> str | None:
     prefix = IPV4_PREFIX if ip.version == 4 else IPV6_PREFIX
     network = ipaddress.ip_network(f"{ip}/{prefix}", strict=False)
     return str(network.network_address)
+
+
+def _truncate_dotted_quad(address: str) -> str | None:
+    """The common case without `ipaddress` (a fifth of a page view's time went to parsing):
+    four decimal octets of 0-255 without leading zeros, which `ipaddress` would accept and
+    cut to the same answer; anything else returns None and takes the full path above."""
+    parts = address.split(".")
+    if len(parts) != 4:
+        return None
+    for part in parts:
+        if not (part.isascii() and part.isdigit() and len(part) <= 3):
+            return None
+        if (part[0] == "0" and len(part) > 1) or int(part) > 255:
+            return None
+    return f"{parts[0]}.{parts[1]}.{parts[2]}.0"

@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
+from fastapi.telemetry import TelemetryConfig
 
 from schutz import __version__
 from schutz.analytics.partitions import prepare_months
@@ -63,6 +64,13 @@ STATIC_DIR = TEMPLATE_DIR.parent / "static"
 
 # Routes are matched in order, one regex each: the hottest come first (the page-view beacon is
 # the busiest; it was the 74th route tried).
+NO_TELEMETRY: TelemetryConfig = {
+    "tracing": False,
+    "metrics": False,
+    "logs": False,
+    "operation_spans": False,
+    "auto_configure": False,
+}
 HOT_ROUTES = (analytics, policy_pages, cookies, health, favicon)
 ROUTES = (
     meta,
@@ -110,11 +118,15 @@ def create_app(
         openapi_url="/api/v1/openapi.json",
         docs_url=None,
         redoc_url=None,
+        # FastAPI's OpenTelemetry bridge off: it would hand exception messages (which may
+        # quote a request's values) to any provider a library installs, and its checks
+        # cost every request; Schutz counts and times requests itself (`web/observe.py`).
+        telemetry=NO_TELEMETRY,
     )
     _bind_state(app, settings)
     _add_middleware(app, settings)
     install_error_handlers(app)
-    app.router.routes.insert(0, health.LIVENESS)
+    app.router.routes[:0] = [health.LIVENESS, analytics.BEACON]
     for module in HOT_ROUTES:
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
@@ -147,13 +159,14 @@ def _bind_state(app: FastAPI, settings: Settings) -> None:
 
 def _add_middleware(app: FastAPI, settings: Settings) -> None:
     """The last added runs first: observe (count, time, log) every answer; the liveness probe
-    inside it and outside everything else; security headers on every answer, refusals
-    included; CORS for declared sites, then rate and body limits before any route; last,
-    pages kept in the page cache are answered without routing."""
-    app.add_middleware(PageCacheMiddleware)
+    inside it and outside everything else; the cookie guard and security headers on every
+    answer, refusals included; then pages kept in the page cache, answered without routing
+    (only GETs, which the CORS, rate and body limits below never act on); CORS for declared
+    sites, then rate and body limits before any route."""
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RateLimitMiddleware, settings=settings)
     app.add_middleware(CorsMiddleware)
+    app.add_middleware(PageCacheMiddleware)
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.secure_cookies)
     app.add_middleware(CookieGuardMiddleware)
     app.add_middleware(ProbeMiddleware, hsts=settings.secure_cookies)
