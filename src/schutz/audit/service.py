@@ -9,7 +9,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Connection, Table, func, select, text, update
+from sqlalchemy import Connection, Table, bindparam, func, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -86,17 +86,21 @@ def _create_head_sqlite(session: Session) -> None:
     )
 
 
+# Built once: a statement object caches its own cache key, so running it again costs
+# neither building nor hashing it (a tenth of an audited read went to that).
+_BUMP_SQLITE = (
+    update(HEAD)
+    .where(HEAD.c.id == HEAD_ID)
+    .values(seq=HEAD.c.seq + 1)
+    .returning(HEAD.c.seq, HEAD.c.hash)
+)
+
+
 def _claim_sqlite(session: Session) -> _Claim:
-    bump = (
-        update(HEAD)
-        .where(HEAD.c.id == HEAD_ID)
-        .values(seq=HEAD.c.seq + 1)
-        .returning(HEAD.c.seq, HEAD.c.hash)
-    )
-    row = session.execute(bump).first()
+    row = session.execute(_BUMP_SQLITE).first()
     if row is None:  # the first entry ever, or a head that was lost
         _create_head_sqlite(session)
-        row = session.execute(bump).one()
+        row = session.execute(_BUMP_SQLITE).one()
     return _Claim(HEAD_ID, row.seq, row.seq, row.hash)
 
 
@@ -174,6 +178,16 @@ def _claim_seq(session: Session) -> _Claim:
     return _claim_sqlite(session)
 
 
+ENTRIES = cast(Table, AuditEntry.__table__)
+_ENTRY_COLUMNS = tuple(column.key for column in ENTRIES.columns)
+_INSERT_ENTRY = insert(ENTRIES)
+_MOVE_HEAD = (
+    update(HEAD)
+    .where(HEAD.c.id == bindparam("lane"))
+    .values(seq=bindparam("seq"), hash=bindparam("hash"))
+)
+
+
 def record(
     session: Session,
     *,
@@ -212,11 +226,12 @@ def record(
         key_id=key.key_id,
     )
     entry.hash = entry_mac(key, entry, prev_hash)
-    session.add(entry)
-    session.flush()
-    session.execute(
-        update(HEAD).where(HEAD.c.id == claim.lane).values(seq=claim.lane_seq, hash=entry.hash)
-    )
+    session.flush()  # what the caller added goes first, as it always did (cheap when clean)
+    # The entry as one prebuilt INSERT, not through the unit of work: the ORM's flush of a
+    # single new row cost a fifth of an audited read. The object stays transient: what the
+    # caller gets back is the entry as written, and a query finds the row.
+    session.execute(_INSERT_ENTRY, {c: getattr(entry, c) for c in _ENTRY_COLUMNS})
+    session.execute(_MOVE_HEAD, {"lane": claim.lane, "seq": claim.lane_seq, "hash": entry.hash})
     transaction = session.get_nested_transaction() or session.get_transaction()
     session.info[_HEAD_KEY] = (transaction, claim.lane, claim.lane_seq, claim.seq, entry.hash)
     return entry

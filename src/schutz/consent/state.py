@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from schutz.consent.models import ConsentEvent
@@ -59,12 +59,15 @@ def direct_marketing(policy: Policy) -> frozenset[str]:
 def ledger_events(
     session: Session, *, subject_id: str | None, visitor_id: str | None
 ) -> Sequence[ConsentEvent]:
-    query = select(ConsentEvent).order_by(ConsentEvent.at, ConsentEvent.id)
     if subject_id is not None:
-        query = query.where(ConsentEvent.subject_id == subject_id)
-    else:
-        query = query.where(ConsentEvent.visitor_id == visitor_id)
-    return session.scalars(query).all()
+        return session.scalars(_EVENTS_OF_SUBJECT, {"who": subject_id}).all()
+    return session.scalars(_EVENTS_OF_VISITOR, {"who": visitor_id}).all()
+
+
+# Built once: every audited read and consent runs one of them.
+_EVENTS = select(ConsentEvent).order_by(ConsentEvent.at, ConsentEvent.id)
+_EVENTS_OF_SUBJECT = _EVENTS.where(ConsentEvent.subject_id == bindparam("who"))
+_EVENTS_OF_VISITOR = _EVENTS.where(ConsentEvent.visitor_id == bindparam("who"))
 
 
 def derive_state(policy: Policy, events: Iterable[ConsentEvent]) -> dict[str, PurposeState]:

@@ -18,7 +18,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from schutz.audit.service import record
@@ -350,13 +350,17 @@ def revoke_api_key(session: Session, *, name: str, actor: str, now: datetime) ->
     return key
 
 
+_KEY_BY_PREFIX = select(ApiKey).where(ApiKey.prefix == bindparam("prefix"))
+"""Built once (every API request runs it): its cache key is computed once, not per call."""
+
+
 def authenticate_api_key(session: Session, plaintext: str) -> ApiKey:
     """The live key `plaintext` belongs to, or Unauthenticated."""
     scheme, _, rest = plaintext.strip().partition("_")
     prefix, _, secret = rest.partition("_")
     if scheme != API_KEY_SCHEME or not prefix or not secret:
         raise Unauthenticated("invalid API key")
-    key = session.scalars(select(ApiKey).where(ApiKey.prefix == prefix)).one_or_none()
+    key = session.scalars(_KEY_BY_PREFIX, {"prefix": prefix}).one_or_none()
     if key is None or not hmac.compare_digest(key.secret_hash, _sha256(secret)):
         raise Unauthenticated("invalid API key")
     if key.revoked_at is not None:

@@ -202,11 +202,12 @@ def load_keyring(settings: Settings) -> Keyring:
     The data directory is kept 0700, and a keyring file its group or others may read is
     refused (`ExposedKeyFile`) instead of used. A file named by `SCHUTZ_MASTER_KEY_FILE`
     must exist: generating a new key in its place would leave every stored field unreadable.
-    The parsed keyring is cached until the file changes, so a request costs one `stat`.
+    The parsed keyring is cached until the file changes, so a request costs one `stat`
+    (the folder is created and narrowed on the first call of the process).
     """
     path = keyring_path(settings)
-    if settings.master_key_file is None:
-        private_folder(settings.data_dir)
+    if settings.master_key_file is None and path not in _cache:
+        private_folder(settings.data_dir)  # once per process: later calls cost one `stat`
     try:
         stat = path.stat()
     except FileNotFoundError:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypedDict
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from schutz.audit import service as audit
@@ -160,15 +160,20 @@ def read_subject(
 
 def _stored(session: Session, subject_id: str, fields: Iterable[str]) -> Sequence[Any]:
     """The subject's sealed rows of `fields`, with the purposes each was collected for."""
-    return session.execute(
-        select(
-            PersonalField.field,
-            PersonalField.category,
-            PersonalField.ciphertext,
-            PersonalField.key_version,
-            PersonalField.purposes,
-        ).where(PersonalField.subject_id == subject_id, PersonalField.field.in_(list(fields)))
-    ).all()
+    return session.execute(_STORED, {"subject_id": subject_id, "fields": list(fields)}).all()
+
+
+_STORED = select(
+    PersonalField.field,
+    PersonalField.category,
+    PersonalField.ciphertext,
+    PersonalField.key_version,
+    PersonalField.purposes,
+).where(
+    PersonalField.subject_id == bindparam("subject_id"),
+    PersonalField.field.in_(bindparam("fields", expanding=True)),
+)
+"""Built once, as every read runs it (its cache key is then computed once)."""
 
 
 def _check_read(
