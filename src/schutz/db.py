@@ -129,9 +129,21 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             kwargs = {"pool_size": POOL_SIZE, "max_overflow": POOL_OVERFLOW, **kwargs}
         engine = create_engine(url, connect_args={"timeout": 10}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
-        return engine
+        return _many_rows_per_statement(engine)
     kwargs = {"pool_size": POOL_SIZE, "max_overflow": POOL_OVERFLOW, **kwargs}
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    return _many_rows_per_statement(create_engine(url, pool_pre_ping=True, **kwargs))
+
+
+def _many_rows_per_statement(engine: Engine) -> Engine:
+    """Send an INSERT of many rows as multi-row VALUES pages, not one driver call per row.
+
+    SQLAlchemy does so by itself only for INSERT ... RETURNING. A driver call per row gives
+    up the GIL per row and waits for it back; in a server whose event loop keeps the GIL
+    busy, the page-view batch then crawled: 356 rows/s on SQLite instead of 35,000 (2,300
+    instead of 10,800 on PostgreSQL), measured with one busy thread beside it.
+    """
+    engine.dialect.use_insertmanyvalues_wo_returning = True
+    return engine
 
 
 _CHECKPOINT = "schutz.checkpoint"

@@ -21,6 +21,8 @@ import functools
 import json
 import logging
 import logging.config
+import threading
+import time
 import traceback
 from datetime import UTC, datetime
 from typing import Any
@@ -126,6 +128,67 @@ class JsonFormatter(logging.Formatter):
         )
 
 
+class BatchingStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Lines to standard error in batches: one write per `INTERVAL` (or `MAX_LINES`) under
+    load instead of one system call per request, which cost a page view a fifth of its time.
+
+    A warning or worse is written at once with everything before it, and a quiet process
+    writes what it holds within `INTERVAL` (a daemon thread), so a crash loses at most that
+    much of the access log; `logging.shutdown` at exit writes the rest.
+    """
+
+    INTERVAL = 0.25
+    MAX_LINES = 512
+
+    def __init__(self, stream: Any = None) -> None:
+        super().__init__(stream)
+        self._pending: list[str] = []
+        self._written = time.monotonic()
+        self._ticker: threading.Thread | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            line = self.format(record)
+        except Exception:
+            self.handleError(record)
+            return
+        with self.lock:  # type: ignore[union-attr]
+            self._pending.append(line)
+            if (
+                record.levelno >= logging.WARNING
+                or len(self._pending) >= self.MAX_LINES
+                or time.monotonic() - self._written >= self.INTERVAL
+            ):
+                self._write()
+        if self._ticker is None:
+            self._start_ticker()
+
+    def flush(self) -> None:
+        with self.lock:  # type: ignore[union-attr]
+            self._write()
+            super().flush()
+
+    def _write(self) -> None:
+        self._written = time.monotonic()
+        if not self._pending:
+            return
+        batch, self._pending = self._pending, []
+        try:
+            self.stream.write("\n".join(batch) + "\n")
+        except Exception:  # a closed or full stream must not fail the request
+            logging.raiseExceptions and traceback.print_exc()
+
+    def _start_ticker(self) -> None:
+        def tick() -> None:
+            while True:
+                time.sleep(self.INTERVAL)
+                if self._pending:
+                    self.flush()
+
+        self._ticker = threading.Thread(target=tick, name="schutz-log-flush", daemon=True)
+        self._ticker.start()
+
+
 def logging_config(level: str = "info") -> dict[str, Any]:
     """A `logging.config.dictConfig` dictionary, also what uvicorn takes as `log_config`."""
     level = level.lower()
@@ -139,7 +202,7 @@ def logging_config(level: str = "info") -> dict[str, Any]:
         "filters": {"probes": {"()": ProbeFilter}},
         "handlers": {
             "stderr": {
-                "class": "logging.StreamHandler",
+                "()": BatchingStreamHandler,
                 "formatter": "json",
                 "stream": "ext://sys.stderr",
             }
@@ -161,4 +224,10 @@ def configure_logging(level: str = "info") -> dict[str, Any]:
     """Install the JSON logging configuration in this process and return it."""
     config = logging_config(level)
     logging.config.dictConfig(config)
+    # What the JSON lines never show, `logging` need not find out for every record (the
+    # optimisations its documentation lists): the caller's file and line, thread, process.
+    logging._srcfile = None  # type: ignore[attr-defined]
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
     return config

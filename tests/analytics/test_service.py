@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, event, func, select
 from sqlalchemy.orm import Session
 
 from schutz.analytics.models import PageView
@@ -86,3 +86,27 @@ def test_a_full_buffer_drops_and_counts(session: Session) -> None:
 
     assert results == [True, True, True, False, False]
     assert buffer.stats.dropped == 2
+
+
+def test_a_batch_of_page_views_reaches_the_driver_a_thousand_rows_per_call(
+    engine: Engine,
+) -> None:
+    """One driver call per row gave up the GIL per row: beside a busy event loop the batch
+    crawled (`db._many_rows_per_statement`). 2,500 rows go as three multi-row INSERTs."""
+    calls: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
+        calls.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    buffer = IngestBuffer(make_session_factory(engine))
+    now = datetime.now(UTC)
+    for i in range(2500):
+        buffer.add(
+            page_view(path=f"/p{i}", referrer=None, ip="203.0.113.9", visitor_id=None, now=now)
+        )
+    assert buffer.flush() == 2500
+    event.remove(engine, "before_cursor_execute", count)
+    assert sum(statement.startswith("INSERT INTO page_view") for statement in calls) == 3
+    with Session(engine) as session:
+        assert session.scalar(select(func.count()).select_from(PageView)) == 2500

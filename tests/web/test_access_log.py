@@ -3,13 +3,14 @@ succeed are counted but not logged; the liveness probe skips the inner stack, no
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 from datetime import UTC, datetime
 
 from schutz.config import Settings
 from schutz.db import make_engine, make_session_factory
-from schutz.logging_config import JsonFormatter, ProbeFilter
+from schutz.logging_config import BatchingStreamHandler, JsonFormatter, ProbeFilter
 from schutz.web.app import create_app
 from webapp import TestClient
 
@@ -71,3 +72,35 @@ def test_the_liveness_probe_is_counted_under_its_route_with_every_security_heade
     app.state.engine.dispose()
     counted = 'schutz_http_requests_total{method="GET",route="/healthz",status="200"} 2.0'
     assert counted in metrics.text
+
+
+def test_the_log_is_written_in_batches_and_a_warning_at_once() -> None:
+    """Under load one write per batch, not per request; a warning goes out with everything
+    before it, in order, and what is held is written by `flush` (and so at exit)."""
+    stream = io.StringIO()
+    handler = BatchingStreamHandler(stream)
+    handler.INTERVAL = 3600  # no write by time in this test; the ticker only flushes
+    log = logging.getLogger("schutz.test.batching")
+    log.addHandler(handler)
+    log.propagate = False
+    log.setLevel(logging.INFO)
+    try:
+        log.warning("first")  # a warning: written at once
+        log.error("second")
+        for n in range(3):
+            log.info("held %d", n)
+        assert stream.getvalue() == "first\nsecond\n"
+        log.warning("third")
+        assert stream.getvalue().splitlines() == [
+            "first",
+            "second",
+            "held 0",
+            "held 1",
+            "held 2",
+            "third",
+        ]
+        log.info("last")
+        handler.flush()
+        assert stream.getvalue().endswith("third\nlast\n")
+    finally:
+        log.removeHandler(handler)
