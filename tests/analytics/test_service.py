@@ -99,13 +99,15 @@ def test_a_batch_of_page_views_reaches_the_driver_a_thousand_rows_per_call(
         calls.append(statement)
 
     event.listen(engine, "before_cursor_execute", count)
-    buffer = IngestBuffer(make_session_factory(engine))
+    # No write by size or time while the rows go in: the test's flush writes all of them.
+    buffer = IngestBuffer(make_session_factory(engine), flush_ms=3_600_000, max_rows=10_000)
     now = datetime.now(UTC)
     for i in range(2500):
         buffer.add(
             page_view(path=f"/p{i}", referrer=None, ip="203.0.113.9", visitor_id=None, now=now)
         )
     assert buffer.flush() == 2500
+    buffer.close()
     event.remove(engine, "before_cursor_execute", count)
     assert sum(statement.startswith("INSERT INTO page_view") for statement in calls) == 3
     with Session(engine) as session:
