@@ -237,6 +237,7 @@ def _disclose(
         payload={"disclosure_id": disclosure_id},
         idempotency_key=f"disclosure:{disclosure_id}",
         now=now,
+        fresh=True,
     )
     row = Disclosure(
         id=disclosure_id,

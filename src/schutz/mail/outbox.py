@@ -35,18 +35,24 @@ def enqueue(
     idempotency_key: str,
     now: datetime,
     row_id: str | None = None,
+    fresh: bool = False,
 ) -> OutboxMessage:
     """Add a delivery to the outbox in the caller's transaction (flushed, not committed).
 
     The same `idempotency_key` twice returns the row already there and adds nothing, so a
     retried request never mails or calls out twice. `row_id` is the id the caller sealed
-    the payload for; by default a fresh one.
+    the payload for; by default a fresh one. `fresh`: the key holds an id the caller has
+    just drawn at random, so no row can have it; the look-up and the flush are skipped and
+    the row goes with the transaction's next flush (an order queues three; the unique
+    index still stands guard).
     """
     if not idempotency_key or len(idempotency_key) > 200:
         raise InvalidInput("an outbox idempotency key must have 1 to 200 characters")
-    existing = session.scalars(
-        select(OutboxMessage).where(OutboxMessage.idempotency_key == idempotency_key)
-    ).first()
+    existing = None
+    if not fresh:
+        existing = session.scalars(
+            select(OutboxMessage).where(OutboxMessage.idempotency_key == idempotency_key)
+        ).first()
     if existing is not None:
         return existing
     row = OutboxMessage(
@@ -60,7 +66,8 @@ def enqueue(
         created_at=now,
     )
     session.add(row)
-    session.flush()
+    if not fresh:
+        session.flush()
     note_work(session)
     return row
 
