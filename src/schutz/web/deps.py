@@ -253,7 +253,9 @@ async def _gated(app: Any) -> AsyncIterator[None]:
 # --- the rest ------------------------------------------------------------------------------
 
 
-def get_keyring(settings: SettingsDep) -> Keyring:
+async def get_keyring(settings: SettingsDep) -> Keyring:
+    # On the loop: a `stat` of the key file (the parsed keyring is cached), where a plain
+    # `def` would cost the request one more hop to the thread pool and back.
     return load_keyring(settings)
 
 
