@@ -163,6 +163,8 @@ def test_a_journey_leaves_no_personal_data_in_the_log(
         refused = client.get("/metrics", headers=fwd)  # through the proxy: not for the public
     # The embedded worker handles the look-ups and writes the mails (and may log meanwhile).
     wait_for(lambda: _worker_idle(db_url), "the embedded worker to finish its work")
+    # The access log is written in batches (at most a quarter second apart under load).
+    wait_for(lambda: '"route": "/metrics"' in log.read_text(), "the last access line")
 
     assert metrics.status_code == 200
     assert refused.status_code == 403
