@@ -16,6 +16,7 @@ is logged like any other answer.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import functools
 import json
@@ -24,6 +25,7 @@ import logging.config
 import threading
 import time
 import traceback
+import weakref
 from datetime import UTC, datetime
 from typing import Any
 
@@ -133,8 +135,10 @@ class BatchingStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
     load instead of one system call per request, which cost a page view a fifth of its time.
 
     A warning or worse is written at once with everything before it, and a quiet process
-    writes what it holds within `INTERVAL` (a daemon thread), so a crash loses at most that
-    much of the access log; `logging.shutdown` at exit writes the rest.
+    writes what it holds within `INTERVAL` (one daemon thread for every such handler of the
+    process), so a crash loses at most that much of the access log; `logging.shutdown` at
+    exit writes the rest. A stream that fails (a closed pipe, a full disk) loses lines but
+    never fails the request, the worker or the ticker that logged them.
     """
 
     INTERVAL = 0.25
@@ -144,7 +148,7 @@ class BatchingStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
         super().__init__(stream)
         self._pending: list[str] = []
         self._written = time.monotonic()
-        self._ticker: threading.Thread | None = None
+        _tick_for(self)
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
@@ -160,33 +164,43 @@ class BatchingStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
                 or time.monotonic() - self._written >= self.INTERVAL
             ):
                 self._write()
-        if self._ticker is None:
-            self._start_ticker()
 
     def flush(self) -> None:
         with self.lock:  # type: ignore[union-attr]
             self._write()
-            super().flush()
+            with contextlib.suppress(OSError, ValueError):  # broken pipe, closed stream
+                super().flush()
 
     def _write(self) -> None:
         self._written = time.monotonic()
         if not self._pending:
             return
         batch, self._pending = self._pending, []
-        try:
+        # A failing stream leaves nowhere to report it: the lines are lost, nothing else.
+        with contextlib.suppress(Exception):
             self.stream.write("\n".join(batch) + "\n")
-        except Exception:  # a closed or full stream must not fail the request
-            logging.raiseExceptions and traceback.print_exc()
 
-    def _start_ticker(self) -> None:
-        def tick() -> None:
-            while True:
-                time.sleep(self.INTERVAL)
-                if self._pending:
-                    self.flush()
 
-        self._ticker = threading.Thread(target=tick, name="schutz-log-flush", daemon=True)
-        self._ticker.start()
+_ticking: weakref.WeakSet[BatchingStreamHandler] = weakref.WeakSet()
+_ticker: list[threading.Thread] = []
+
+
+def _tick_for(handler: BatchingStreamHandler) -> None:
+    """Have the process's one ticker thread write what `handler` holds every `INTERVAL`."""
+    _ticking.add(handler)
+    if _ticker and _ticker[0].is_alive():
+        return
+
+    def tick() -> None:
+        while True:
+            time.sleep(BatchingStreamHandler.INTERVAL)
+            for each in list(_ticking):
+                if each._pending:
+                    with contextlib.suppress(Exception):  # keep ticking for the others
+                        each.flush()
+
+    _ticker[:] = [threading.Thread(target=tick, name="schutz-log-flush", daemon=True)]
+    _ticker[0].start()
 
 
 def logging_config(level: str = "info") -> dict[str, Any]:
@@ -224,10 +238,4 @@ def configure_logging(level: str = "info") -> dict[str, Any]:
     """Install the JSON logging configuration in this process and return it."""
     config = logging_config(level)
     logging.config.dictConfig(config)
-    # What the JSON lines never show, `logging` need not find out for every record (the
-    # optimisations its documentation lists): the caller's file and line, thread, process.
-    logging._srcfile = None  # type: ignore[attr-defined]
-    logging.logThreads = False
-    logging.logProcesses = False
-    logging.logMultiprocessing = False
     return config

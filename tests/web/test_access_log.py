@@ -6,7 +6,10 @@ from __future__ import annotations
 import io
 import json
 import logging
+import sys
 from datetime import UTC, datetime
+
+import pytest
 
 from schutz.config import Settings
 from schutz.db import make_engine, make_session_factory
@@ -102,5 +105,30 @@ def test_the_log_is_written_in_batches_and_a_warning_at_once() -> None:
         log.info("last")
         handler.flush()
         assert stream.getvalue().endswith("third\nlast\n")
+    finally:
+        log.removeHandler(handler)
+
+
+def test_a_broken_stream_loses_lines_but_fails_nobody(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A closed pipe (a log shipper that died) must not raise into the request or the worker
+    that logged, nor stop the ticker."""
+
+    class Broken(io.StringIO):
+        def write(self, _text: str) -> int:
+            raise BrokenPipeError
+
+        def flush(self) -> None:
+            raise BrokenPipeError
+
+    broken = Broken()
+    monkeypatch.setattr(sys, "stderr", broken)
+    handler = BatchingStreamHandler(broken)
+    log = logging.getLogger("schutz.test.broken")
+    log.addHandler(handler)
+    log.propagate = False
+    try:
+        log.warning("written at once, into a broken pipe")
+        log.error("and again")
+        handler.flush()
     finally:
         log.removeHandler(handler)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from fastapi import FastAPI
 from opentelemetry import trace
+from prometheus_client.exposition import generate_latest
 
 from webapp import TestClient
 
@@ -23,6 +24,10 @@ def test_the_beacon_is_served_by_its_plain_route_and_still_documented(
     assert wrong.headers["content-type"].startswith("application/json")
     documented = client.get("/api/v1/openapi.json").json()["paths"]["/api/v1/collect"]
     assert "post" in documented
+    # Counted under its route template, like every FastAPI route (not under "mount").
+    counted = generate_latest(app.state.metrics_registry).decode()
+    assert 'method="POST",route="/api/v1/collect",status="204"' in counted
+    assert 'method="GET",route="/api/v1/collect",status="405"' in counted
 
 
 def test_fastapis_telemetry_stays_off_when_a_library_installs_a_tracer(

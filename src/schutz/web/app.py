@@ -62,8 +62,6 @@ from schutz.web.templating import TEMPLATE_DIR, make_templates
 STATIC_DIR = TEMPLATE_DIR.parent / "static"
 
 
-# Routes are matched in order, one regex each: the hottest come first (the page-view beacon is
-# the busiest; it was the 74th route tried).
 NO_TELEMETRY: TelemetryConfig = {
     "tracing": False,
     "metrics": False,
@@ -71,6 +69,8 @@ NO_TELEMETRY: TelemetryConfig = {
     "operation_spans": False,
     "auto_configure": False,
 }
+# Routes are matched in order, one regex each: the hottest come first (the page-view beacon is
+# the busiest; it was the 74th route tried).
 HOT_ROUTES = (analytics, policy_pages, cookies, health, favicon)
 ROUTES = (
     meta,

@@ -12,8 +12,9 @@ Answers carry `Cache-Control: no-cache` (a browser keeps the page but asks again
 and `Vary: Accept-Language, Cookie`; a matching `If-None-Match` is answered 304.
 
 The route renders a page the first time (`cached_page`); after that `PageCacheMiddleware`
-answers it before routing, inside the middlewares that limit, guard cookies, add security
-headers and log, so a hit costs neither FastAPI's dependency layer nor a worker thread.
+answers it before routing, inside the middlewares that guard cookies, add security headers
+and log (outside those that limit: they act on writes and cross-origin paths, never on a
+cached GET), so a hit costs neither FastAPI's dependency layer nor a worker thread.
 """
 
 from __future__ import annotations

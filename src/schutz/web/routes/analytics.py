@@ -17,7 +17,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Query
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
-from starlette.routing import Route
 
 from schutz.analytics.charts import bar_chart, hbar_chart
 from schutz.analytics.reports import Summary, summarise
@@ -35,6 +34,7 @@ from schutz.web.cookie_guard import request_cookies
 from schutz.web.cors import sites_of
 from schutz.web.deps import PolicyDep, SessionDep, SettingsDep, UnitOfWorkRoute
 from schutz.web.i18n import pick_language, translations
+from schutz.web.plain_route import PlainRoute
 from schutz.web.privacy_signals import opted_out
 from schutz.web.routes import embed
 from schutz.web.templating import render
@@ -115,7 +115,7 @@ async def collect(request: Request) -> Response:
 # matched before every router, it skips FastAPI's dependency and validation layers, which
 # cost a third of its time (bench/results.md, "HTTP edge"). The FastAPI route above is the
 # same function and stays for the OpenAPI document; this one shadows it.
-BEACON = Route("/api/v1/collect", collect, methods=["POST"])
+BEACON = PlainRoute("/api/v1/collect", collect, methods=["POST"])
 
 
 # --- opt-out (C24) -------------------------------------------------------------------------

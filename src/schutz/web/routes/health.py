@@ -14,10 +14,10 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from schutz.web.deps import SessionDep, UnitOfWorkRoute
 from schutz.web.errors import Revert
+from schutz.web.plain_route import PlainRoute
 
 log = logging.getLogger("schutz.health")
 router = APIRouter(tags=["operations"], route_class=UnitOfWorkRoute)
@@ -46,7 +46,7 @@ async def healthz(_request: Request) -> Response:
 # A plain Starlette route, matched before every router: FastAPI's dependency, validation
 # and telemetry layers cost a health check several times its own work. (So it is not in the
 # OpenAPI document; an orchestrator's probe needs none.)
-LIVENESS = Route("/healthz", healthz, methods=["GET"])
+LIVENESS = PlainRoute("/healthz", healthz, methods=["GET"])
 
 
 @router.get(
