@@ -102,10 +102,11 @@ def test_a_batch_of_page_views_reaches_the_driver_a_thousand_rows_per_call(
     # No write by size or time while the rows go in: the test's flush writes all of them.
     buffer = IngestBuffer(make_session_factory(engine), flush_ms=3_600_000, max_rows=10_000)
     now = datetime.now(UTC)
-    for i in range(2500):
-        buffer.add(
-            page_view(path=f"/p{i}", referrer=None, ip="203.0.113.9", visitor_id=None, now=now)
-        )
+    views = [
+        page_view(path=f"/p{i}", referrer=None, ip="203.0.113.9", visitor_id=None, now=now)
+        for i in range(2500)
+    ]
+    buffer.add_many(v for v in views if v is not None)
     assert buffer.flush() == 2500
     buffer.close()
     event.remove(engine, "before_cursor_execute", count)
