@@ -33,6 +33,7 @@ from typing import Any
 
 from sqlalchemy import Engine, insert, select, text
 
+from schutz.audit.keys import bind_audit_key, load_audit_key
 from schutz.config import BUNDLED_POLICY_DIR, Settings
 from schutz.db import make_engine, make_session_factory, migrate
 from schutz.policy.engine import Engine as Rules
@@ -251,7 +252,10 @@ def backend(name: str, workdir: Path) -> Iterator[Engine]:
 
 def run_backend(name: str, subjects: int, rules: Rules) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp, backend(name, Path(tmp)) as engine:
-        keyring = load_keyring(Settings(data_dir=Path(tmp)))
+        settings = Settings(data_dir=Path(tmp))
+        keyring = load_keyring(settings)
+        # The audit key of this run's own data dir (a fresh machine has no other).
+        bind_audit_key(engine, load_audit_key(settings))
         small = max(1, subjects // 100)
         t0 = time.perf_counter()
         ids = populate(engine, rules, keyring, 0, small)
