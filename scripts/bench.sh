@@ -12,7 +12,7 @@ out=bench/results.md
 benches=("$@")
 if [ ${#benches[@]} -eq 0 ]; then
   benches=(bench/engine.py bench/vault.py bench/audience.py bench/orders.py bench/collect.py
-           bench/audit.py bench/load.py bench/serve.py bench/sdk_size.py)
+           bench/audit.py bench/load.py bench/serve.py bench/sdk_size.py bench/dsr.py)
   {
     echo "# Schutz benchmarks"
     echo
