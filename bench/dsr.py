@@ -349,6 +349,7 @@ def run(bench: Bench, subjects: int, requests: int, kept: dict[str, Any] | None)
         filled = {"subjects": subjects, "fillers": subjects - len(ids)}
         filled["seconds"] = fill(bench.url, ids[0], filled["fillers"])
         (bench.data_dir / MARKER).write_text(json.dumps(filled))
+        api.close()  # idle past the server's keep-alive timeout: the next call reconnects
     access = [access_round(api, mailbox, bench.keys, e) for e in emails[1 : 1 + count]]
     pairs = zip(emails[1 + count :], ids[1 + count :], strict=True)
     erasure = [erasure_round(api, mailbox, bench.keys, e, sid) for e, sid in pairs]
