@@ -9,7 +9,13 @@ import pytest
 
 from schutz.config import BUNDLED_POLICY_DIR
 from schutz.errors import InvalidInput, NotFound
-from schutz.policy.loader import PolicyError, load_policy, load_policy_set, parse_policy
+from schutz.policy.loader import (
+    PolicyError,
+    current_policy_set,
+    load_policy,
+    load_policy_set,
+    parse_policy,
+)
 from schutz.policy.schema import CookieCategory, LegalBasis
 
 TODAY = date(2026, 11, 25)
@@ -262,3 +268,22 @@ def test_a_single_file_is_a_policy_set(tmp_path: Path):
     policies = load_policy_set(REVISED)
     assert len(policies) == 1
     assert policies.paths["2026-11"] == REVISED
+
+
+def test_the_workers_policy_set_is_kept_until_a_file_changes(tmp_path: Path) -> None:
+    """The worker asks for the policy on every pass: parsed and compiled once, and read
+    again as soon as a version file is edited or added."""
+    folder = tmp_path / "policies"
+    folder.mkdir()
+    (folder / "a.yaml").write_text(REVISED.read_text(encoding="utf-8"), encoding="utf-8")
+    first = current_policy_set(folder)
+    assert current_policy_set(folder) is first
+    edited = (
+        (folder / "a.yaml")
+        .read_text(encoding="utf-8")
+        .replace('version: "2026-11"', 'version: "2026-12"', 1)
+    )
+    (folder / "a.yaml").write_text(edited, encoding="utf-8")
+    changed = current_policy_set(folder)
+    assert changed is not first
+    assert [p.version for p in changed.versions] == ["2026-12"]

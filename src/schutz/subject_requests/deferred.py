@@ -23,7 +23,7 @@ from schutz.db import transaction
 from schutz.errors import NotFound
 from schutz.newsletter import service as newsletter
 from schutz.policy.engine import Engine
-from schutz.policy.loader import load_policy_set
+from schutz.policy.loader import current_policy_set
 from schutz.subject_requests import account, lookups, service
 from schutz.subject_requests.models import PendingLookup
 from schutz.systems import events as system_events
@@ -151,7 +151,7 @@ def handle_pending(
         ids = pending_ids(session, limit)
     if not ids:
         return 0
-    policies = load_policy_set(settings.policy)
+    policies = current_policy_set(settings.policy)  # the compiled engines are kept with it
     rules = policies.engine(policies.in_force(now.date()).version)
     tools = Tools(rules=rules, keyring=keyring or load_keyring(settings), secret=secret)
     done = 0
