@@ -283,6 +283,7 @@ def test_the_workers_policy_set_is_kept_until_a_file_changes(tmp_path: Path) -> 
         .read_text(encoding="utf-8")
         .replace('version: "2026-11"', 'version: "2026-12"', 1)
     )
+    edited += "# edited\n"  # a new size: a second write in the same clock tick keeps the time
     (folder / "a.yaml").write_text(edited, encoding="utf-8")
     changed = current_policy_set(folder)
     assert changed is not first

@@ -227,17 +227,17 @@ def load_policy_set(path: Path | str) -> PolicySet:
     return PolicySet(versions=tuple(p for p, _ in loaded), paths={p.version: f for p, f in loaded})
 
 
-_kept: dict[Path, tuple[tuple[tuple[str, int, int], ...], PolicySet]] = {}
+_kept: dict[Path, tuple[tuple[tuple[str, int, int, int], ...], PolicySet]] = {}
 
 
 def current_policy_set(path: Path | str) -> PolicySet:
     """`load_policy_set(path)`, kept while its files are unchanged (same names, sizes and
     modification times): a long-running worker asks on every pass, and parsing and compiling
-    the policy anew each time cost a queued look-up 60 ms (200 ms cold). Editing, adding or
-    removing a version file is seen on the next call."""
+    the policy anew each time cost a queued look-up 60 ms (200 ms cold). Editing (in place or
+    by an editor's rename), adding or removing a version file is seen on the next call."""
     path = Path(path)
     stamp = tuple(
-        (str(file), info.st_mtime_ns, info.st_size)
+        (str(file), info.st_mtime_ns, info.st_size, info.st_ino)
         for file in (policy_files(path) if path.exists() else [])
         for info in (file.stat(),)
     )
