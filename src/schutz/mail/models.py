@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Index, Integer, String, Text
+from sqlalchemy import JSON, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from schutz.db import Base, UtcDateTime
@@ -22,7 +22,12 @@ class OutboxMessage(Base):
     """
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_due", "kind", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_due", "kind", "status", "next_attempt_at"),
+        # An erasure deletes the subject's rows by this (`retention.forget_subject`): without
+        # it, a scan of the whole outbox (75 ms at 20,000 rows) inside the erasure.
+        Index("ix_outbox_subject", text("(payload ->> 'subject_id')")).ddl_if(dialect="postgresql"),
+    )
 
     id: Mapped[str] = mapped_column(
         String(32), primary_key=True, comment="Random hex id; also the .eml file name."
