@@ -48,7 +48,14 @@ def test_every_answer_carries_a_request_id(client: TestClient) -> None:
     first = client.get("/healthz").headers["X-Request-ID"]
     assert len(first) == 16
     assert client.get("/healthz").headers["X-Request-ID"] != first
+    # A client's own id would go into the log as it is: only a trusted proxy's is kept.
+    stranger = client.get("/healthz", headers={"X-Request-ID": "ErikaMustermann"})
+    assert stranger.headers["X-Request-ID"] != "ErikaMustermann"
+    state = client.app.state  # type: ignore[attr-defined]
+    settings = state.settings
+    state.settings = settings.model_copy(update={"trusted_proxies": "testclient"})
     given = client.get("/healthz", headers={"X-Request-ID": "proxy-abc-12345"})
+    state.settings = settings
     assert given.headers["X-Request-ID"] == "proxy-abc-12345"
     forged = client.get("/healthz", headers={"X-Request-ID": "<script>alert(1)</script>"})
     assert forged.headers["X-Request-ID"] != "<script>alert(1)</script>"

@@ -3,8 +3,9 @@
 Clause C23 promises that analytics keeps only a shortened address; the consent ledger
 stores the same shortened form as proof context (GDPR Art. 5(1)(c), data minimisation).
 IPv4 keeps its first 24 bits, IPv6 its first 48 (RFC 4291 global routing prefix); an
-IPv4-mapped IPv6 address (RFC 4291 §2.5.5.2, ``::ffff:a.b.c.d``) is treated as the IPv4
-address it carries, so a dual-stack socket cannot leak more than a plain IPv4 one.
+IPv4-mapped IPv6 address (RFC 4291 §2.5.5.2, ``::ffff:a.b.c.d``) and a 6to4 one (RFC 3056,
+``2002:aabb:ccdd::/48``, whose first 48 bits hold a whole IPv4 address) are treated as the
+IPv4 address they carry, so neither can leak more than a plain IPv4 one.
 """
 
 from __future__ import annotations
@@ -35,8 +36,10 @@ def truncate_ip(address: str | None) -> str | None:
         ip = ipaddress.ip_address(text)
     except ValueError:
         return None
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        # An IPv6 address that carries a whole IPv4 one within its first 48 bits (6to4,
+        # 2002::/16: bits 16-48) is cut as that IPv4 address, like an IPv4-mapped one.
+        ip = ip.ipv4_mapped or ip.sixtofour or ip
     prefix = IPV4_PREFIX if ip.version == 4 else IPV6_PREFIX
     network = ipaddress.ip_network(f"{ip}/{prefix}", strict=False)
     return str(network.network_address)

@@ -86,7 +86,7 @@ class ObserveMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        offered = _offered_request_id(scope)
+        offered = _offered_request_id(scope) if _from_proxy(scope) else ""
         request_id = offered if _SAFE_REQUEST_ID.fullmatch(offered) else secrets.token_hex(8)
         id_header = (_REQUEST_ID_RAW, request_id.encode("latin-1"))
         token = request_id_var.set(request_id)
@@ -132,6 +132,16 @@ class ObserveMiddleware:
             self._timers.setdefault((method, route), self.latency.labels(method, route))
         counter.inc()
         self._timers[method, route].observe(elapsed)
+
+
+def _from_proxy(scope: Scope) -> bool:
+    """Whether the socket peer is a trusted proxy: only a proxy's own request id is kept. A
+    client's would go into the log as it is, and a plain token can still spell a name."""
+    client: tuple[str, int] | None = scope.get("client")
+    settings = getattr(getattr(scope.get("app"), "state", None), "settings", None)
+    if client is None or settings is None:
+        return False
+    return client[0] in settings.trusted_proxy_set
 
 
 def _offered_request_id(scope: Scope) -> str:
