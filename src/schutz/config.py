@@ -1,6 +1,6 @@
 """Settings: one object, read from SCHUTZ_* environment variables, built at the edges only."""
 
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Literal
 
@@ -66,8 +66,15 @@ class Settings(BaseSettings):
 
     @property
     def trusted_proxy_set(self) -> frozenset[str]:
-        return frozenset(p.strip() for p in self.trusted_proxies.split(",") if p.strip())
+        # Read on every request (request id, beacon address): parsed once per distinct value.
+        return _address_set(self.trusted_proxies)
 
     @property
     def outbox_dir(self) -> Path:
         return self.data_dir / "outbox"
+
+
+@cache
+def _address_set(listed: str) -> frozenset[str]:
+    """The comma-separated addresses of `listed` (a setting's value, so few distinct ones)."""
+    return frozenset(p.strip() for p in listed.split(",") if p.strip())
